@@ -1,0 +1,1 @@
+//! Placeholder: the side-by-side load benchmarks land with the benchmarks issue.

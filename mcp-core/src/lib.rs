@@ -1,0 +1,28 @@
+#![doc = include_str!("../README.md")]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod body;
+mod context;
+mod error;
+pub mod jsonrpc;
+mod model;
+mod server;
+mod session;
+mod sse;
+mod tool;
+mod transport;
+
+pub use body::McpBody;
+pub use context::RequestContext;
+pub use error::{Error, ErrorKind};
+pub use jsonrpc::{RequestId, RpcError};
+pub use model::{
+    Annotations, CallToolResult, Content, EmbeddedResource, IntoToolResult, Json, LoggingLevel, MediaContent,
+    ResourceContents, ResourceLink, Role, TextContent, ToolAnnotations,
+};
+pub use server::{
+    BuildError, LATEST_PROTOCOL_VERSION, McpServer, McpServerBuilder, ResponseMode, SUPPORTED_PROTOCOL_VERSIONS,
+};
+pub use session::{InMemorySessionStore, Session, SessionStore, StoreFull};
+pub use tool::{Tool, ToolHandler, markers, validate_tool_name};
+pub use transport::mount_prefix;

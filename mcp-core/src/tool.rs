@@ -1,0 +1,362 @@
+//! Tools: typed handlers whose JSON Schema comes from their Rust argument type, and dynamic ones.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use schemars::JsonSchema;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::value::RawValue;
+use serde_json::{Map, Value};
+
+use crate::context::RequestContext;
+use crate::model::{CallToolResult, IntoToolResult, ToolAnnotations};
+
+pub(crate) type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+type Invoke = dyn Fn(Option<&RawValue>, RequestContext) -> BoxFuture<CallToolResult> + Send + Sync;
+
+/// The JSON Schema (2020-12) of `T`, as `schemars` generates it.
+pub(crate) fn schema_for<T: JsonSchema>() -> Value {
+    schemars::SchemaGenerator::default()
+        .into_root_schema_for::<T>()
+        .to_value()
+}
+
+fn empty_object_schema() -> Value {
+    serde_json::json!({ "type": "object", "properties": {}, "additionalProperties": false })
+}
+
+/// A tool: a name, its metadata, its input schema and the handler that runs it.
+///
+/// # Examples
+///
+/// ```
+/// use mcp_mount::{Json, RequestContext, Tool};
+/// use schemars::JsonSchema;
+/// use serde::{Deserialize, Serialize};
+///
+/// #[derive(Deserialize, JsonSchema)]
+/// struct AddArgs { a: i64, b: i64 }
+///
+/// #[derive(Serialize, JsonSchema)]
+/// struct Sum { sum: i64 }
+///
+/// let add = Tool::new("add", |args: AddArgs| async move { Json(Sum { sum: args.a + args.b }) })
+///     .description("Adds two integers");
+/// let whoami = Tool::new("whoami", |ctx: RequestContext| async move {
+///     ctx.headers().get("x-user").and_then(|v| v.to_str().ok()).unwrap_or("anonymous").to_owned()
+/// })
+/// .description("Says who is calling");
+/// # let _ = (add, whoami);
+/// ```
+#[derive(Clone)]
+pub struct Tool {
+    pub(crate) name: String,
+    title: Option<String>,
+    description: Option<String>,
+    annotations: Option<ToolAnnotations>,
+    meta: Option<Map<String, Value>>,
+    input_schema: Value,
+    output_schema: Option<Value>,
+    pub(crate) invoke: Arc<Invoke>,
+}
+
+impl fmt::Debug for Tool {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Tool")
+            .field("name", &self.name)
+            .field("description", &self.description)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Tool {
+    /// A tool whose arguments are the handler's `Deserialize + JsonSchema` type.
+    ///
+    /// The handler is an async fn or closure taking nothing, a [`RequestContext`], the arguments,
+    /// or the arguments and a [`RequestContext`], and returning anything [`IntoToolResult`].
+    /// Arguments that do not deserialise become a tool execution error (`isError: true`).
+    pub fn new<H, M>(name: impl Into<String>, handler: H) -> Self
+    where
+        H: ToolHandler<M>,
+    {
+        let name = name.into();
+        let handler = Arc::new(handler);
+        let tool_name = name.clone();
+        let invoke = move |args: Option<&RawValue>, ctx: RequestContext| match handler.call(args, ctx) {
+            Ok(fut) => fut,
+            Err(e) => {
+                let message = format!("Invalid arguments for tool {tool_name}: {e}");
+                Box::pin(async move { CallToolResult::error(message) }) as BoxFuture<_>
+            }
+        };
+        Self {
+            name,
+            title: None,
+            description: None,
+            annotations: None,
+            meta: None,
+            input_schema: H::input_schema(),
+            output_schema: H::output_schema(),
+            invoke: Arc::new(invoke),
+        }
+    }
+
+    /// A tool with a hand-written input schema whose handler takes the arguments as JSON.
+    ///
+    /// `input_schema` is passed to clients verbatim; it must be an object schema
+    /// (`"type": "object"`). The handler gets the `arguments` object (`{}` when absent).
+    pub fn dynamic<F, Fut, R>(name: impl Into<String>, input_schema: Value, handler: F) -> Self
+    where
+        F: Fn(Map<String, Value>, RequestContext) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = R> + Send + 'static,
+        R: IntoToolResult,
+    {
+        let name = name.into();
+        let tool_name = name.clone();
+        let invoke = move |args: Option<&RawValue>, ctx: RequestContext| {
+            let parsed = match args {
+                None => Ok(Map::new()),
+                Some(raw) => serde_json::from_str::<Map<String, Value>>(raw.get()),
+            };
+            match parsed {
+                Ok(map) => {
+                    let fut = handler(map, ctx);
+                    Box::pin(async move { fut.await.into_tool_result() }) as BoxFuture<_>
+                }
+                Err(e) => {
+                    let message = format!("Invalid arguments for tool {tool_name}: {e}");
+                    Box::pin(async move { CallToolResult::error(message) })
+                }
+            }
+        };
+        Self {
+            name,
+            title: None,
+            description: None,
+            annotations: None,
+            meta: None,
+            input_schema,
+            output_schema: None,
+            invoke: Arc::new(invoke),
+        }
+    }
+
+    /// Sets the description shown to the model.
+    #[must_use]
+    pub fn description(mut self, description: impl Into<String>) -> Self {
+        self.description = Some(description.into());
+        self
+    }
+
+    /// Sets the human-readable title.
+    #[must_use]
+    pub fn title(mut self, title: impl Into<String>) -> Self {
+        self.title = Some(title.into());
+        self
+    }
+
+    /// Sets behaviour hints.
+    #[must_use]
+    pub fn annotations(mut self, annotations: ToolAnnotations) -> Self {
+        self.annotations = Some(annotations);
+        self
+    }
+
+    /// Sets `_meta` on the tool's definition.
+    #[must_use]
+    pub fn meta(mut self, meta: Map<String, Value>) -> Self {
+        self.meta = Some(meta);
+        self
+    }
+
+    /// Replaces the `outputSchema` (e.g. on a dynamic tool that returns structured content).
+    #[must_use]
+    pub fn output_schema(mut self, schema: Value) -> Self {
+        self.output_schema = Some(schema);
+        self
+    }
+
+    /// The tool's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The tool's input schema.
+    pub fn input_schema(&self) -> &Value {
+        &self.input_schema
+    }
+
+    /// Checks what the spec requires of a tool: a valid name and an object input schema.
+    pub(crate) fn validate(&self) -> Result<(), String> {
+        validate_tool_name(&self.name)?;
+        if self.input_schema.get("type").and_then(Value::as_str) != Some("object") {
+            return Err(format!(
+                "tool {:?}: inputSchema must have \"type\": \"object\" (tool arguments are a JSON object)",
+                self.name
+            ));
+        }
+        Ok(())
+    }
+
+    /// The tool's definition as it appears in `tools/list`, serialised once.
+    pub(crate) fn definition(&self) -> Box<RawValue> {
+        #[derive(Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Definition<'a> {
+            name: &'a str,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            title: Option<&'a str>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            description: Option<&'a str>,
+            input_schema: &'a Value,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            output_schema: Option<&'a Value>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            annotations: Option<&'a ToolAnnotations>,
+            #[serde(rename = "_meta", skip_serializing_if = "Option::is_none")]
+            meta: Option<&'a Map<String, Value>>,
+        }
+        let definition = Definition {
+            name: &self.name,
+            title: self.title.as_deref(),
+            description: self.description.as_deref(),
+            input_schema: &self.input_schema,
+            output_schema: self.output_schema.as_ref(),
+            annotations: self.annotations.as_ref(),
+            meta: self.meta.as_ref(),
+        };
+        // Values, strings and our own derive(Serialize) types always serialise.
+        serde_json::value::to_raw_value(&definition).unwrap_or_default()
+    }
+}
+
+/// Checks a tool name against the spec: 1 to 128 characters from `A-Z a-z 0-9 _ - .`.
+pub fn validate_tool_name(name: &str) -> Result<(), String> {
+    if name.is_empty() || name.len() > 128 {
+        return Err(format!("tool name {name:?} must be 1 to 128 characters long"));
+    }
+    if let Some(c) = name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')))
+    {
+        return Err(format!(
+            "tool name {name:?} contains {c:?}; only A-Z, a-z, 0-9, '_', '-' and '.' are allowed"
+        ));
+    }
+    Ok(())
+}
+
+/// A function that can handle a tool call; see [`Tool::new`].
+///
+/// `M` is a marker that tells the four accepted handler shapes apart; it is inferred.
+pub trait ToolHandler<M>: Send + Sync + 'static {
+    /// The input schema of the handler's arguments.
+    fn input_schema() -> Value;
+    /// The output schema of the handler's return type.
+    fn output_schema() -> Option<Value>;
+    /// Deserialises the arguments and starts the call; `Err` carries the deserialisation error.
+    fn call(
+        &self,
+        args: Option<&RawValue>,
+        ctx: RequestContext,
+    ) -> Result<BoxFuture<CallToolResult>, serde_json::Error>;
+}
+
+/// Handler markers for [`ToolHandler`]; they are inferred and never named by users.
+pub mod markers {
+    use std::marker::PhantomData;
+
+    /// `Fn() -> Fut`
+    #[derive(Debug)]
+    pub struct NoArgs;
+    /// `Fn(RequestContext) -> Fut`
+    #[derive(Debug)]
+    pub struct ContextOnly;
+    /// `Fn(A) -> Fut`
+    #[derive(Debug)]
+    pub struct Args<A>(PhantomData<fn() -> A>);
+    /// `Fn(A, RequestContext) -> Fut`
+    #[derive(Debug)]
+    pub struct ArgsContext<A>(PhantomData<fn() -> A>);
+}
+
+fn parse_args<A: DeserializeOwned>(args: Option<&RawValue>) -> Result<A, serde_json::Error> {
+    serde_json::from_str(args.map_or("{}", RawValue::get))
+}
+
+impl<F, Fut, R> ToolHandler<markers::NoArgs> for F
+where
+    F: Fn() -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = R> + Send + 'static,
+    R: IntoToolResult,
+{
+    fn input_schema() -> Value {
+        empty_object_schema()
+    }
+    fn output_schema() -> Option<Value> {
+        R::output_schema()
+    }
+    fn call(&self, _: Option<&RawValue>, _: RequestContext) -> Result<BoxFuture<CallToolResult>, serde_json::Error> {
+        let fut = self();
+        Ok(Box::pin(async move { fut.await.into_tool_result() }))
+    }
+}
+
+impl<F, Fut, R> ToolHandler<markers::ContextOnly> for F
+where
+    F: Fn(RequestContext) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = R> + Send + 'static,
+    R: IntoToolResult,
+{
+    fn input_schema() -> Value {
+        empty_object_schema()
+    }
+    fn output_schema() -> Option<Value> {
+        R::output_schema()
+    }
+    fn call(&self, _: Option<&RawValue>, ctx: RequestContext) -> Result<BoxFuture<CallToolResult>, serde_json::Error> {
+        let fut = self(ctx);
+        Ok(Box::pin(async move { fut.await.into_tool_result() }))
+    }
+}
+
+impl<F, Fut, R, A> ToolHandler<markers::Args<A>> for F
+where
+    F: Fn(A) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = R> + Send + 'static,
+    R: IntoToolResult,
+    A: DeserializeOwned + JsonSchema + 'static,
+{
+    fn input_schema() -> Value {
+        schema_for::<A>()
+    }
+    fn output_schema() -> Option<Value> {
+        R::output_schema()
+    }
+    fn call(&self, args: Option<&RawValue>, _: RequestContext) -> Result<BoxFuture<CallToolResult>, serde_json::Error> {
+        let fut = self(parse_args(args)?);
+        Ok(Box::pin(async move { fut.await.into_tool_result() }))
+    }
+}
+
+impl<F, Fut, R, A> ToolHandler<markers::ArgsContext<A>> for F
+where
+    F: Fn(A, RequestContext) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = R> + Send + 'static,
+    R: IntoToolResult,
+    A: DeserializeOwned + JsonSchema + 'static,
+{
+    fn input_schema() -> Value {
+        schema_for::<A>()
+    }
+    fn output_schema() -> Option<Value> {
+        R::output_schema()
+    }
+    fn call(&self, args: Option<&RawValue>, ctx: RequestContext) -> Result<BoxFuture<CallToolResult>, serde_json::Error> {
+        let fut = self(parse_args(args)?, ctx);
+        Ok(Box::pin(async move { fut.await.into_tool_result() }))
+    }
+}

@@ -1,0 +1,238 @@
+//! HTTP-level rules: path resolution under the mount prefix, content negotiation, Host and Origin.
+
+use http::{HeaderMap, Uri, header};
+
+use crate::error::{Error, ErrorKind};
+
+/// The external prefix a server is mounted at, given the request's original path and the part of
+/// it the host's router left to the mounted service.
+///
+/// `("/api/v1/mcp", "/")` and `("/api/v1/mcp/sse", "/sse")` both give `"/api/v1/mcp"`.
+/// Adapters use this so the core can resolve the rest of the path itself.
+pub fn mount_prefix<'a>(original_path: &'a str, remaining_path: &str) -> &'a str {
+    let prefix = if remaining_path.is_empty() || remaining_path == "/" {
+        original_path
+    } else {
+        original_path
+            .strip_suffix(remaining_path)
+            .unwrap_or(original_path)
+    };
+    prefix.trim_end_matches('/')
+}
+
+/// What a path under the mount prefix names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Route {
+    /// `{prefix}` or `{prefix}/`: the MCP endpoint.
+    Endpoint,
+}
+
+pub(crate) fn route(path: &str, prefix: &str) -> Result<Route, Error> {
+    let prefix = prefix.trim_end_matches('/');
+    let rest = path
+        .strip_prefix(prefix)
+        .filter(|rest| rest.is_empty() || rest.starts_with('/'));
+    match rest {
+        Some("" | "/") => Ok(Route::Endpoint),
+        _ => Err(Error::new(
+            ErrorKind::NotFound,
+            format!("Not Found: no MCP route at {path}"),
+        )),
+    }
+}
+
+/// The media ranges of `Accept` that are not refused with `q=0`.
+fn accepted_ranges(headers: &HeaderMap) -> impl Iterator<Item = String> + '_ {
+    headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|range| {
+            let mut parts = range.split(';');
+            let media = parts.next()?.trim().to_ascii_lowercase();
+            let refused = parts.any(|p| {
+                let p = p.trim();
+                p.strip_prefix("q=")
+                    .and_then(|q| q.trim().parse::<f32>().ok())
+                    .is_some_and(|q| q <= 0.0)
+            });
+            (!refused && !media.is_empty()).then_some(media)
+        })
+}
+
+/// Which of JSON and SSE the client's `Accept` covers. A missing `Accept` covers everything
+/// (RFC 9110 §12.5.1).
+pub(crate) fn accepts(headers: &HeaderMap) -> (bool, bool) {
+    if !headers.contains_key(header::ACCEPT) {
+        return (true, true);
+    }
+    let (mut json, mut sse) = (false, false);
+    for media in accepted_ranges(headers) {
+        match media.as_str() {
+            "*/*" => return (true, true),
+            "application/json" | "application/*" => json = true,
+            "text/event-stream" | "text/*" => sse = true,
+            _ => {}
+        }
+    }
+    (json, sse)
+}
+
+pub(crate) fn require_json_content_type(headers: &HeaderMap) -> Result<(), Error> {
+    let ok = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|media| media.trim().eq_ignore_ascii_case("application/json"));
+    if ok {
+        Ok(())
+    } else {
+        Err(ErrorKind::UnsupportedMediaType.into())
+    }
+}
+
+/// Which `Host` and `Origin` values are allowed (DNS-rebinding protection).
+#[derive(Clone, Debug)]
+pub(crate) struct HostOriginPolicy {
+    /// `None`: any host.
+    pub(crate) hosts: Option<Vec<String>>,
+    /// `None`: any origin.
+    pub(crate) origins: Option<Vec<String>>,
+}
+
+const LOOPBACK_HOSTS: [&str; 3] = ["localhost", "127.0.0.1", "[::1]"];
+
+impl Default for HostOriginPolicy {
+    fn default() -> Self {
+        Self {
+            hosts: Some(LOOPBACK_HOSTS.iter().map(|h| (*h).to_owned()).collect()),
+            origins: Some(
+                LOOPBACK_HOSTS
+                    .iter()
+                    .flat_map(|h| [format!("http://{h}"), format!("https://{h}")])
+                    .collect(),
+            ),
+        }
+    }
+}
+
+/// Splits `host[:port]` (with bracketed IPv6) into the host and the whole authority.
+fn host_name(authority: &str) -> &str {
+    if authority.starts_with('[') {
+        authority.find(']').map_or(authority, |end| &authority[..=end])
+    } else {
+        authority.split(':').next().unwrap_or(authority)
+    }
+}
+
+/// `entry` matches `authority` exactly, or by host name when `entry` has no port.
+fn authority_matches(entry: &str, authority: &str) -> bool {
+    let entry_has_port = host_name(entry).len() != entry.len();
+    if entry_has_port {
+        entry.eq_ignore_ascii_case(authority)
+    } else {
+        entry.eq_ignore_ascii_case(host_name(authority))
+    }
+}
+
+impl HostOriginPolicy {
+    pub(crate) fn check(&self, headers: &HeaderMap, uri: &Uri) -> Result<(), Error> {
+        let host = headers
+            .get(header::HOST)
+            .and_then(|v| v.to_str().ok())
+            .or_else(|| uri.authority().map(|a| a.as_str()))
+            .unwrap_or("");
+        if let Some(allowed) = &self.hosts {
+            if !allowed.iter().any(|entry| authority_matches(entry, host)) {
+                return Err(Error::new(
+                    ErrorKind::Forbidden,
+                    format!("Forbidden: Host {host:?} is not allowed"),
+                ));
+            }
+        }
+        let Some(origin) = headers.get(header::ORIGIN) else {
+            return Ok(());
+        };
+        let Some(allowed) = &self.origins else {
+            return Ok(());
+        };
+        let origin = origin.to_str().unwrap_or("");
+        let (scheme, authority) = origin.split_once("://").unwrap_or(("", ""));
+        let same_origin = !authority.is_empty() && authority.eq_ignore_ascii_case(host);
+        let listed = allowed.iter().any(|entry| {
+            entry.split_once("://").is_some_and(|(entry_scheme, entry_authority)| {
+                entry_scheme.eq_ignore_ascii_case(scheme) && authority_matches(entry_authority, authority)
+            })
+        });
+        if same_origin || listed {
+            Ok(())
+        } else {
+            Err(Error::new(
+                ErrorKind::Forbidden,
+                format!("Forbidden: Origin {origin:?} is not allowed"),
+            ))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::HeaderValue;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(*k, HeaderValue::from_static(v));
+        }
+        h
+    }
+
+    #[test]
+    fn prefixes() {
+        assert_eq!(mount_prefix("/api/v1/mcp", "/"), "/api/v1/mcp");
+        assert_eq!(mount_prefix("/api/v1/mcp/", "/"), "/api/v1/mcp");
+        assert_eq!(mount_prefix("/api/v1/mcp/sse", "/sse"), "/api/v1/mcp");
+        assert_eq!(mount_prefix("/mcp", ""), "/mcp");
+        assert_eq!(route("/a/mcp", "/a/mcp").ok(), Some(Route::Endpoint));
+        assert_eq!(route("/a/mcp/", "/a/mcp").ok(), Some(Route::Endpoint));
+        assert!(route("/a/mcpx", "/a/mcp").is_err());
+        assert!(route("/a/mcp/x", "/a/mcp").is_err());
+    }
+
+    #[test]
+    fn accept_parsing() {
+        assert_eq!(accepts(&headers(&[("accept", "application/json, text/event-stream")])), (true, true));
+        assert_eq!(accepts(&headers(&[("accept", "application/json")])), (true, false));
+        assert_eq!(accepts(&headers(&[("accept", "text/event-stream;q=0, application/json")])), (true, false));
+        assert_eq!(accepts(&headers(&[("accept", "*/*")])), (true, true));
+        assert_eq!(accepts(&HeaderMap::new()), (true, true));
+    }
+
+    #[test]
+    fn host_and_origin() {
+        let policy = HostOriginPolicy::default();
+        let uri = Uri::from_static("/mcp");
+        assert!(policy.check(&headers(&[("host", "localhost:3000")]), &uri).is_ok());
+        assert!(policy.check(&headers(&[("host", "[::1]:80")]), &uri).is_ok());
+        assert!(policy.check(&headers(&[("host", "evil.example.com")]), &uri).is_err());
+        assert!(policy
+            .check(&headers(&[("host", "127.0.0.1:9"), ("origin", "http://evil.example.com")]), &uri)
+            .is_err());
+        assert!(policy
+            .check(&headers(&[("host", "127.0.0.1:9"), ("origin", "http://localhost:5173")]), &uri)
+            .is_ok());
+        assert!(policy
+            .check(&headers(&[("host", "127.0.0.1:9"), ("origin", "http://127.0.0.1:9")]), &uri)
+            .is_ok());
+        let custom = HostOriginPolicy {
+            hosts: Some(vec!["api.example.com".into()]),
+            origins: Some(vec!["https://app.example.com".into()]),
+        };
+        assert!(custom
+            .check(&headers(&[("host", "api.example.com"), ("origin", "https://app.example.com")]), &uri)
+            .is_ok());
+        assert!(custom.check(&headers(&[("host", "localhost")]), &uri).is_err());
+    }
+}
