@@ -1,1 +1,313 @@
-//! wip
+//! Conformance for mcp-mount: the fixture server, wire-level cases that speak real HTTP to a
+//! base URL, the [`suite!`] macro that makes each case its own `#[test]` in every adapter, and the
+//! `mcp-conformance` CLI that runs the same cases against any running fixture.
+//!
+//! A case is written once, in [`cases`], and listed once, in [`for_each_case!`]; it then runs
+//! against every adapter and from the CLI.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use bytes::Bytes;
+use http::{Method, Request};
+use serde_json::{Value, json};
+
+pub mod cases;
+pub mod client;
+pub mod fixture;
+
+pub use client::{Response, Streaming};
+pub use fixture::{Principal, fixture, fixtures, variant};
+
+/// The fixture under test: the URL of its main mount. Variants are mounted beside it at
+/// `{url}-{variant}` (see [`fixture::VARIANTS`]).
+#[derive(Clone, Debug)]
+pub struct Target {
+    url: String,
+}
+
+static NEXT_ID: AtomicI64 = AtomicI64::new(1);
+
+/// A fresh JSON-RPC id, unique in this process.
+pub fn next_id() -> i64 {
+    NEXT_ID.fetch_add(1, Ordering::Relaxed)
+}
+
+impl Target {
+    /// A target whose main fixture is at `url` (e.g. `http://127.0.0.1:3000/mcp`).
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into().trim_end_matches('/').to_owned(),
+        }
+    }
+
+    /// The main fixture's URL.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The `host:port` of the URL.
+    pub fn authority(&self) -> &str {
+        let rest = self
+            .url
+            .split_once("://")
+            .map_or(self.url.as_str(), |(_, r)| r);
+        rest.split('/').next().unwrap_or(rest)
+    }
+
+    /// The path of the URL (the mount prefix).
+    pub fn path(&self) -> &str {
+        let rest = self
+            .url
+            .split_once("://")
+            .map_or(self.url.as_str(), |(_, r)| r);
+        rest.find('/').map_or("", |i| &rest[i..])
+    }
+
+    /// The target of a fixture variant mounted beside this one.
+    pub fn variant(&self, name: &str) -> Self {
+        Self {
+            url: format!("{}-{name}", self.url),
+        }
+    }
+
+    /// A POST of `body` with the headers a conforming client sends (no session).
+    pub fn post(&self, body: &Value) -> http::request::Builder {
+        self.post_raw()
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream")
+            .header("mcp-protocol-version", "2025-11-25")
+            .extension(Bytes::from(body.to_string()))
+    }
+
+    /// A bare POST to the endpoint with no headers.
+    pub fn post_raw(&self) -> http::request::Builder {
+        Request::builder().method(Method::POST).uri(&self.url)
+    }
+
+    /// Sends a request built by [`post`](Self::post) (whose body rides in the extensions) or
+    /// any request with a body.
+    pub async fn send(&self, builder: http::request::Builder) -> Response {
+        client::send(build(builder)).await
+    }
+
+    /// Like [`send`](Self::send), returning the response with its body unread.
+    pub async fn open(&self, builder: http::request::Builder) -> Streaming {
+        client::open(build(builder)).await
+    }
+
+    /// Initializes a session (offering `2025-11-25`), sends `notifications/initialized`, and
+    /// checks both answers.
+    pub async fn connect(&self) -> Session {
+        let init = self
+            .send(self.post(&initialize_body(next_id(), "2025-11-25")))
+            .await;
+        assert_eq!(init.status, 200, "initialize: {:?}", init.body);
+        let id = init
+            .header("mcp-session-id")
+            .unwrap_or_else(|| panic!("initialize answered without Mcp-Session-Id"))
+            .to_owned();
+        let session = Session {
+            target: self.clone(),
+            id,
+            initialize: init.result(),
+        };
+        let ack = session
+            .send(session.post(&json!({"jsonrpc": "2.0", "method": "notifications/initialized"})))
+            .await;
+        assert_eq!(ack.status, 202, "notifications/initialized: {:?}", ack.body);
+        session
+    }
+}
+
+/// Builds the request, taking the body from where [`Target::post`] put it.
+fn build(builder: http::request::Builder) -> Request<Bytes> {
+    let body = builder
+        .extensions_ref()
+        .and_then(|e| e.get::<Bytes>().cloned())
+        .unwrap_or_default();
+    builder
+        .body(body)
+        .unwrap_or_else(|e| panic!("the case built an invalid request: {e}"))
+}
+
+/// An `initialize` request body.
+pub fn initialize_body(id: i64, version: &str) -> Value {
+    json!({
+        "jsonrpc": "2.0",
+        "id": id,
+        "method": "initialize",
+        "params": {
+            "protocolVersion": version,
+            "capabilities": {},
+            "clientInfo": {"name": "mcp-mount-conformance", "version": "0.1.0"}
+        }
+    })
+}
+
+/// A request body with a fresh id.
+pub fn request_body(method: &str, params: Value) -> Value {
+    json!({"jsonrpc": "2.0", "id": next_id(), "method": method, "params": params})
+}
+
+/// An initialized session on a target.
+#[derive(Clone, Debug)]
+pub struct Session {
+    /// The target it belongs to.
+    pub target: Target,
+    /// Its `Mcp-Session-Id`.
+    pub id: String,
+    /// The `initialize` result.
+    pub initialize: Value,
+}
+
+impl Session {
+    /// A POST of `body` carrying the session's id.
+    pub fn post(&self, body: &Value) -> http::request::Builder {
+        self.target.post(body).header("mcp-session-id", &self.id)
+    }
+
+    /// Sends a request.
+    pub async fn send(&self, builder: http::request::Builder) -> Response {
+        self.target.send(builder).await
+    }
+
+    /// Sends a request and returns the unread response.
+    pub async fn open(&self, builder: http::request::Builder) -> Streaming {
+        self.target.open(builder).await
+    }
+
+    /// Sends `method` with `params` and returns the whole response (HTTP 200 checked).
+    pub async fn request(&self, method: &str, params: Value) -> Response {
+        let response = self.send(self.post(&request_body(method, params))).await;
+        assert_eq!(response.status, 200, "{method}: {:?}", response.body);
+        response
+    }
+
+    /// Sends `method` and returns its JSON-RPC `result`.
+    pub async fn call(&self, method: &str, params: Value) -> Value {
+        self.request(method, params).await.result()
+    }
+
+    /// Calls a tool and returns the `CallToolResult`.
+    pub async fn call_tool(&self, name: &str, arguments: Value) -> Value {
+        self.call("tools/call", json!({"name": name, "arguments": arguments}))
+            .await
+    }
+}
+
+/// A case: an async function of a [`Target`] that panics when the server misbehaves.
+pub type Case = for<'a> fn(&'a Target) -> Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
+
+/// Calls `$crate::$callback!` with `$args` followed by the name of every case, in order:
+/// the one list of cases.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __for_each_case {
+    ($callback:ident $args:tt) => {
+        $crate::$callback! { $args
+            initialize_negotiates_latest,
+            initialize_echoes_each_supported_version,
+            initialize_counter_offers_unknown_version,
+            initialize_without_version_is_invalid_params,
+            second_initialize_is_rejected,
+            session_id_is_128_bit_visible_ascii,
+            initialized_notification_is_202,
+            client_response_is_202,
+            ping_returns_empty_object,
+            ids_are_echoed_with_their_type,
+            malformed_json_is_400_parse_error,
+            invalid_requests_are_400_invalid_request,
+            batch_on_current_version_is_rejected,
+            unknown_method_is_method_not_found,
+            post_without_both_accept_types_is_406,
+            post_without_json_content_type_is_415,
+            body_over_limit_is_413,
+            unsupported_protocol_version_header_is_400,
+            missing_protocol_version_header_is_accepted,
+            any_supported_version_is_accepted_on_a_session,
+            request_without_session_is_400,
+            unknown_session_is_404,
+            delete_ends_the_session,
+            other_methods_are_405_with_allow,
+            get_opens_the_session_stream,
+            get_needs_event_stream_accept,
+            get_needs_a_session,
+            session_cap_is_503,
+            idle_sessions_expire,
+            stateless_mode_needs_no_session,
+            stateless_mode_has_no_get_or_delete,
+            foreign_host_is_403,
+            foreign_origin_is_403,
+            loopback_origin_is_allowed,
+            trailing_slash_is_the_same_endpoint,
+            unknown_sub_path_is_404_json,
+            tools_list_describes_every_tool,
+            tools_list_paginates_with_opaque_cursors,
+            tools_list_invalid_cursor_is_invalid_params,
+            json_schema_2020_12_passes_through_verbatim,
+            tools_call_returns_text,
+            tools_call_without_arguments,
+            tools_call_structured_output,
+            tools_call_content_types,
+            tools_call_invalid_arguments_is_tool_error,
+            tools_call_failure_is_tool_error,
+            tools_call_unknown_tool_is_invalid_params,
+            tools_call_without_name_is_invalid_params,
+            progress_streams_on_the_request,
+            progress_token_keeps_its_type,
+            logging_streams_and_filters,
+            logging_set_level_rejects_unknown_levels,
+            json_mode_answers_in_json,
+            sse_mode_answers_in_sse,
+            stream_events_are_not_buffered,
+            cancellation_aborts_the_handler,
+            host_extensions_reach_handlers,
+            concurrent_requests_on_one_session,
+        }
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __case_table {
+    (() $($case:ident),* $(,)?) => {
+        /// Every case with its name, in order.
+        pub const CASES: &[(&str, $crate::Case)] = &[
+            $( (stringify!($case), |t| Box::pin($crate::cases::$case(t))) ),*
+        ];
+    };
+}
+__for_each_case!(__case_table());
+
+/// Makes every case its own `#[tokio::test]` against the [`Target`] that `$target` evaluates to
+/// (evaluated once per test).
+///
+/// ```ignore
+/// mod at_mcp {
+///     mcp_mount_conformance::suite!(super::serve("/mcp"));
+/// }
+/// ```
+///
+/// The test crate needs `tokio` (with the `macros` and `rt-multi-thread` features).
+#[macro_export]
+macro_rules! suite {
+    ($target:expr $(,)?) => {
+        $crate::__for_each_case!(__suite_cases($target));
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __suite_cases {
+    (($target:expr) $($case:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                let target: $crate::Target = $target;
+                $crate::cases::$case(&target).await;
+            }
+        )*
+    };
+}

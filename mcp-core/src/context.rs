@@ -143,7 +143,12 @@ impl RequestContext {
 
     /// Sends `notifications/message` on this request's stream, if `level` passes the session's
     /// `logging/setLevel` filter. Returns whether a notification was queued.
-    pub async fn log(&self, level: LoggingLevel, logger: Option<&str>, data: impl Serialize) -> bool {
+    pub async fn log(
+        &self,
+        level: LoggingLevel,
+        logger: Option<&str>,
+        data: impl Serialize,
+    ) -> bool {
         if self.session().is_some_and(|s| level < s.log_level()) {
             return false;
         }
@@ -156,7 +161,11 @@ impl RequestContext {
         }
         self.send(jsonrpc::notification_bytes(
             "notifications/message",
-            &Message { level, logger, data },
+            &Message {
+                level,
+                logger,
+                data,
+            },
         ))
     }
 

@@ -105,7 +105,10 @@ impl Error {
 
     /// The body could not be read from the connection.
     pub fn body_read(detail: impl fmt::Display) -> Self {
-        Self::new(ErrorKind::BodyRead, format!("Bad Request: could not read the body: {detail}"))
+        Self::new(
+            ErrorKind::BodyRead,
+            format!("Bad Request: could not read the body: {detail}"),
+        )
     }
 
     pub(crate) fn with_id(mut self, id: Option<RequestId>) -> Self {
@@ -137,7 +140,10 @@ impl Error {
         let mut response = http::Response::new(McpBody::full(body));
         *response.status_mut() = self.kind.status();
         let headers = response.headers_mut();
-        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
         if let Some(allow) = self.allow {
             headers.insert(header::ALLOW, HeaderValue::from_static(allow));
         }
@@ -159,7 +165,9 @@ impl From<ErrorKind> for Error {
             ErrorKind::PayloadTooLarge => "Payload Too Large",
             ErrorKind::BodyRead => "Bad Request: could not read the body",
             ErrorKind::NotAcceptable => "Not Acceptable",
-            ErrorKind::UnsupportedMediaType => "Unsupported Media Type: Content-Type must be application/json",
+            ErrorKind::UnsupportedMediaType => {
+                "Unsupported Media Type: Content-Type must be application/json"
+            }
             ErrorKind::Forbidden => "Forbidden",
             ErrorKind::MethodNotAllowed => "Method Not Allowed",
             ErrorKind::NotFound => "Not Found",

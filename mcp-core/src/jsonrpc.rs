@@ -42,7 +42,9 @@ impl RequestId {
     pub(crate) fn from_raw(raw: &RawValue) -> Option<Self> {
         let text = raw.get();
         match text.as_bytes().first()? {
-            b'"' => serde_json::from_str::<String>(text).ok().map(|s| Self::Str(s.into())),
+            b'"' => serde_json::from_str::<String>(text)
+                .ok()
+                .map(|s| Self::Str(s.into())),
             b'-' | b'0'..=b'9' => {
                 if let Ok(i) = text.parse::<i64>() {
                     Some(Self::Int(i))
@@ -179,7 +181,9 @@ impl<'a> Envelope<'a> {
                 Ok(Message::Request { id, method, params })
             }
             (Some(method), None) => Ok(Message::Notification { method, params }),
-            (None, Some(_)) if self.result.is_some() != self.error.is_some() => Ok(Message::Response),
+            (None, Some(_)) if self.result.is_some() != self.error.is_some() => {
+                Ok(Message::Response)
+            }
             (None, id) => Err(Invalid {
                 id,
                 message: "Invalid Request: not a JSON-RPC request, notification or response",
@@ -286,14 +290,23 @@ mod tests {
 
     #[test]
     fn ids_keep_their_type() {
-        let Ok(Message::Request { id, .. }) = parse(r#"{"jsonrpc":"2.0","id":7,"method":"ping"}"#) else {
+        let Ok(Message::Request { id, .. }) = parse(r#"{"jsonrpc":"2.0","id":7,"method":"ping"}"#)
+        else {
             panic!("not a request")
         };
-        assert_eq!(&result_bytes(&id, b"{}")[..], br#"{"jsonrpc":"2.0","id":7,"result":{}}"#);
-        let Ok(Message::Request { id, .. }) = parse(r#"{"jsonrpc":"2.0","id":"7","method":"ping"}"#) else {
+        assert_eq!(
+            &result_bytes(&id, b"{}")[..],
+            br#"{"jsonrpc":"2.0","id":7,"result":{}}"#
+        );
+        let Ok(Message::Request { id, .. }) =
+            parse(r#"{"jsonrpc":"2.0","id":"7","method":"ping"}"#)
+        else {
             panic!("not a request")
         };
-        assert_eq!(&result_bytes(&id, b"{}")[..], br#"{"jsonrpc":"2.0","id":"7","result":{}}"#);
+        assert_eq!(
+            &result_bytes(&id, b"{}")[..],
+            br#"{"jsonrpc":"2.0","id":"7","result":{}}"#
+        );
     }
 
     #[test]

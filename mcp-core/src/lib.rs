@@ -17,11 +17,12 @@ pub use context::RequestContext;
 pub use error::{Error, ErrorKind};
 pub use jsonrpc::{RequestId, RpcError};
 pub use model::{
-    Annotations, CallToolResult, Content, EmbeddedResource, IntoToolResult, Json, LoggingLevel, MediaContent,
-    ResourceContents, ResourceLink, Role, TextContent, ToolAnnotations,
+    Annotations, CallToolResult, Content, EmbeddedResource, IntoToolResult, Json, LoggingLevel,
+    MediaContent, ResourceContents, ResourceLink, Role, TextContent, ToolAnnotations,
 };
 pub use server::{
-    BuildError, LATEST_PROTOCOL_VERSION, McpServer, McpServerBuilder, ResponseMode, SUPPORTED_PROTOCOL_VERSIONS,
+    BuildError, LATEST_PROTOCOL_VERSION, McpServer, McpServerBuilder, ResponseMode,
+    SUPPORTED_PROTOCOL_VERSIONS,
 };
 pub use session::{InMemorySessionStore, Session, SessionStore, StoreFull};
 pub use tool::{Tool, ToolHandler, markers, validate_tool_name};

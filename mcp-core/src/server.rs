@@ -29,7 +29,8 @@ use crate::transport::{self, HostOriginPolicy, Route};
 pub const LATEST_PROTOCOL_VERSION: &str = "2025-11-25";
 
 /// Every handshake-era protocol version this server negotiates, newest first.
-pub const SUPPORTED_PROTOCOL_VERSIONS: &[&str] = &["2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"];
+pub const SUPPORTED_PROTOCOL_VERSIONS: &[&str] =
+    &["2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"];
 
 /// The version assumed when a request carries no `MCP-Protocol-Version` header.
 const DEFAULT_HEADER_VERSION: &str = "2025-03-26";
@@ -230,7 +231,10 @@ impl McpServerBuilder {
         for tool in &self.tools {
             tool.validate().map_err(BuildError)?;
             if seen.insert(tool.name.clone(), ()).is_some() {
-                return Err(BuildError(format!("tool {:?} is registered twice", tool.name)));
+                return Err(BuildError(format!(
+                    "tool {:?} is registered twice",
+                    tool.name
+                )));
             }
         }
         let store = self.store.unwrap_or_else(|| {
@@ -365,9 +369,10 @@ fn accepted() -> Response<McpBody> {
 
 fn json_response(body: Bytes) -> Response<McpBody> {
     let mut response = Response::new(McpBody::full(body));
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     response
 }
 
@@ -376,7 +381,10 @@ fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 }
 
 fn supported_version(version: &str) -> Option<&'static str> {
-    SUPPORTED_PROTOCOL_VERSIONS.iter().copied().find(|v| *v == version)
+    SUPPORTED_PROTOCOL_VERSIONS
+        .iter()
+        .copied()
+        .find(|v| *v == version)
 }
 
 #[derive(Deserialize)]
@@ -442,13 +450,21 @@ struct Running {
 }
 
 impl Inner {
-    async fn handle(self: &Arc<Self>, req: Request<Bytes>, prefix: &str) -> Result<Response<McpBody>, Error> {
+    async fn handle(
+        self: &Arc<Self>,
+        req: Request<Bytes>,
+        prefix: &str,
+    ) -> Result<Response<McpBody>, Error> {
         let (parts, body) = req.into_parts();
         self.config.policy.check(&parts.headers, &parts.uri)?;
         match transport::route(parts.uri.path(), prefix)? {
             Route::Endpoint => {}
         }
-        let allow = if self.config.stateless { "POST" } else { "GET, POST, DELETE" };
+        let allow = if self.config.stateless {
+            "POST"
+        } else {
+            "GET, POST, DELETE"
+        };
         match parts.method {
             Method::POST => self.post(parts, body).await,
             Method::GET if !self.config.stateless => self.get(&parts.headers),
@@ -522,7 +538,11 @@ impl Inner {
         Ok(Response::new(McpBody::empty()))
     }
 
-    async fn post(self: &Arc<Self>, parts: http::request::Parts, body: Bytes) -> Result<Response<McpBody>, Error> {
+    async fn post(
+        self: &Arc<Self>,
+        parts: http::request::Parts,
+        body: Bytes,
+    ) -> Result<Response<McpBody>, Error> {
         let (json, sse) = transport::accepts(&parts.headers);
         if !(json && sse) {
             return Err(Error::new(
@@ -539,21 +559,26 @@ impl Inner {
             Ok(envelope) => envelope,
             Err(e) => {
                 let first = body.iter().find(|b| !b.is_ascii_whitespace());
-                return Err(if first == Some(&b'[') && serde_json::from_slice::<&RawValue>(&body).is_ok() {
-                    Error::new(
-                        ErrorKind::InvalidRequest,
-                        "Invalid Request: JSON-RPC batches are not supported",
-                    )
-                } else if e.is_data() {
-                    Error::new(ErrorKind::InvalidRequest, "Invalid Request: expected a JSON-RPC object")
-                } else {
-                    Error::new(ErrorKind::Parse, format!("Parse error: {e}"))
-                });
+                return Err(
+                    if first == Some(&b'[') && serde_json::from_slice::<&RawValue>(&body).is_ok() {
+                        Error::new(
+                            ErrorKind::InvalidRequest,
+                            "Invalid Request: JSON-RPC batches are not supported",
+                        )
+                    } else if e.is_data() {
+                        Error::new(
+                            ErrorKind::InvalidRequest,
+                            "Invalid Request: expected a JSON-RPC object",
+                        )
+                    } else {
+                        Error::new(ErrorKind::Parse, format!("Parse error: {e}"))
+                    },
+                );
             }
         };
-        let message = envelope
-            .classify()
-            .map_err(|invalid| Error::new(ErrorKind::InvalidRequest, invalid.message).with_id(invalid.id))?;
+        let message = envelope.classify().map_err(|invalid| {
+            Error::new(ErrorKind::InvalidRequest, invalid.message).with_id(invalid.id)
+        })?;
         if let Message::Request { id, method, params } = &message {
             if method == "initialize" {
                 return self.initialize(&parts.headers, id, *params);
@@ -577,7 +602,12 @@ impl Inner {
         }
     }
 
-    fn initialize(&self, headers: &HeaderMap, id: &RequestId, params: Option<&RawValue>) -> Result<Response<McpBody>, Error> {
+    fn initialize(
+        &self,
+        headers: &HeaderMap,
+        id: &RequestId,
+        params: Option<&RawValue>,
+    ) -> Result<Response<McpBody>, Error> {
         if !self.config.stateless && headers.contains_key(MCP_SESSION_ID) {
             // A known session is already initialised; an unknown one gets the usual 404.
             self.session(headers)?;
@@ -591,14 +621,22 @@ impl Inner {
             Ok(params) => params,
             Err(error) => return Ok(self.reply_now(jsonrpc::error_bytes(Some(id), &error))),
         };
-        let version = supported_version(&params.protocol_version).unwrap_or(LATEST_PROTOCOL_VERSION);
+        let version =
+            supported_version(&params.protocol_version).unwrap_or(LATEST_PROTOCOL_VERSION);
         let mut session_id = None;
         if !self.config.stateless {
-            let session = Session::new(version, params.capabilities, params.client_info)
-                .map_err(|e| Error::new(ErrorKind::TooManySessions, format!("Service Unavailable: {e}")))?;
+            let session =
+                Session::new(version, params.capabilities, params.client_info).map_err(|e| {
+                    Error::new(
+                        ErrorKind::TooManySessions,
+                        format!("Service Unavailable: {e}"),
+                    )
+                })?;
             let session = Arc::new(session);
             session_id = Some(session.id().to_owned());
-            self.store.insert(session).map_err(|_| Error::from(ErrorKind::TooManySessions))?;
+            self.store
+                .insert(session)
+                .map_err(|_| Error::from(ErrorKind::TooManySessions))?;
         }
         let mut capabilities = serde_json::Map::new();
         capabilities.insert("tools".into(), serde_json::json!({ "listChanged": false }));
@@ -629,7 +667,9 @@ impl Inner {
                 let Ok(params) = parse_params::<CancelledParams>(params) else {
                     return;
                 };
-                if let (Some(session), Some(id)) = (session, RequestId::from_value(&params.request_id)) {
+                if let (Some(session), Some(id)) =
+                    (session, RequestId::from_value(&params.request_id))
+                {
                     session.cancel_request(&id);
                 }
             }
@@ -667,7 +707,11 @@ impl Inner {
 
     fn list_tools(&self, params: Option<&RawValue>) -> Result<Vec<u8>, RpcError> {
         let params: ListParams = parse_params(params)?;
-        let tools = self.tools.read().map(|t| Arc::clone(&t)).map_err(|_| RpcError::internal("tool registry unavailable"))?;
+        let tools = self
+            .tools
+            .read()
+            .map(|t| Arc::clone(&t))
+            .map_err(|_| RpcError::internal("tool registry unavailable"))?;
         let start = match params.cursor.as_deref() {
             None => 0,
             Some(cursor) => decode_cursor(cursor)
@@ -675,7 +719,12 @@ impl Inner {
                 .ok_or_else(|| RpcError::invalid_params("Invalid params: invalid cursor"))?,
         };
         let end = (start + self.config.page_size).min(tools.definitions.len());
-        let mut out = Vec::with_capacity(64 + tools.definitions[start..end].iter().map(|d| d.get().len() + 1).sum::<usize>());
+        let mut out = Vec::with_capacity(
+            64 + tools.definitions[start..end]
+                .iter()
+                .map(|d| d.get().len() + 1)
+                .sum::<usize>(),
+        );
         out.extend_from_slice(b"{\"tools\":[");
         for (i, definition) in tools.definitions[start..end].iter().enumerate() {
             if i > 0 {
@@ -701,16 +750,27 @@ impl Inner {
         params: Option<&RawValue>,
     ) -> Result<Reply, RpcError> {
         if params.is_none() {
-            return Err(RpcError::invalid_params("Invalid params: tools/call needs params with a name"));
+            return Err(RpcError::invalid_params(
+                "Invalid params: tools/call needs params with a name",
+            ));
         }
         let params: CallToolParams<'_> = parse_params(params)?;
+        let arguments = params.arguments.filter(|a| a.get() != "null");
+        if arguments.is_some_and(|a| !a.get().starts_with('{')) {
+            return Err(RpcError::invalid_params("Invalid params: tools/call arguments must be an object"));
+        }
         let invoke = {
-            let tools = self.tools.read().map_err(|_| RpcError::internal("tool registry unavailable"))?;
+            let tools = self
+                .tools
+                .read()
+                .map_err(|_| RpcError::internal("tool registry unavailable"))?;
             match tools.index.get(&*params.name) {
                 Some(&i) => Arc::clone(&tools.tools[i].invoke),
                 None => {
-                    return Err(RpcError::invalid_params(format!("Unknown tool: {}", params.name))
-                        .with_data(serde_json::json!({ "name": params.name })));
+                    return Err(
+                        RpcError::invalid_params(format!("Unknown tool: {}", params.name))
+                            .with_data(serde_json::json!({ "name": params.name })),
+                    );
                 }
             }
         };
@@ -725,16 +785,28 @@ impl Inner {
             (Some(tx), Some(rx))
         };
         let in_flight = session.as_ref().map(|s| s.begin_request(id.clone()));
-        let cancel = in_flight.as_ref().map_or_else(CancellationToken::new, |f| f.token.clone());
-        let ctx = RequestContext::new(id.clone(), progress_token, parts, session, sink, cancel.clone());
-        let call = invoke(params.arguments.filter(|a| a.get() != "null"), ctx);
+        let cancel = in_flight
+            .as_ref()
+            .map_or_else(CancellationToken::new, |f| f.token.clone());
+        let ctx = RequestContext::new(
+            id.clone(),
+            progress_token,
+            parts,
+            session,
+            sink,
+            cancel.clone(),
+        );
+        let call = invoke(arguments, ctx);
         let id = id.clone();
         let future = Box::pin(async move {
             let result = call.await;
             drop(in_flight);
             match serde_json::to_vec(&result) {
                 Ok(result) => jsonrpc::result_bytes(&id, &result),
-                Err(e) => jsonrpc::error_bytes(Some(&id), &RpcError::internal(format!("could not serialise the result: {e}"))),
+                Err(e) => jsonrpc::error_bytes(
+                    Some(&id),
+                    &RpcError::internal(format!("could not serialise the result: {e}")),
+                ),
             }
         });
         Ok(Reply::Running(Running {

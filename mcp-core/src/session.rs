@@ -263,7 +263,11 @@ impl InMemorySessionStore {
             live
         });
         if let Ok(mut next) = self.next_sweep.lock() {
-            *next = Instant::now() + self.ttl.min(Duration::from_secs(60)).max(Duration::from_millis(100));
+            *next = Instant::now()
+                + self
+                    .ttl
+                    .min(Duration::from_secs(60))
+                    .max(Duration::from_millis(100));
         }
     }
 }
@@ -273,7 +277,11 @@ impl SessionStore for InMemorySessionStore {
         let Ok(mut sessions) = self.sessions.write() else {
             return Err(StoreFull);
         };
-        let sweep_due = self.next_sweep.lock().map(|n| Instant::now() >= *n).unwrap_or(true);
+        let sweep_due = self
+            .next_sweep
+            .lock()
+            .map(|n| Instant::now() >= *n)
+            .unwrap_or(true);
         if sweep_due || sessions.len() >= self.cap {
             self.sweep(&mut sessions);
         }

@@ -85,13 +85,14 @@ impl Tool {
         let name = name.into();
         let handler = Arc::new(handler);
         let tool_name = name.clone();
-        let invoke = move |args: Option<&RawValue>, ctx: RequestContext| match handler.call(args, ctx) {
-            Ok(fut) => fut,
-            Err(e) => {
-                let message = format!("Invalid arguments for tool {tool_name}: {e}");
-                Box::pin(async move { CallToolResult::error(message) }) as BoxFuture<_>
-            }
-        };
+        let invoke =
+            move |args: Option<&RawValue>, ctx: RequestContext| match handler.call(args, ctx) {
+                Ok(fut) => fut,
+                Err(e) => {
+                    let message = format!("Invalid arguments for tool {tool_name}: {e}");
+                    Box::pin(async move { CallToolResult::error(message) }) as BoxFuture<_>
+                }
+            };
         Self {
             name,
             title: None,
@@ -236,7 +237,9 @@ impl Tool {
 /// Checks a tool name against the spec: 1 to 128 characters from `A-Z a-z 0-9 _ - .`.
 pub fn validate_tool_name(name: &str) -> Result<(), String> {
     if name.is_empty() || name.len() > 128 {
-        return Err(format!("tool name {name:?} must be 1 to 128 characters long"));
+        return Err(format!(
+            "tool name {name:?} must be 1 to 128 characters long"
+        ));
     }
     if let Some(c) = name
         .chars()
@@ -299,7 +302,11 @@ where
     fn output_schema() -> Option<Value> {
         R::output_schema()
     }
-    fn call(&self, _: Option<&RawValue>, _: RequestContext) -> Result<BoxFuture<CallToolResult>, serde_json::Error> {
+    fn call(
+        &self,
+        _: Option<&RawValue>,
+        _: RequestContext,
+    ) -> Result<BoxFuture<CallToolResult>, serde_json::Error> {
         let fut = self();
         Ok(Box::pin(async move { fut.await.into_tool_result() }))
     }
@@ -317,7 +324,11 @@ where
     fn output_schema() -> Option<Value> {
         R::output_schema()
     }
-    fn call(&self, _: Option<&RawValue>, ctx: RequestContext) -> Result<BoxFuture<CallToolResult>, serde_json::Error> {
+    fn call(
+        &self,
+        _: Option<&RawValue>,
+        ctx: RequestContext,
+    ) -> Result<BoxFuture<CallToolResult>, serde_json::Error> {
         let fut = self(ctx);
         Ok(Box::pin(async move { fut.await.into_tool_result() }))
     }
@@ -336,7 +347,11 @@ where
     fn output_schema() -> Option<Value> {
         R::output_schema()
     }
-    fn call(&self, args: Option<&RawValue>, _: RequestContext) -> Result<BoxFuture<CallToolResult>, serde_json::Error> {
+    fn call(
+        &self,
+        args: Option<&RawValue>,
+        _: RequestContext,
+    ) -> Result<BoxFuture<CallToolResult>, serde_json::Error> {
         let fut = self(parse_args(args)?);
         Ok(Box::pin(async move { fut.await.into_tool_result() }))
     }
@@ -355,7 +370,11 @@ where
     fn output_schema() -> Option<Value> {
         R::output_schema()
     }
-    fn call(&self, args: Option<&RawValue>, ctx: RequestContext) -> Result<BoxFuture<CallToolResult>, serde_json::Error> {
+    fn call(
+        &self,
+        args: Option<&RawValue>,
+        ctx: RequestContext,
+    ) -> Result<BoxFuture<CallToolResult>, serde_json::Error> {
         let fut = self(parse_args(args)?, ctx);
         Ok(Box::pin(async move { fut.await.into_tool_result() }))
     }

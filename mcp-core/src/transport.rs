@@ -120,7 +120,9 @@ impl Default for HostOriginPolicy {
 /// Splits `host[:port]` (with bracketed IPv6) into the host and the whole authority.
 fn host_name(authority: &str) -> &str {
     if authority.starts_with('[') {
-        authority.find(']').map_or(authority, |end| &authority[..=end])
+        authority
+            .find(']')
+            .map_or(authority, |end| &authority[..=end])
     } else {
         authority.split(':').next().unwrap_or(authority)
     }
@@ -161,9 +163,12 @@ impl HostOriginPolicy {
         let (scheme, authority) = origin.split_once("://").unwrap_or(("", ""));
         let same_origin = !authority.is_empty() && authority.eq_ignore_ascii_case(host);
         let listed = allowed.iter().any(|entry| {
-            entry.split_once("://").is_some_and(|(entry_scheme, entry_authority)| {
-                entry_scheme.eq_ignore_ascii_case(scheme) && authority_matches(entry_authority, authority)
-            })
+            entry
+                .split_once("://")
+                .is_some_and(|(entry_scheme, entry_authority)| {
+                    entry_scheme.eq_ignore_ascii_case(scheme)
+                        && authority_matches(entry_authority, authority)
+                })
         });
         if same_origin || listed {
             Ok(())
@@ -203,9 +208,24 @@ mod tests {
 
     #[test]
     fn accept_parsing() {
-        assert_eq!(accepts(&headers(&[("accept", "application/json, text/event-stream")])), (true, true));
-        assert_eq!(accepts(&headers(&[("accept", "application/json")])), (true, false));
-        assert_eq!(accepts(&headers(&[("accept", "text/event-stream;q=0, application/json")])), (true, false));
+        assert_eq!(
+            accepts(&headers(&[(
+                "accept",
+                "application/json, text/event-stream"
+            )])),
+            (true, true)
+        );
+        assert_eq!(
+            accepts(&headers(&[("accept", "application/json")])),
+            (true, false)
+        );
+        assert_eq!(
+            accepts(&headers(&[(
+                "accept",
+                "text/event-stream;q=0, application/json"
+            )])),
+            (true, false)
+        );
         assert_eq!(accepts(&headers(&[("accept", "*/*")])), (true, true));
         assert_eq!(accepts(&HeaderMap::new()), (true, true));
     }
@@ -214,25 +234,67 @@ mod tests {
     fn host_and_origin() {
         let policy = HostOriginPolicy::default();
         let uri = Uri::from_static("/mcp");
-        assert!(policy.check(&headers(&[("host", "localhost:3000")]), &uri).is_ok());
-        assert!(policy.check(&headers(&[("host", "[::1]:80")]), &uri).is_ok());
-        assert!(policy.check(&headers(&[("host", "evil.example.com")]), &uri).is_err());
-        assert!(policy
-            .check(&headers(&[("host", "127.0.0.1:9"), ("origin", "http://evil.example.com")]), &uri)
-            .is_err());
-        assert!(policy
-            .check(&headers(&[("host", "127.0.0.1:9"), ("origin", "http://localhost:5173")]), &uri)
-            .is_ok());
-        assert!(policy
-            .check(&headers(&[("host", "127.0.0.1:9"), ("origin", "http://127.0.0.1:9")]), &uri)
-            .is_ok());
+        assert!(
+            policy
+                .check(&headers(&[("host", "localhost:3000")]), &uri)
+                .is_ok()
+        );
+        assert!(
+            policy
+                .check(&headers(&[("host", "[::1]:80")]), &uri)
+                .is_ok()
+        );
+        assert!(
+            policy
+                .check(&headers(&[("host", "evil.example.com")]), &uri)
+                .is_err()
+        );
+        assert!(
+            policy
+                .check(
+                    &headers(&[
+                        ("host", "127.0.0.1:9"),
+                        ("origin", "http://evil.example.com")
+                    ]),
+                    &uri
+                )
+                .is_err()
+        );
+        assert!(
+            policy
+                .check(
+                    &headers(&[("host", "127.0.0.1:9"), ("origin", "http://localhost:5173")]),
+                    &uri
+                )
+                .is_ok()
+        );
+        assert!(
+            policy
+                .check(
+                    &headers(&[("host", "127.0.0.1:9"), ("origin", "http://127.0.0.1:9")]),
+                    &uri
+                )
+                .is_ok()
+        );
         let custom = HostOriginPolicy {
             hosts: Some(vec!["api.example.com".into()]),
             origins: Some(vec!["https://app.example.com".into()]),
         };
-        assert!(custom
-            .check(&headers(&[("host", "api.example.com"), ("origin", "https://app.example.com")]), &uri)
-            .is_ok());
-        assert!(custom.check(&headers(&[("host", "localhost")]), &uri).is_err());
+        assert!(
+            custom
+                .check(
+                    &headers(&[
+                        ("host", "api.example.com"),
+                        ("origin", "https://app.example.com")
+                    ]),
+                    &uri
+                )
+                .is_ok()
+        );
+        assert!(
+            custom
+                .check(&headers(&[("host", "localhost")]), &uri)
+                .is_err()
+        );
     }
 }

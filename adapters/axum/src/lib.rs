@@ -1,1 +1,62 @@
-//! wip
+#![doc = include_str!("../README.md")]
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{OriginalUri, Request, State};
+use axum::response::Response;
+use axum::routing::any;
+use mcp_mount::{Error, McpServer, mount_prefix};
+
+/// A [`Router`] serving `server`, to mount with [`Router::nest_service`] at any path of the
+/// host's router, at any depth, whatever the host's state type.
+///
+/// It answers its whole subtree (the MCP endpoint and every path below it) and nothing outside
+/// it. The host's request extensions (what its middleware inserted) reach the handlers'
+/// [`RequestContext`](mcp_mount::RequestContext) unchanged.
+///
+/// `nest_service` rather than `nest`: axum's `nest` never routes `{prefix}/` (trailing slash)
+/// to a nested router, while `nest_service` routes `{prefix}`, `{prefix}/` and everything
+/// below to it, and MCP clients use the URL exactly as configured.
+pub fn router(server: McpServer) -> Router {
+    Router::new()
+        .route("/", any(handle))
+        .route("/{*rest}", any(handle))
+        .fallback(handle)
+        .with_state(server)
+}
+
+async fn handle(
+    State(server): State<McpServer>,
+    OriginalUri(original): OriginalUri,
+    req: Request,
+) -> Response {
+    let (mut parts, body) = req.into_parts();
+    let body = match axum::body::to_bytes(body, server.max_body()).await {
+        Ok(body) => body,
+        Err(e) => return into_axum(body_error(&server, e).into_response()),
+    };
+    // Inside `nest` the URI is stripped of the mount path; the core wants the external one.
+    let remaining = parts.uri.path().to_owned();
+    parts.uri = original;
+    let prefix = mount_prefix(parts.uri.path(), &remaining).to_owned();
+    into_axum(
+        server
+            .handle(http::Request::from_parts(parts, body), &prefix)
+            .await,
+    )
+}
+
+fn body_error(server: &McpServer, e: axum::Error) -> Error {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&e);
+    while let Some(err) = source {
+        if err.is::<http_body_util::LengthLimitError>() {
+            return Error::payload_too_large(server.max_body());
+        }
+        source = err.source();
+    }
+    Error::body_read(e)
+}
+
+fn into_axum(response: http::Response<mcp_mount::McpBody>) -> Response {
+    response.map(Body::new)
+}
