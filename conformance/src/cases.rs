@@ -874,13 +874,19 @@ pub async fn tools_call_content_types(t: &Target) {
 /// protocol error; arguments that are not an object at all are `-32602`.
 pub async fn tools_call_invalid_arguments_is_tool_error(t: &Target) {
     let session = t.connect().await;
-    for arguments in [json!({"a": "two", "b": 3}), json!({"a": 1}), json!({"a": 1, "b": 1.5})] {
+    for arguments in [
+        json!({"a": "two", "b": 3}),
+        json!({"a": 1}),
+        json!({"a": 1, "b": 1.5}),
+    ] {
         let result = session.call_tool("add", arguments.clone()).await;
         assert_eq!(result["isError"], true, "arguments {arguments}: {result}");
         assert!(!text_of(&result).is_empty());
     }
     // Arguments that are not an object break the message's own shape: a protocol error.
-    let response = session.request("tools/call", json!({"name": "add", "arguments": [1, 2]})).await;
+    let response = session
+        .request("tools/call", json!({"name": "add", "arguments": [1, 2]}))
+        .await;
     assert_eq!(response.error_code(), -32602);
 }
 

@@ -16,6 +16,7 @@ use serde_json::{Value, json};
 pub mod cases;
 pub mod client;
 pub mod fixture;
+pub mod harness;
 
 pub use client::{Response, Streaming};
 pub use fixture::{Principal, fixture, fixtures, variant};
@@ -284,10 +285,17 @@ __for_each_case!(__case_table());
 /// Makes every case its own `#[tokio::test]` against the [`Target`] that `$target` evaluates to
 /// (evaluated once per test).
 ///
-/// ```ignore
+/// ```no_run
+/// /// Starts the framework's server with the fixtures mounted under `prefix` (see
+/// /// [`harness::serve`](mcp_mount_conformance::harness::serve)).
+/// fn serve(prefix: &'static str) -> mcp_mount_conformance::Target {
+///     # mcp_mount_conformance::Target::new(format!("http://127.0.0.1:3000{prefix}"))
+/// }
+///
 /// mod at_mcp {
 ///     mcp_mount_conformance::suite!(super::serve("/mcp"));
 /// }
+/// # fn main() {}
 /// ```
 ///
 /// The test crate needs `tokio` (with the `macros` and `rt-multi-thread` features).

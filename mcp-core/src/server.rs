@@ -757,7 +757,9 @@ impl Inner {
         let params: CallToolParams<'_> = parse_params(params)?;
         let arguments = params.arguments.filter(|a| a.get() != "null");
         if arguments.is_some_and(|a| !a.get().starts_with('{')) {
-            return Err(RpcError::invalid_params("Invalid params: tools/call arguments must be an object"));
+            return Err(RpcError::invalid_params(
+                "Invalid params: tools/call arguments must be an object",
+            ));
         }
         let invoke = {
             let tools = self

@@ -1,15 +1,13 @@
 //! Every conformance case against a real axum server on `127.0.0.1:0`, with the fixture mounted
 //! at `/mcp` and at `/api/v1/tenants/acme/mcp` inside a nested router.
 
-use std::sync::{Mutex, mpsc};
-
 use axum::Router;
 use axum::extract::Request;
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::get;
 use axum::serve::ListenerExt;
-use mcp_mount_conformance::{Principal, Target, fixtures};
+use mcp_mount_conformance::{Principal, Target, fixtures, harness};
 
 /// A stand-in for a host's auth middleware: the `x-user` header becomes a [`Principal`].
 async fn auth(mut req: Request, next: Next) -> Response {
@@ -20,8 +18,8 @@ async fn auth(mut req: Request, next: Next) -> Response {
     next.run(req).await
 }
 
-/// The host app: its own routes, and every fixture mounted under `prefix` (split at `/api/v1`
-/// into a nested router when the prefix starts there).
+/// The host app: its own routes, and every fixture mounted under `prefix`, inside a nested
+/// router when the prefix starts with `/api/v1`.
 fn app(prefix: &str) -> Router {
     let (outer, inner) = match prefix.strip_prefix("/api/v1") {
         Some(rest) => ("/api/v1", rest),
@@ -40,40 +38,20 @@ fn app(prefix: &str) -> Router {
     app.layer(middleware::from_fn(auth))
 }
 
-/// Starts (once per prefix) a server on its own thread and runtime, and returns its target.
 fn serve(prefix: &'static str) -> Target {
-    static SERVERS: Mutex<Vec<(&'static str, Target)>> = Mutex::new(Vec::new());
-    let mut servers = SERVERS
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    if let Some((_, target)) = servers.iter().find(|(p, _)| *p == prefix) {
-        return target.clone();
-    }
-    let target = {
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .expect("test runtime");
-            runtime.block_on(async move {
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-                    .await
-                    .expect("bind");
-                let addr = listener.local_addr().expect("local addr");
-                tx.send(addr).expect("report address");
-                let listener = listener.tap_io(|tcp| {
-                    let _ = tcp.set_nodelay(true);
-                });
-                axum::serve(listener, app(prefix)).await.expect("serve");
+    harness::serve(prefix, move |listener| {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()?;
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener)?;
+            let listener = listener.tap_io(|tcp| {
+                let _ = tcp.set_nodelay(true);
             });
-        });
-        let addr = rx.recv().expect("server thread started");
-        Target::new(format!("http://{addr}{prefix}"))
-    };
-    servers.push((prefix, target.clone()));
-    target
+            axum::serve(listener, app(prefix)).await
+        })
+    })
 }
 
 mod at_mcp {

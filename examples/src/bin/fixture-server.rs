@@ -1,1 +1,70 @@
-fn main() {}
+//! Serves the conformance fixture inside a small host app, for `mcp-conformance`, the official
+//! MCP conformance suite and real clients:
+//!
+//! `fixture-server [--framework axum] [--addr 127.0.0.1:3000] [--prefix /mcp]`
+//!
+//! The fixture is mounted at PREFIX and its variants at PREFIX-stateless, PREFIX-limited,
+//! PREFIX-capped and PREFIX-expiring; the app also has `GET /` and `GET /health`, and an "auth"
+//! middleware that turns the `x-user` header into a `Principal` extension. Prints
+//! `listening on http://ADDR/PREFIX` once it accepts connections.
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+
+const USAGE: &str = "usage: fixture-server [--framework axum] [--addr HOST:PORT] [--prefix /PATH]";
+
+struct Options {
+    framework: String,
+    addr: SocketAddr,
+    prefix: String,
+}
+
+fn parse() -> Result<Options, String> {
+    let mut options = Options {
+        framework: "axum".into(),
+        addr: SocketAddr::from(([127, 0, 0, 1], 3000)),
+        prefix: "/mcp".into(),
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(flag) = args.next() {
+        let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
+        match flag.as_str() {
+            "--framework" => options.framework = value,
+            "--addr" => options.addr = value.parse().map_err(|e| format!("--addr {value}: {e}"))?,
+            "--prefix" => {
+                if !value.starts_with('/') || value.len() < 2 {
+                    return Err(format!(
+                        "--prefix {value:?} must start with '/' and not be the root"
+                    ));
+                }
+                options.prefix = value.trim_end_matches('/').to_owned();
+            }
+            _ => return Err(format!("unknown flag {flag}")),
+        }
+    }
+    Ok(options)
+}
+
+fn main() -> ExitCode {
+    let options = match parse() {
+        Ok(options) => options,
+        Err(e) => {
+            eprintln!("{e}\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let result = match options.framework.as_str() {
+        "axum" => mcp_mount_examples::fixture_apps::axum::run(options.addr, &options.prefix),
+        other => {
+            eprintln!("unknown framework {other:?} (known: axum)\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("fixture-server: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,171 @@
+//! Shared pieces of the example apps: a small notes service's domain (the "existing app") and
+//! the MCP server each example mounts over the same state, and the fixture host apps.
+
+pub mod fixture_apps;
+
+use std::sync::{Arc, RwLock};
+
+use mcp_mount::{Json, LoggingLevel, McpServer, RequestContext, Tool, ToolAnnotations};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// One note.
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+pub struct Note {
+    /// Its id.
+    pub id: u64,
+    /// Its title.
+    pub title: String,
+    /// Its text.
+    pub body: String,
+}
+
+/// A new note, as the REST API and the `add_note` tool take it.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+pub struct NewNote {
+    /// The title.
+    pub title: String,
+    /// The text.
+    pub body: String,
+}
+
+/// The app's state: notes in memory, shared by the REST routes and the MCP tools.
+#[derive(Clone, Debug, Default)]
+pub struct Notes {
+    inner: Arc<RwLock<Vec<Note>>>,
+}
+
+impl Notes {
+    /// A store with two notes in it.
+    pub fn seeded() -> Self {
+        let notes = Self::default();
+        notes.add(NewNote {
+            title: "Welcome".into(),
+            body: "This app serves REST at /notes and MCP at /mcp.".into(),
+        });
+        notes.add(NewNote {
+            title: "Groceries".into(),
+            body: "Eggs, flour, coffee.".into(),
+        });
+        notes
+    }
+
+    /// Every note.
+    pub fn all(&self) -> Vec<Note> {
+        self.inner.read().map(|n| n.clone()).unwrap_or_default()
+    }
+
+    /// One note.
+    pub fn get(&self, id: u64) -> Option<Note> {
+        self.inner.read().ok()?.iter().find(|n| n.id == id).cloned()
+    }
+
+    /// Adds a note and returns it.
+    pub fn add(&self, new: NewNote) -> Note {
+        let mut notes = self
+            .inner
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let note = Note {
+            id: notes.last().map_or(1, |n| n.id + 1),
+            title: new.title,
+            body: new.body,
+        };
+        notes.push(note.clone());
+        note
+    }
+
+    /// Notes whose title or text contains `query` (case-insensitive).
+    pub fn search(&self, query: &str) -> Vec<Note> {
+        let query = query.to_lowercase();
+        self.all()
+            .into_iter()
+            .filter(|n| {
+                n.title.to_lowercase().contains(&query) || n.body.to_lowercase().contains(&query)
+            })
+            .collect()
+    }
+}
+
+/// Arguments of `search_notes`.
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct SearchArgs {
+    /// Text to look for in titles and bodies.
+    pub query: String,
+}
+
+/// Arguments of `get_note`.
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct GetArgs {
+    /// The note's id.
+    pub id: u64,
+}
+
+/// Output of the list and search tools.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct NoteList {
+    /// The matching notes.
+    pub notes: Vec<Note>,
+}
+
+/// The MCP server of the notes app: its tools work on the same [`Notes`] as the REST routes.
+pub fn notes_mcp(notes: &Notes) -> McpServer {
+    let (list, search, get, add) = (notes.clone(), notes.clone(), notes.clone(), notes.clone());
+    McpServer::builder("notes", env!("CARGO_PKG_VERSION"))
+        .title("Notes")
+        .instructions("Tools to read and write the user's notes.")
+        .tool(
+            Tool::new("list_notes", move || {
+                let notes = list.all();
+                async move { Json(NoteList { notes }) }
+            })
+            .description("Lists every note")
+            .annotations(ToolAnnotations {
+                read_only_hint: Some(true),
+                ..ToolAnnotations::default()
+            }),
+        )
+        .tool(
+            Tool::new("search_notes", move |args: SearchArgs| {
+                let notes = search.search(&args.query);
+                async move { Json(NoteList { notes }) }
+            })
+            .description("Finds notes whose title or text contains the query")
+            .annotations(ToolAnnotations {
+                read_only_hint: Some(true),
+                ..ToolAnnotations::default()
+            }),
+        )
+        .tool(
+            Tool::new("get_note", move |args: GetArgs| {
+                let note = get.get(args.id);
+                async move {
+                    note.map(Json)
+                        .ok_or_else(|| format!("no note with id {}", args.id))
+                }
+            })
+            .description("Reads one note by id"),
+        )
+        .tool(
+            Tool::new("add_note", move |args: NewNote, ctx: RequestContext| {
+                let notes = add.clone();
+                async move {
+                    let note = notes.add(args);
+                    ctx.log(
+                        LoggingLevel::Info,
+                        Some("notes"),
+                        format!("added note {}", note.id),
+                    )
+                    .await;
+                    Json(note)
+                }
+            })
+            .description("Adds a note and returns it"),
+        )
+        .build()
+}
+
+/// The workspace README's examples, compiled and run as doctests so they cannot go stale.
+#[doc = include_str!("../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
