@@ -40,8 +40,6 @@ pub enum ErrorKind {
     SessionNotFound,
     /// The live-session cap is reached (503).
     TooManySessions,
-    /// A second standalone GET stream for one session (409).
-    Conflict,
 }
 
 impl ErrorKind {
@@ -59,7 +57,6 @@ impl ErrorKind {
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::NotFound | Self::SessionNotFound => StatusCode::NOT_FOUND,
             Self::TooManySessions => StatusCode::SERVICE_UNAVAILABLE,
-            Self::Conflict => StatusCode::CONFLICT,
         }
     }
 
@@ -177,7 +174,6 @@ impl From<ErrorKind> for Error {
             ErrorKind::MissingSession => "Bad Request: Mcp-Session-Id header is required",
             ErrorKind::SessionNotFound => "Session not found",
             ErrorKind::TooManySessions => "Service Unavailable: too many sessions",
-            ErrorKind::Conflict => "Conflict",
         };
         Self::new(kind, message)
     }

@@ -519,10 +519,7 @@ impl Inner {
             return Err(ErrorKind::MethodNotAllowed.into());
         };
         let Some(rx) = session.open_stream(64) else {
-            return Err(Error::new(
-                ErrorKind::Conflict,
-                "Conflict: Only one SSE stream is allowed per session",
-            ));
+            return Err(Error::new(ErrorKind::SessionNotFound, "Session not found"));
         };
         Ok(sse::response(McpBody::stream(rx)))
     }

@@ -169,13 +169,15 @@ impl Session {
         }
     }
 
-    /// Opens the standalone GET stream; `None` when one is already open.
+    /// Opens the standalone GET stream, ending the one open before, if any.
+    ///
+    /// The newest stream wins rather than the second being refused: several frameworks only
+    /// notice that an idle stream's client went away when they next write to it, and a client
+    /// that reconnects must not be locked out by a stream the server cannot see is dead.
     pub(crate) fn open_stream(&self, capacity: usize) -> Option<mpsc::Receiver<Bytes>> {
         let mut slot = self.stream.lock().ok()?;
-        if slot.as_ref().is_some_and(|tx| !tx.is_closed()) {
-            return None;
-        }
         let (tx, rx) = mpsc::channel(capacity);
+        // Dropping the previous sender ends the previous stream.
         *slot = Some(tx);
         Some(rx)
     }

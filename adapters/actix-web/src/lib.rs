@@ -1,0 +1,121 @@
+#![doc = include_str!("../README.md")]
+
+use std::sync::Arc;
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, Route, web};
+use bytes::Bytes;
+use mcp_mount::{Error, ErrorKind, McpBody, McpServer, mount_prefix};
+
+type Carry = dyn Fn(&HttpRequest, &mut http::Extensions) + Send + Sync;
+
+/// A [`Route`] serving `server`, to mount as the default service of a scope at any path:
+/// `web::scope("/mcp").default_service(router(server))`.
+///
+/// It answers the scope's whole subtree (`/mcp`, `/mcp/` and everything below).
+pub fn router(server: McpServer) -> Route {
+    route(server, None)
+}
+
+/// Like [`router`], with a hook that carries typed values out of actix's request extensions
+/// (what the host's auth middleware set) into the [`RequestContext`](mcp_mount::RequestContext)
+/// extensions handlers read.
+///
+/// actix-web 4 is on `http` 0.2, so its extensions cannot move across as they do on the other
+/// frameworks; the hook names what to copy:
+///
+/// ```
+/// # #[derive(Clone)] struct User(String);
+/// use actix_web::HttpMessage;
+/// # let server = mcp_mount::McpServer::builder("demo", "1.0.0").build();
+/// let route = mcp_mount_actix_web::router_with(server, |req, extensions| {
+///     if let Some(user) = req.extensions().get::<User>() {
+///         extensions.insert(user.clone());
+///     }
+/// });
+/// # let _ = route;
+/// ```
+pub fn router_with<F>(server: McpServer, carry: F) -> Route
+where
+    F: Fn(&HttpRequest, &mut http::Extensions) + Send + Sync + 'static,
+{
+    route(server, Some(Arc::new(carry)))
+}
+
+fn route(server: McpServer, carry: Option<Arc<Carry>>) -> Route {
+    web::to(move |req: HttpRequest, payload: web::Payload| {
+        let (server, carry) = (server.clone(), carry.clone());
+        async move { handle(&server, carry.as_deref(), &req, payload).await }
+    })
+}
+
+async fn handle(
+    server: &McpServer,
+    carry: Option<&Carry>,
+    req: &HttpRequest,
+    payload: web::Payload,
+) -> HttpResponse {
+    let body = match payload.to_bytes_limited(server.max_body()).await {
+        Ok(Ok(body)) => body,
+        Ok(Err(e)) => return into_actix(Error::body_read(e).into_response()),
+        Err(_) => return into_actix(Error::payload_too_large(server.max_body()).into_response()),
+    };
+    let request = match into_http(req, body, carry) {
+        Ok(request) => request,
+        Err(e) => return into_actix(e.into_response()),
+    };
+    let prefix = mount_prefix(req.path(), req.match_info().unprocessed());
+    into_actix(server.handle(request, prefix).await)
+}
+
+/// Copies method, URI, version and headers from actix's `http` 0.2 types into `http` 1.
+fn into_http(
+    req: &HttpRequest,
+    body: Bytes,
+    carry: Option<&Carry>,
+) -> Result<http::Request<Bytes>, Error> {
+    let bad = |what: &str| {
+        Error::new(
+            ErrorKind::InvalidRequest,
+            format!("Bad Request: invalid {what}"),
+        )
+    };
+    let mut request = http::Request::new(body);
+    *request.method_mut() =
+        http::Method::from_bytes(req.method().as_str().as_bytes()).map_err(|_| bad("method"))?;
+    *request.uri_mut() = http::Uri::try_from(req.uri().to_string()).map_err(|_| bad("URI"))?;
+    *request.version_mut() = match req.version() {
+        actix_web::http::Version::HTTP_09 => http::Version::HTTP_09,
+        actix_web::http::Version::HTTP_10 => http::Version::HTTP_10,
+        actix_web::http::Version::HTTP_2 => http::Version::HTTP_2,
+        actix_web::http::Version::HTTP_3 => http::Version::HTTP_3,
+        _ => http::Version::HTTP_11,
+    };
+    let headers = request.headers_mut();
+    for (name, value) in req.headers() {
+        let name = http::HeaderName::from_bytes(name.as_str().as_bytes())
+            .map_err(|_| bad("header name"))?;
+        let value =
+            http::HeaderValue::from_bytes(value.as_bytes()).map_err(|_| bad("header value"))?;
+        headers.append(name, value);
+    }
+    if let Some(carry) = carry {
+        carry(req, request.extensions_mut());
+    }
+    Ok(request)
+}
+
+/// Copies status and headers back, and streams an SSE body chunk by chunk.
+fn into_actix(response: http::Response<McpBody>) -> HttpResponse {
+    let (parts, body) = response.into_parts();
+    let status =
+        StatusCode::from_u16(parts.status.as_u16()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut builder = HttpResponse::build(status);
+    for (name, value) in &parts.headers {
+        builder.append_header((name.as_str(), value.as_bytes()));
+    }
+    match body.as_full() {
+        Some(bytes) => builder.body(bytes),
+        None => builder.streaming(body),
+    }
+}

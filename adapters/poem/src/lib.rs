@@ -1,0 +1,83 @@
+#![doc = include_str!("../README.md")]
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http_body::Frame;
+use mcp_mount::{Error, McpBody, McpServer, mount_prefix};
+use poem::error::ReadBodyError;
+use poem::{Endpoint, Request, Response};
+
+/// An [`Endpoint`] serving `server`, to [`nest`](poem::Route::nest) at any path of the host's
+/// route tree: `Route::new().nest("/mcp", router(server))`.
+///
+/// It answers its whole subtree. The host's request extensions (what its middleware inserted)
+/// move into the handlers' [`RequestContext`](mcp_mount::RequestContext) unchanged.
+pub fn router(server: McpServer) -> McpEndpoint {
+    McpEndpoint { server }
+}
+
+/// The endpoint [`router`] returns.
+#[derive(Clone, Debug)]
+pub struct McpEndpoint {
+    server: McpServer,
+}
+
+impl Endpoint for McpEndpoint {
+    type Output = Response;
+
+    async fn call(&self, req: Request) -> poem::Result<Response> {
+        // Inside `nest` the URI is stripped of the mount path; the core wants the external one.
+        let original = req.original_uri().clone();
+        let remaining = req.uri().path().to_owned();
+        let (parts, body) = req.into_parts();
+        let body = match body.into_bytes_limit(self.server.max_body()).await {
+            Ok(body) => body,
+            Err(ReadBodyError::PayloadTooLarge) => {
+                return Ok(into_poem(
+                    Error::payload_too_large(self.server.max_body()).into_response(),
+                ));
+            }
+            Err(e) => return Ok(into_poem(Error::body_read(e).into_response())),
+        };
+        let mut request = http::Request::new(body);
+        *request.method_mut() = parts.method;
+        *request.uri_mut() = original;
+        *request.version_mut() = parts.version;
+        *request.headers_mut() = parts.headers;
+        *request.extensions_mut() = parts.extensions;
+        let prefix = mount_prefix(request.uri().path(), &remaining).to_owned();
+        Ok(into_poem(self.server.handle(request, &prefix).await))
+    }
+}
+
+fn into_poem(response: http::Response<McpBody>) -> Response {
+    Response::from(response.map(IoBody))
+}
+
+/// [`McpBody`] with the `std::io::Error` error type poem's body conversion asks for (it never
+/// produces one).
+struct IoBody(McpBody);
+
+impl http_body::Body for IoBody {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
+        Pin::new(&mut self.0)
+            .poll_frame(cx)
+            .map(|frame| frame.map(|frame| frame.map_err(|never| match never {})))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.0.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.0.size_hint()
+    }
+}

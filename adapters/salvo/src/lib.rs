@@ -1,0 +1,103 @@
+#![doc = include_str!("../README.md")]
+
+use std::sync::Arc;
+
+use mcp_mount::{Error, McpBody, McpServer, mount_prefix};
+use salvo::http::ParseError;
+use salvo::{Depot, FlowCtrl, Handler, Request, Response, Router};
+
+/// The path parameter holding what is left of the path below the mount.
+const REST: &str = "__mcp_mount_rest";
+
+type Carry = dyn Fn(&Depot, &mut http::Extensions) + Send + Sync;
+
+/// A [`Router`] serving `server`, to [`push`](Router::push) under a router at any path:
+/// `Router::with_path("mcp").push(router(server))`.
+///
+/// It answers its parent's whole subtree. The host's request extensions move into the handlers'
+/// [`RequestContext`](mcp_mount::RequestContext) unchanged.
+pub fn router(server: McpServer) -> Router {
+    Router::with_path(format!("{{**{REST}}}")).goal(McpHandler {
+        server,
+        carry: None,
+    })
+}
+
+/// Like [`router`], with a hook that carries typed values out of salvo's [`Depot`] (where
+/// salvo middleware keeps what it learned, such as the authenticated user) into the extensions
+/// handlers read:
+///
+/// ```
+/// # #[derive(Clone)] struct User(String);
+/// # let server = mcp_mount::McpServer::builder("demo", "1.0.0").build();
+/// let router = mcp_mount_salvo::router_with(server, |depot, extensions| {
+///     if let Ok(user) = depot.get_typed::<User>() {
+///         extensions.insert(user.clone());
+///     }
+/// });
+/// # let _ = router;
+/// ```
+pub fn router_with<F>(server: McpServer, carry: F) -> Router
+where
+    F: Fn(&Depot, &mut http::Extensions) + Send + Sync + 'static,
+{
+    Router::with_path(format!("{{**{REST}}}")).goal(McpHandler {
+        server,
+        carry: Some(Arc::new(carry)),
+    })
+}
+
+struct McpHandler {
+    server: McpServer,
+    carry: Option<Arc<Carry>>,
+}
+
+#[salvo::async_trait]
+impl Handler for McpHandler {
+    async fn handle(
+        &self,
+        req: &mut Request,
+        depot: &mut Depot,
+        res: &mut Response,
+        _ctrl: &mut FlowCtrl,
+    ) {
+        let body = match req.payload_with_max_size(self.server.max_body()).await {
+            Ok(body) => body.clone(),
+            Err(ParseError::PayloadTooLarge) => {
+                return write(
+                    res,
+                    Error::payload_too_large(self.server.max_body()).into_response(),
+                );
+            }
+            Err(e) => return write(res, Error::body_read(e).into_response()),
+        };
+        let rest = req
+            .params()
+            .get(REST)
+            .map(|r| format!("/{r}"))
+            .unwrap_or_default();
+        let mut request = http::Request::new(body);
+        *request.method_mut() = req.method().clone();
+        *request.uri_mut() = req.uri().clone();
+        *request.version_mut() = req.version();
+        *request.headers_mut() = std::mem::take(req.headers_mut());
+        *request.extensions_mut() = std::mem::take(req.extensions_mut());
+        if let Some(carry) = &self.carry {
+            carry(depot, request.extensions_mut());
+        }
+        let prefix = mount_prefix(request.uri().path(), &rest).to_owned();
+        write(res, self.server.handle(request, &prefix).await);
+    }
+}
+
+fn write(res: &mut Response, response: http::Response<McpBody>) {
+    let (parts, body) = response.into_parts();
+    res.status_code(parts.status);
+    *res.headers_mut() = parts.headers;
+    match body.as_full() {
+        Some(bytes) => {
+            res.body(bytes);
+        }
+        None => res.stream(body),
+    }
+}
