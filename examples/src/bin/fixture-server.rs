@@ -1,17 +1,20 @@
 //! Serves the conformance fixture inside a small host app, for `mcp-conformance`, the official
 //! MCP conformance suite and real clients:
 //!
-//! `fixture-server [--framework axum] [--addr 127.0.0.1:3000] [--prefix /mcp]`
+//! `fixture-server [--framework axum|actix-web|poem|salvo] [--addr 127.0.0.1:3000] [--prefix /mcp]`
 //!
 //! The fixture is mounted at PREFIX and its variants at PREFIX-stateless, PREFIX-limited,
 //! PREFIX-capped and PREFIX-expiring; the app also has `GET /` and `GET /health`, and an "auth"
 //! middleware that turns the `x-user` header into a `Principal` extension. Prints
 //! `listening on http://ADDR/PREFIX` once it accepts connections.
 
+use std::io::Write;
 use std::net::SocketAddr;
+
+use mcp_mount_examples::fixture_apps::{self, FRAMEWORKS};
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: fixture-server [--framework axum] [--addr HOST:PORT] [--prefix /PATH]";
+const USAGE: &str = "usage: fixture-server [--framework axum|actix-web|poem|salvo] [--addr HOST:PORT] [--prefix /PATH]";
 
 struct Options {
     framework: String,
@@ -53,13 +56,21 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let result = match options.framework.as_str() {
-        "axum" => mcp_mount_examples::fixture_apps::axum::run(options.addr, &options.prefix),
-        other => {
-            eprintln!("unknown framework {other:?} (known: axum)\n{USAGE}");
-            return ExitCode::from(2);
-        }
-    };
+    if !FRAMEWORKS.contains(&options.framework.as_str()) {
+        eprintln!(
+            "unknown framework {:?} (known: {})\n{USAGE}",
+            options.framework,
+            FRAMEWORKS.join(", ")
+        );
+        return ExitCode::from(2);
+    }
+    let result = std::net::TcpListener::bind(options.addr).and_then(|listener| {
+        let addr = listener.local_addr()?;
+        // The listener accepts connections from here on: the line is true when printed.
+        println!("listening on http://{addr}{}", options.prefix);
+        let _ = std::io::stdout().flush();
+        fixture_apps::serve(&options.framework, listener, &options.prefix)
+    });
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

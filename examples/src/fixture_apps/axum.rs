@@ -1,7 +1,5 @@
 //! The fixture in an axum app.
 
-use std::net::SocketAddr;
-
 use axum::Router;
 use axum::extract::Request;
 use axum::middleware::{self, Next};
@@ -29,19 +27,14 @@ pub fn app(prefix: &str) -> Router {
     app.layer(middleware::from_fn(auth))
 }
 
-/// Serves [`app`] on `addr` until the process ends.
+/// Serves [`app`] on `listener` until the process ends.
 ///
 /// # Errors
 ///
-/// When the address cannot be bound or the server fails.
-pub fn run(addr: SocketAddr, prefix: &str) -> std::io::Result<()> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    runtime.block_on(async {
-        let listener = tokio::net::TcpListener::bind(addr).await?;
-        super::announce(listener.local_addr()?, prefix);
-        let listener = listener.tap_io(|tcp| {
+/// When the server fails.
+pub fn serve(listener: std::net::TcpListener, prefix: &str) -> std::io::Result<()> {
+    super::runtime()?.block_on(async {
+        let listener = tokio::net::TcpListener::from_std(listener)?.tap_io(|tcp| {
             let _ = tcp.set_nodelay(true);
         });
         axum::serve(listener, app(prefix)).await

@@ -1,0 +1,96 @@
+//! An existing salvo app (a small notes service with REST routes) with an MCP server mounted at
+//! `/mcp` over the same state. `cargo run -p mcp-mount-examples --bin salvo`, then point an MCP
+//! client at `http://127.0.0.1:3000/mcp`.
+
+use mcp_mount_examples::{NewNote, Notes, notes_mcp};
+use salvo::conn::tcp::TcpAcceptor;
+use salvo::http::StatusCode;
+use salvo::writing::Json;
+use salvo::{Depot, FlowCtrl, Handler, Request, Response, Router, Server};
+
+/// The notes REST API: `GET /notes`, `POST /notes`, `GET /notes/{id}`.
+struct NotesApi {
+    notes: Notes,
+}
+
+#[salvo::async_trait]
+impl Handler for NotesApi {
+    async fn handle(
+        &self,
+        req: &mut Request,
+        _depot: &mut Depot,
+        res: &mut Response,
+        _ctrl: &mut FlowCtrl,
+    ) {
+        let id = req.param::<u64>("id");
+        match (req.method().as_str(), id) {
+            ("GET", None) => res.render(Json(self.notes.all())),
+            ("POST", None) => match req.parse_json::<NewNote>().await {
+                Ok(new) => {
+                    res.status_code(StatusCode::CREATED);
+                    res.render(Json(self.notes.add(new)));
+                }
+                Err(_) => {
+                    res.status_code(StatusCode::BAD_REQUEST);
+                }
+            },
+            ("GET", Some(id)) => match self.notes.get(id) {
+                Some(note) => res.render(Json(note)),
+                None => {
+                    res.status_code(StatusCode::NOT_FOUND);
+                }
+            },
+            _ => {
+                res.status_code(StatusCode::METHOD_NOT_ALLOWED);
+            }
+        }
+    }
+}
+
+struct Health;
+
+#[salvo::async_trait]
+impl Handler for Health {
+    async fn handle(
+        &self,
+        _req: &mut Request,
+        _depot: &mut Depot,
+        res: &mut Response,
+        _ctrl: &mut FlowCtrl,
+    ) {
+        res.render("ok");
+    }
+}
+
+#[tokio::main]
+async fn main() -> std::io::Result<()> {
+    let addr = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:3000".to_owned());
+    let notes = Notes::seeded();
+    let router = Router::new()
+        .push(Router::with_path("health").get(Health))
+        .push(
+            Router::with_path("notes")
+                .get(NotesApi {
+                    notes: notes.clone(),
+                })
+                .post(NotesApi {
+                    notes: notes.clone(),
+                })
+                .push(Router::with_path("{id}").get(NotesApi {
+                    notes: notes.clone(),
+                })),
+        )
+        // The one line that adds MCP to the app.
+        .push(Router::with_path("mcp").push(mcp_mount_salvo::router(notes_mcp(&notes))));
+    let listener = tokio::net::TcpListener::bind(&addr).await?;
+    println!(
+        "notes app on http://{}: REST at /notes, MCP at /mcp",
+        listener.local_addr()?
+    );
+    Server::new(TcpAcceptor::try_from(listener)?)
+        .serve(router)
+        .await;
+    Ok(())
+}

@@ -1,0 +1,37 @@
+//! The fixture in a poem app.
+
+use mcp_mount_conformance::{Principal, fixtures};
+use poem::endpoint::make_sync;
+use poem::listener::TcpAcceptor;
+use poem::{Endpoint, EndpointExt, IntoResponse, Route, Server, get};
+
+/// The host app with every fixture mounted under `prefix`.
+pub fn app(prefix: &str) -> impl Endpoint + use<> {
+    let mut route = Route::new()
+        .at("/", get(make_sync(|_| "fixture host app")))
+        .at("/health", get(make_sync(|_| "ok")));
+    for (suffix, server) in fixtures() {
+        route = route.nest(format!("{prefix}{suffix}"), mcp_mount_poem::router(server));
+    }
+    route.around(|ep, mut req| async move {
+        if let Some(user) = req.headers().get("x-user").and_then(|v| v.to_str().ok()) {
+            let principal = Principal(user.to_owned());
+            req.extensions_mut().insert(principal);
+        }
+        Ok(ep.call(req).await?.into_response())
+    })
+}
+
+/// Serves [`app`] on `listener` until the process ends.
+///
+/// # Errors
+///
+/// When the server fails.
+pub fn serve(listener: std::net::TcpListener, prefix: &str) -> std::io::Result<()> {
+    let app = app(prefix);
+    super::runtime()?.block_on(async move {
+        Server::new_with_acceptor(TcpAcceptor::from_std(listener)?)
+            .run(app)
+            .await
+    })
+}
