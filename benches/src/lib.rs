@@ -1,1 +1,0 @@
-//! Placeholder: the side-by-side load benchmarks land with the benchmarks issue.
