@@ -70,18 +70,14 @@ impl RequestId {
 
     fn write_json(&self, out: &mut Vec<u8>) {
         match self {
-            Self::Int(i) => out.extend_from_slice(itoa(*i as i128).as_bytes()),
-            Self::UInt(u) => out.extend_from_slice(itoa(*u as i128).as_bytes()),
+            Self::Int(i) => out.extend_from_slice(i.to_string().as_bytes()),
+            Self::UInt(u) => out.extend_from_slice(u.to_string().as_bytes()),
             Self::Str(s) => {
                 // Serialising a str into a Vec cannot fail.
                 let _ = serde_json::to_writer(&mut *out, &**s);
             }
         }
     }
-}
-
-fn itoa(n: i128) -> String {
-    n.to_string()
 }
 
 impl fmt::Display for RequestId {
@@ -201,6 +197,25 @@ pub(crate) fn result_bytes(id: &RequestId, result: &[u8]) -> Bytes {
     out.extend_from_slice(result);
     out.push(b'}');
     Bytes::from(out)
+}
+
+/// Serialises `result` straight into its response envelope (no intermediate buffer); an
+/// internal error response if it cannot be serialised.
+pub(crate) fn serialize_result(id: &RequestId, result: &impl Serialize) -> Bytes {
+    let mut out = Vec::with_capacity(128);
+    out.extend_from_slice(b"{\"jsonrpc\":\"2.0\",\"id\":");
+    id.write_json(&mut out);
+    out.extend_from_slice(b",\"result\":");
+    match serde_json::to_writer(&mut out, result) {
+        Ok(()) => {
+            out.push(b'}');
+            Bytes::from(out)
+        }
+        Err(e) => error_bytes(
+            Some(id),
+            &RpcError::internal(format!("could not serialise the result: {e}")),
+        ),
+    }
 }
 
 /// A JSON-RPC error object: code, message and optional data.

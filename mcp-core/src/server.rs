@@ -8,7 +8,7 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, header};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Response, StatusCode, header};
 use serde::Deserialize;
 use serde_json::Value;
 use serde_json::value::RawValue;
@@ -19,8 +19,9 @@ use crate::body::McpBody;
 use crate::context::RequestContext;
 use crate::error::{Error, ErrorKind};
 use crate::jsonrpc::{self, Envelope, Message, RequestId, RpcError};
+use crate::model::CallToolResult;
 use crate::model::LoggingLevel;
-use crate::session::{InMemorySessionStore, Session, SessionStore};
+use crate::session::{InFlight, InMemorySessionStore, Session, SessionStore};
 use crate::sse;
 use crate::tool::Tool;
 use crate::transport::{self, HostOriginPolicy, Route};
@@ -35,8 +36,8 @@ pub const SUPPORTED_PROTOCOL_VERSIONS: &[&str] =
 /// The version assumed when a request carries no `MCP-Protocol-Version` header.
 const DEFAULT_HEADER_VERSION: &str = "2025-03-26";
 
-const MCP_SESSION_ID: &str = "mcp-session-id";
-const MCP_PROTOCOL_VERSION: &str = "mcp-protocol-version";
+const MCP_SESSION_ID: HeaderName = HeaderName::from_static("mcp-session-id");
+const MCP_PROTOCOL_VERSION: HeaderName = HeaderName::from_static("mcp-protocol-version");
 
 /// How a request's answer is sent.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -256,6 +257,7 @@ impl McpServerBuilder {
                 tools: RwLock::new(Arc::new(ToolSet::new(self.tools))),
                 config: self.config,
                 store,
+                never_cancelled: CancellationToken::new(),
             }),
         })
     }
@@ -311,6 +313,8 @@ struct Inner {
     tools: RwLock<Arc<ToolSet>>,
     config: Config,
     store: Arc<dyn SessionStore>,
+    /// Shared by every call that nothing can cancel (no session).
+    never_cancelled: CancellationToken,
 }
 
 impl fmt::Debug for McpServer {
@@ -376,7 +380,7 @@ fn json_response(body: Bytes) -> Response<McpBody> {
     response
 }
 
-fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+fn header_str<'a>(headers: &'a HeaderMap, name: &HeaderName) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
@@ -444,9 +448,12 @@ enum Reply {
 }
 
 struct Running {
-    future: crate::tool::BoxFuture<Bytes>,
+    id: RequestId,
+    future: crate::tool::BoxFuture<CallToolResult>,
     notifications: Option<mpsc::UnboundedReceiver<Bytes>>,
     cancel: CancellationToken,
+    /// Keeps the request registered for `notifications/cancelled` until it is answered.
+    in_flight: Option<InFlight>,
 }
 
 impl Inner {
@@ -478,7 +485,7 @@ impl Inner {
     }
 
     fn check_version_header(headers: &HeaderMap) -> Result<&'static str, Error> {
-        match headers.get(MCP_PROTOCOL_VERSION) {
+        match headers.get(&MCP_PROTOCOL_VERSION) {
             None => Ok(DEFAULT_HEADER_VERSION),
             Some(value) => value.to_str().ok().and_then(supported_version).ok_or_else(|| {
                 Error::new(
@@ -498,7 +505,7 @@ impl Inner {
         if self.config.stateless {
             return Ok(None);
         }
-        let Some(id) = header_str(headers, MCP_SESSION_ID) else {
+        let Some(id) = header_str(headers, &MCP_SESSION_ID) else {
             return Err(ErrorKind::MissingSession.into());
         };
         self.store
@@ -605,7 +612,7 @@ impl Inner {
         id: &RequestId,
         params: Option<&RawValue>,
     ) -> Result<Response<McpBody>, Error> {
-        if !self.config.stateless && headers.contains_key(MCP_SESSION_ID) {
+        if !self.config.stateless && headers.contains_key(&MCP_SESSION_ID) {
             // A known session is already initialised; an unknown one gets the usual 404.
             self.session(headers)?;
             return Err(Error::new(
@@ -783,10 +790,11 @@ impl Inner {
             let (tx, rx) = mpsc::unbounded_channel();
             (Some(tx), Some(rx))
         };
+        // Without a session nothing can cancel the call: share one token that never fires.
         let in_flight = session.as_ref().map(|s| s.begin_request(id.clone()));
         let cancel = in_flight
             .as_ref()
-            .map_or_else(CancellationToken::new, |f| f.token.clone());
+            .map_or_else(|| self.never_cancelled.clone(), |f| f.token.clone());
         let ctx = RequestContext::new(
             id.clone(),
             progress_token,
@@ -795,23 +803,12 @@ impl Inner {
             sink,
             cancel.clone(),
         );
-        let call = invoke(arguments, ctx);
-        let id = id.clone();
-        let future = Box::pin(async move {
-            let result = call.await;
-            drop(in_flight);
-            match serde_json::to_vec(&result) {
-                Ok(result) => jsonrpc::result_bytes(&id, &result),
-                Err(e) => jsonrpc::error_bytes(
-                    Some(&id),
-                    &RpcError::internal(format!("could not serialise the result: {e}")),
-                ),
-            }
-        });
         Ok(Reply::Running(Running {
-            future,
+            id: id.clone(),
+            future: invoke(arguments, ctx),
             notifications,
             cancel,
+            in_flight,
         }))
     }
 
@@ -826,13 +823,20 @@ impl Inner {
 
     async fn respond(&self, reply: Reply) -> Response<McpBody> {
         let Running {
-            mut future,
+            id,
+            future,
             notifications,
             cancel,
+            in_flight,
         } = match reply {
             Reply::Ready(message) => return self.reply_now(message),
             Reply::Running(running) => running,
         };
+        let mut future = Box::pin(async move {
+            let result = future.await;
+            drop(in_flight);
+            jsonrpc::serialize_result(&id, &result)
+        });
         let Some(mut notifications) = notifications else {
             return tokio::select! {
                 biased;

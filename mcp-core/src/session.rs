@@ -151,7 +151,9 @@ impl Session {
 
     /// Registers an in-flight request; the guard unregisters it when dropped.
     pub(crate) fn begin_request(self: &Arc<Self>, id: RequestId) -> InFlight {
-        let token = self.closed.child_token();
+        // Independent of `closed`: `close` cancels every registered token itself, and a child
+        // token would make concurrent requests of one session contend on the parent's lock.
+        let token = CancellationToken::new();
         if let Ok(mut in_flight) = self.in_flight.lock() {
             in_flight.insert(id.clone(), token.clone());
         }

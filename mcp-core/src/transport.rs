@@ -41,39 +41,46 @@ pub(crate) fn route(path: &str, prefix: &str) -> Result<Route, Error> {
     }
 }
 
-/// The media ranges of `Accept` that are not refused with `q=0`.
-fn accepted_ranges(headers: &HeaderMap) -> impl Iterator<Item = String> + '_ {
-    headers
-        .get_all(header::ACCEPT)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .filter_map(|range| {
-            let mut parts = range.split(';');
-            let media = parts.next()?.trim().to_ascii_lowercase();
-            let refused = parts.any(|p| {
-                let p = p.trim();
-                p.strip_prefix("q=")
-                    .and_then(|q| q.trim().parse::<f32>().ok())
-                    .is_some_and(|q| q <= 0.0)
-            });
-            (!refused && !media.is_empty()).then_some(media)
-        })
+/// Whether a media range's parameters refuse it (`q=0`).
+fn refused(params: &str) -> bool {
+    params.split(';').any(|p| {
+        p.trim()
+            .strip_prefix("q=")
+            .and_then(|q| q.trim().parse::<f32>().ok())
+            .is_some_and(|q| q <= 0.0)
+    })
 }
 
 /// Which of JSON and SSE the client's `Accept` covers. A missing `Accept` covers everything
-/// (RFC 9110 §12.5.1).
+/// (RFC 9110 §12.5.1). Runs on every request: no allocation.
 pub(crate) fn accepts(headers: &HeaderMap) -> (bool, bool) {
-    if !headers.contains_key(header::ACCEPT) {
+    let mut values = headers.get_all(header::ACCEPT).iter().peekable();
+    if values.peek().is_none() {
         return (true, true);
     }
     let (mut json, mut sse) = (false, false);
-    for media in accepted_ranges(headers) {
-        match media.as_str() {
-            "*/*" => return (true, true),
-            "application/json" | "application/*" => json = true,
-            "text/event-stream" | "text/*" => sse = true,
-            _ => {}
+    for value in values {
+        // What every SDK sends, checked before any parsing.
+        if value.as_bytes() == b"application/json, text/event-stream" {
+            return (true, true);
+        }
+        let Ok(value) = value.to_str() else { continue };
+        for range in value.split(',') {
+            let (media, params) = range.split_once(';').unwrap_or((range, ""));
+            let media = media.trim();
+            let is = |name: &str| media.eq_ignore_ascii_case(name);
+            let (covers_json, covers_sse) = if is("*/*") {
+                (true, true)
+            } else {
+                (
+                    is("application/json") || is("application/*"),
+                    is("text/event-stream") || is("text/*"),
+                )
+            };
+            if (covers_json || covers_sse) && !refused(params) {
+                json |= covers_json;
+                sse |= covers_sse;
+            }
         }
     }
     (json, sse)
@@ -124,17 +131,25 @@ fn host_name(authority: &str) -> &str {
             .find(']')
             .map_or(authority, |end| &authority[..=end])
     } else {
-        authority.split(':').next().unwrap_or(authority)
+        authority
+            .split_once(':')
+            .map_or(authority, |(host, _)| host)
     }
 }
 
 /// `entry` matches `authority` exactly, or by host name when `entry` has no port.
 fn authority_matches(entry: &str, authority: &str) -> bool {
-    let entry_has_port = host_name(entry).len() != entry.len();
+    authority_matches_host(entry, authority, host_name(authority))
+}
+
+/// [`authority_matches`] with the authority's host name already split off.
+fn authority_matches_host(entry: &str, authority: &str, host: &str) -> bool {
+    let entry_has_port =
+        entry.ends_with(|c: char| c.is_ascii_digit()) && host_name(entry).len() != entry.len();
     if entry_has_port {
         entry.eq_ignore_ascii_case(authority)
     } else {
-        entry.eq_ignore_ascii_case(host_name(authority))
+        entry.eq_ignore_ascii_case(host)
     }
 }
 
@@ -146,7 +161,11 @@ impl HostOriginPolicy {
             .or_else(|| uri.authority().map(|a| a.as_str()))
             .unwrap_or("");
         if let Some(allowed) = &self.hosts {
-            if !allowed.iter().any(|entry| authority_matches(entry, host)) {
+            let name = host_name(host);
+            if !allowed
+                .iter()
+                .any(|entry| authority_matches_host(entry, host, name))
+            {
                 return Err(Error::new(
                     ErrorKind::Forbidden,
                     format!("Forbidden: Host {host:?} is not allowed"),
