@@ -832,6 +832,12 @@ impl Inner {
             Reply::Ready(message) => return self.reply_now(message),
             Reply::Running(running) => running,
         };
+        // The plain path: nothing to stream and nothing can cancel the call (only a call in a
+        // session can be named by `notifications/cancelled`). Await it where it stands.
+        if notifications.is_none() && in_flight.is_none() {
+            let result = future.await;
+            return self.reply_now(jsonrpc::serialize_result(&id, &result));
+        }
         let mut future = Box::pin(async move {
             let result = future.await;
             drop(in_flight);

@@ -35,10 +35,9 @@ async fn handle(
         Ok(body) => body,
         Err(e) => return into_axum(body_error(&server, e).into_response()),
     };
-    // Inside `nest` the URI is stripped of the mount path; the core wants the external one.
-    let remaining = parts.uri.path().to_owned();
+    // Inside `nest_service` the URI is stripped of the mount path; the core wants the external one.
+    let prefix = mount_prefix(original.path(), parts.uri.path()).to_owned();
     parts.uri = original;
-    let prefix = mount_prefix(parts.uri.path(), &remaining).to_owned();
     into_axum(
         server
             .handle(http::Request::from_parts(parts, body), &prefix)
