@@ -1164,3 +1164,155 @@ pub async fn concurrent_requests_on_one_session(t: &Target) {
         }
     }
 }
+
+// ---- the 2024-11-05 HTTP+SSE transport ----
+
+/// Opens `{url}/sse` and reads its `endpoint` event; the stream and the endpoint path.
+async fn legacy_connect(t: &Target) -> (crate::Streaming, String) {
+    let mut stream = t
+        .open(
+            Request::builder()
+                .method(Method::GET)
+                .uri(format!("{}/sse", t.url()))
+                .header("accept", "text/event-stream"),
+        )
+        .await;
+    assert_eq!(stream.status, 200, "GET {}/sse", t.url());
+    assert_eq!(
+        stream
+            .headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok()),
+        Some("text/event-stream")
+    );
+    let event = stream
+        .next_event(EVENT_WAIT)
+        .await
+        .unwrap_or_else(|()| panic!("no endpoint event"))
+        .unwrap_or_else(|| panic!("the stream ended before its endpoint event"));
+    assert_eq!(
+        event.event.as_deref(),
+        Some("endpoint"),
+        "the first event must be `endpoint`: {event:?}"
+    );
+    (stream, event.data)
+}
+
+fn legacy_post(t: &Target, endpoint: &str, body: &Value) -> http::request::Builder {
+    t.post(body)
+        .uri(format!("http://{}{endpoint}", t.authority()))
+}
+
+/// The `endpoint` event names `{prefix}/messages?sessionId=…`: the full external path, so old
+/// clients work under any mount prefix.
+pub async fn legacy_sse_endpoint_carries_the_full_path(t: &Target) {
+    let (_stream, endpoint) = legacy_connect(t).await;
+    let expected = format!("{}/messages?sessionId=", t.path());
+    assert!(
+        endpoint.starts_with(&expected),
+        "endpoint {endpoint:?} should start with {expected:?}"
+    );
+    let id = &endpoint[expected.len()..];
+    assert!(
+        id.len() >= 32 && id.bytes().all(|c| c.is_ascii_alphanumeric()),
+        "session id {id:?}"
+    );
+}
+
+/// Messages POSTed to the endpoint are accepted with 202; answers, progress and all arrive on
+/// the stream.
+pub async fn legacy_sse_round_trip(t: &Target) {
+    let (mut stream, endpoint) = legacy_connect(t).await;
+    let post = |body: Value| legacy_post(t, &endpoint, &body);
+    let accepted = t.send(post(initialize_body(1, "2024-11-05"))).await;
+    assert_eq!(accepted.status, 202, "POST initialize: {:?}", accepted.body);
+    let init = stream
+        .next_message(EVENT_WAIT)
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    assert_eq!(init["id"], 1);
+    assert_eq!(init["result"]["protocolVersion"], "2024-11-05");
+    let ack = t
+        .send(post(
+            json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+        ))
+        .await;
+    assert_eq!(ack.status, 202);
+    assert_eq!(t.send(post(json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "add", "arguments": {"a": 20, "b": 22}}}))).await.status, 202);
+    let answer = stream
+        .next_message(EVENT_WAIT)
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    assert_eq!(answer["id"], 2);
+    assert_eq!(text_of(&answer["result"]), "42");
+    let call = json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call",
+        "params": {"name": "test_tool_with_progress", "_meta": {"progressToken": "p"}}});
+    assert_eq!(t.send(post(call)).await.status, 202);
+    let mut progress = 0;
+    loop {
+        let message = stream
+            .next_message(EVENT_WAIT)
+            .await
+            .unwrap_or_else(|()| panic!("no answer to the progress call"))
+            .unwrap_or_else(|| panic!("the stream ended"));
+        if message["method"] == "notifications/progress" {
+            assert_eq!(message["params"]["progressToken"], "p");
+            progress += 1;
+        } else {
+            assert_eq!(message["id"], 3);
+            assert_eq!(text_of(&message["result"]), "Tool with progress completed");
+            break;
+        }
+    }
+    assert_eq!(progress, 3);
+}
+
+/// The messages endpoint rejects what it cannot take, with spec-shaped errors.
+pub async fn legacy_messages_reject_bad_input(t: &Target) {
+    let (_stream, endpoint) = legacy_connect(t).await;
+    let ping = json!({"jsonrpc": "2.0", "id": 1, "method": "ping"});
+    let missing = t
+        .send(t.post(&ping).uri(format!("{}/messages", t.url())))
+        .await;
+    assert_error(&missing, 400, -32000, "no sessionId");
+    let unknown = t
+        .send(t.post(&ping).uri(format!(
+            "{}/messages?sessionId=0123456789abcdef0123456789abcdef",
+            t.url()
+        )))
+        .await;
+    assert_eq!(unknown.status, 404, "unknown sessionId");
+    let bad_json = t
+        .send(
+            legacy_post(t, &endpoint, &json!(null))
+                .extension(bytes::Bytes::from_static(b"{not json")),
+        )
+        .await;
+    assert_error(&bad_json, 400, -32700, "bad JSON");
+    let mut text = legacy_post(t, &endpoint, &ping);
+    if let Some(headers) = text.headers_mut() {
+        headers.insert(
+            "content-type",
+            "text/plain".parse().unwrap_or_else(|_| unreachable!()),
+        );
+    }
+    assert_error(&t.send(text).await, 415, -32000, "text/plain");
+}
+
+/// A stateless server has no sessions to give the old transport: 405.
+pub async fn legacy_sse_needs_sessions(t: &Target) {
+    let stateless = t.variant("stateless");
+    let response = stateless
+        .send(
+            Request::builder()
+                .method(Method::GET)
+                .uri(format!("{}/sse", stateless.url()))
+                .header("accept", "text/event-stream"),
+        )
+        .await;
+    assert_eq!(response.status, 405);
+}

@@ -162,17 +162,28 @@ impl Streaming {
     /// `Err(())` when nothing arrived within `timeout`.
     pub async fn next_message(&mut self, timeout: Duration) -> Result<Option<Value>, ()> {
         loop {
+            let Some(event) = self.next_event(timeout).await? else {
+                return Ok(None);
+            };
+            if event.data.is_empty() {
+                continue;
+            }
+            let value = serde_json::from_str(&event.data)
+                .unwrap_or_else(|e| panic!("SSE data is not JSON ({e}): {:?}", event.data));
+            return Ok(Some(value));
+        }
+    }
+
+    /// The next complete SSE event as it is, `Ok(None)` at the end of the stream, `Err(())` when
+    /// nothing arrived within `timeout`.
+    pub async fn next_event(&mut self, timeout: Duration) -> Result<Option<Event>, ()> {
+        loop {
             if let Some(end) = find_event_end(&self.buffer) {
                 let raw: Vec<u8> = self.buffer.drain(..end).collect();
-                let Some(event) = parse_sse(&raw).into_iter().next() else {
-                    continue;
-                };
-                if event.data.is_empty() {
-                    continue;
+                match parse_sse(&raw).into_iter().next() {
+                    Some(event) => return Ok(Some(event)),
+                    None => continue,
                 }
-                let value = serde_json::from_str(&event.data)
-                    .unwrap_or_else(|e| panic!("SSE data is not JSON ({e}): {:?}", event.data));
-                return Ok(Some(value));
             }
             match tokio::time::timeout(timeout, self.body.frame()).await {
                 Err(_) => return Err(()),

@@ -266,6 +266,10 @@ macro_rules! __for_each_case {
             cancellation_aborts_the_handler,
             host_extensions_reach_handlers,
             concurrent_requests_on_one_session,
+            legacy_sse_endpoint_carries_the_full_path,
+            legacy_sse_round_trip,
+            legacy_messages_reject_bad_input,
+            legacy_sse_needs_sessions,
         }
     };
 }

@@ -26,6 +26,8 @@ use crate::sse;
 use crate::tool::Tool;
 use crate::transport::{self, HostOriginPolicy, Route};
 
+mod legacy;
+
 /// The newest protocol version of the handshake era.
 pub const LATEST_PROTOCOL_VERSION: &str = "2025-11-25";
 
@@ -258,6 +260,7 @@ impl McpServerBuilder {
                 config: self.config,
                 store,
                 never_cancelled: CancellationToken::new(),
+                legacy: legacy::LegacySessions::default(),
             }),
         })
     }
@@ -315,6 +318,8 @@ struct Inner {
     store: Arc<dyn SessionStore>,
     /// Shared by every call that nothing can cancel (no session).
     never_cancelled: CancellationToken,
+    /// Sessions of the 2024-11-05 HTTP+SSE transport.
+    legacy: legacy::LegacySessions,
 }
 
 impl fmt::Debug for McpServer {
@@ -466,6 +471,25 @@ impl Inner {
         self.config.policy.check(&parts.headers, &parts.uri)?;
         match transport::route(parts.uri.path(), prefix)? {
             Route::Endpoint => {}
+            Route::LegacySse | Route::LegacyMessages if self.config.stateless => {
+                return Err(Error::new(
+                    ErrorKind::MethodNotAllowed,
+                    "Method Not Allowed: the HTTP+SSE transport needs sessions, and this server is stateless",
+                )
+                .with_allow("POST"));
+            }
+            Route::LegacySse if parts.method == Method::GET => {
+                return self.legacy_open(&parts.headers, prefix);
+            }
+            Route::LegacyMessages if parts.method == Method::POST => {
+                return self.legacy_message(parts, body).await;
+            }
+            Route::LegacySse => {
+                return Err(Error::from(ErrorKind::MethodNotAllowed).with_allow("GET"));
+            }
+            Route::LegacyMessages => {
+                return Err(Error::from(ErrorKind::MethodNotAllowed).with_allow("POST"));
+            }
         }
         let allow = if self.config.stateless {
             "POST"
@@ -642,6 +666,15 @@ impl Inner {
                 .insert(session)
                 .map_err(|_| Error::from(ErrorKind::TooManySessions))?;
         }
+        let mut response = self.reply_now(self.initialize_result(id, version));
+        if let Some(session_id) = session_id.and_then(|s| HeaderValue::from_str(&s).ok()) {
+            response.headers_mut().insert(MCP_SESSION_ID, session_id);
+        }
+        Ok(response)
+    }
+
+    /// The JSON-RPC response to `initialize` at `version`.
+    fn initialize_result(&self, id: &RequestId, version: &str) -> Bytes {
         let mut capabilities = serde_json::Map::new();
         capabilities.insert("tools".into(), serde_json::json!({ "listChanged": false }));
         capabilities.insert("logging".into(), serde_json::json!({}));
@@ -652,12 +685,7 @@ impl Inner {
         if let Some(instructions) = &self.instructions {
             result.insert("instructions".into(), Value::String(instructions.clone()));
         }
-        let body = jsonrpc::result_bytes(id, Value::Object(result).to_string().as_bytes());
-        let mut response = self.reply_now(body);
-        if let Some(session_id) = session_id.and_then(|s| HeaderValue::from_str(&s).ok()) {
-            response.headers_mut().insert(MCP_SESSION_ID, session_id);
-        }
-        Ok(response)
+        jsonrpc::result_bytes(id, Value::Object(result).to_string().as_bytes())
     }
 
     fn notification(&self, session: Option<&Session>, method: &str, params: Option<&RawValue>) {

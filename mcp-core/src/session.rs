@@ -39,7 +39,7 @@ impl fmt::Debug for Session {
 }
 
 /// 128 random bits as 32 lowercase hex characters (visible ASCII, as the spec requires).
-fn new_session_id() -> Result<Arc<str>, getrandom::Error> {
+pub(crate) fn new_session_id() -> Result<Arc<str>, getrandom::Error> {
     let mut bytes = [0u8; 16];
     getrandom::fill(&mut bytes)?;
     let mut id = String::with_capacity(32);

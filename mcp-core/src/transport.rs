@@ -25,6 +25,10 @@ pub fn mount_prefix<'a>(original_path: &'a str, remaining_path: &str) -> &'a str
 pub(crate) enum Route {
     /// `{prefix}` or `{prefix}/`: the MCP endpoint.
     Endpoint,
+    /// `{prefix}/sse`: the 2024-11-05 transport's event stream.
+    LegacySse,
+    /// `{prefix}/messages`: where the 2024-11-05 transport's clients POST.
+    LegacyMessages,
 }
 
 pub(crate) fn route(path: &str, prefix: &str) -> Result<Route, Error> {
@@ -34,6 +38,8 @@ pub(crate) fn route(path: &str, prefix: &str) -> Result<Route, Error> {
         .filter(|rest| rest.is_empty() || rest.starts_with('/'));
     match rest {
         Some("" | "/") => Ok(Route::Endpoint),
+        Some("/sse") => Ok(Route::LegacySse),
+        Some("/messages") => Ok(Route::LegacyMessages),
         _ => Err(Error::new(
             ErrorKind::NotFound,
             format!("Not Found: no MCP route at {path}"),
