@@ -5,9 +5,10 @@
 //! are written to `.xtask-stamp` in the install folder; the install is skipped next time when
 //! the stamp still matches and the installed tool reports the pinned version.
 
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
@@ -91,6 +92,12 @@ pub(crate) const PY_MCP1: PyInstall = PyInstall {
     mcp: "1.30.0",
     constraints: "py-mcp1-constraints.txt",
 };
+
+/// Prints the start of a progress line; the end follows when the step is done.
+fn announce(text: &str) {
+    print!("{text}");
+    let _ = std::io::stdout().flush();
+}
 
 fn read(path: &Path) -> Result<String, String> {
     std::fs::read_to_string(path).map_err(|e| format!("reading {}: {e}", path.display()))
@@ -181,7 +188,12 @@ fn npm_install(
             return Ok(found);
         }
     }
-    println!("  {:<28} npm ci into {} ...", install.dir, target.display());
+    let started = Instant::now();
+    announce(&format!(
+        "  {:<28} npm ci into {} ...",
+        install.dir,
+        target.display()
+    ));
     std::fs::create_dir_all(&target).map_err(|e| format!("creating {}: {e}", target.display()))?;
     let _ = std::fs::remove_file(target.join(STAMP));
     write(&target.join("package.json"), &manifest)?;
@@ -205,6 +217,7 @@ fn npm_install(
     }
     let found = check(&target).map_err(|e| format!("after `npm ci` for {}: {e}", install.dir))?;
     write(&target.join(STAMP), &stamp)?;
+    println!(" done ({:.0} s)", started.elapsed().as_secs_f64());
     Ok(found)
 }
 
@@ -277,10 +290,11 @@ pub(crate) fn python(paths: &Paths, install: PyInstall) -> Result<PathBuf, Strin
         println!("  {:<28} up to date", install.dir);
         return Ok(python);
     }
-    println!(
+    let started = Instant::now();
+    announce(&format!(
         "  {:<28} python3 -m venv + pip install {requirement} ...",
         install.dir
-    );
+    ));
     let log = paths.install_log(install.dir);
     let outcome = run_logged(
         Command::new("python3")
@@ -325,5 +339,6 @@ pub(crate) fn python(paths: &Paths, install: PyInstall) -> Result<PathBuf, Strin
     }
     mcp_version_ok(&python, install.mcp).map_err(|e| format!("after pip install: {e}"))?;
     write(&venv.join(STAMP), &stamp)?;
+    println!(" done ({:.0} s)", started.elapsed().as_secs_f64());
     Ok(python)
 }
