@@ -444,13 +444,15 @@ fn run_framework(
                 run: "fixture-server".into(),
                 result: "did not start".into(),
                 ok: false,
+                // The server's own first line of output says why, e.g. "unknown framework".
                 notes: e
                     .lines()
-                    .find(|l| l.contains("unknown framework"))
-                    .map_or_else(
-                        || e.lines().next().unwrap_or_default().to_owned(),
-                        |l| l.trim().to_owned(),
-                    ),
+                    .nth(1)
+                    .map(str::trim)
+                    .filter(|l| !l.starts_with('('))
+                    .or_else(|| e.lines().next())
+                    .unwrap_or_default()
+                    .to_owned(),
                 time: started.elapsed(),
                 failures: vec![e],
                 info: Vec::new(),

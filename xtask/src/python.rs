@@ -7,7 +7,7 @@ use std::time::Duration;
 use crate::install::{PY_MCP1, PY_MCP2, PyInstall};
 use crate::process::{Outcome, run_logged};
 
-/// Time allowed for one client run (each step has its own 15 s limit inside the script).
+/// Time allowed for one client run (each step has its own 8 s limit inside the script).
 pub(crate) const CLIENT_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// One Python client run.
