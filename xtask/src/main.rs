@@ -1,15 +1,623 @@
-//! Project automation. `cargo xtask interop` arrives with the full-protocol issue.
+//! Project automation.
+//!
+//! `cargo xtask interop` installs the official MCP conformance suites and the Python SDK
+//! clients into `.interop/`, serves the conformance fixture with `fixture-server` for each web
+//! framework, runs them all against it, and prints one summary table (also written to
+//! `target/interop/summary.md`). It exits non-zero when anything failed. See `xtask/README.md`.
 
-fn main() {
-    let task = std::env::args().nth(1);
-    match task.as_deref() {
-        Some("interop") => {
-            eprintln!("xtask interop: not implemented yet (see the full-protocol issue)");
-            std::process::exit(2);
+mod install;
+mod process;
+mod python;
+mod report;
+mod suite;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+use std::time::{Duration, Instant};
+
+use install::Paths;
+use report::Row;
+use serde_json::Value;
+
+const USAGE: &str = "\
+usage: cargo xtask interop [--frameworks axum,actix-web,poem,salvo] [--prefix /PATH]
+                           [--only conformance-0.1.16,conformance-0.2.0,python]
+
+Installs what it needs into .interop/ (Node 22, the conformance CLI 0.1.16 and 0.2.0-alpha.12,
+Python venvs with mcp 2.3.0 and 1.30.0), builds fixture-server, serves the conformance fixture
+with each framework at PREFIX, runs the selected suites and clients against it, prints a summary
+table, writes it to target/interop/summary.md, and exits 1 if anything failed.
+
+  --frameworks LIST  fixture-server --framework values (default: axum,actix-web,poem,salvo)
+  --prefix PATH      where the fixture is mounted (default: /api/v1/tenants/acme/mcp)
+  --only LIST        conformance-0.1.16, conformance-0.2.0 and/or python (default: all three)";
+
+/// What `cargo xtask interop` was asked to do.
+#[derive(Debug)]
+struct Options {
+    frameworks: Vec<String>,
+    prefix: String,
+    suites: Vec<suite::Suite>,
+    python: bool,
+}
+
+/// Splits "a,b,,c" into ["a", "b", "c"].
+fn list(value: &str) -> Vec<String> {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Parses the arguments after `interop`; `Ok(None)` means help was asked for.
+fn parse(args: &[String]) -> Result<Option<Options>, String> {
+    let mut frameworks = list("axum,actix-web,poem,salvo");
+    let mut prefix = "/api/v1/tenants/acme/mcp".to_owned();
+    let mut only = list("conformance-0.1.16,conformance-0.2.0,python");
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        if arg == "-h" || arg == "--help" {
+            return Ok(None);
         }
-        _ => {
-            eprintln!("usage: cargo xtask <interop>");
-            std::process::exit(2);
+        let (flag, inline) = match arg.split_once('=') {
+            Some((flag, value)) => (flag, Some(value.to_owned())),
+            None => (arg.as_str(), None),
+        };
+        let mut value = || {
+            inline
+                .clone()
+                .or_else(|| args.next().cloned())
+                .ok_or_else(|| format!("{flag} needs a value"))
+        };
+        match flag {
+            "--frameworks" => frameworks = list(&value()?),
+            "--prefix" => prefix = value()?,
+            "--only" => only = list(&value()?),
+            _ => return Err(format!("unknown argument {arg:?}")),
         }
+    }
+    if frameworks.is_empty() {
+        return Err("--frameworks needs at least one framework".into());
+    }
+    if let Some(bad) = frameworks.iter().find(|f| {
+        !f.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    }) {
+        return Err(format!("--frameworks: {bad:?} is not a framework name"));
+    }
+    if !prefix.starts_with('/') || prefix.trim_end_matches('/').is_empty() {
+        return Err(format!(
+            "--prefix {prefix:?} must start with '/' and not be the root"
+        ));
+    }
+    let mut suites = Vec::new();
+    let mut python = false;
+    for name in &only {
+        if name == "python" {
+            python = true;
+        } else if let Some(suite) = suite::ALL
+            .into_iter()
+            .find(|s| s.key == name || s.install.dir == name)
+        {
+            suites.push(suite);
+        } else {
+            return Err(format!(
+                "--only: unknown run {name:?} (known: conformance-0.1.16, conformance-0.2.0, python)"
+            ));
+        }
+    }
+    if suites.is_empty() && !python {
+        return Err("--only selects nothing".into());
+    }
+    Ok(Some(Options {
+        frameworks,
+        prefix: prefix.trim_end_matches('/').to_owned(),
+        suites,
+        python,
+    }))
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (task, rest) = match args.split_first() {
+        Some((task, rest)) => (task.as_str(), rest),
+        None => ("", &[][..]),
+    };
+    if task != "interop" {
+        eprintln!("{USAGE}");
+        return if task.is_empty() || task == "-h" || task == "--help" {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(2)
+        };
+    }
+    let options = match parse(rest) {
+        Ok(Some(options)) => options,
+        Ok(None) => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!("error: {e}\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match interop(&options) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("\nxtask interop: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Installed tools.
+#[derive(Debug, Default)]
+struct Tools {
+    node: Option<PathBuf>,
+    /// Entry script of each selected suite, in order.
+    suites: Vec<(suite::Suite, PathBuf)>,
+    /// `python` of each venv by its folder name.
+    pythons: Vec<(&'static str, PathBuf)>,
+}
+
+fn install_tools(paths: &Paths, options: &Options) -> Result<Tools, String> {
+    println!("== installing into {}", paths.interop.display());
+    let mut tools = Tools::default();
+    if !options.suites.is_empty() {
+        tools.node = Some(install::node(paths)?);
+        for suite in &options.suites {
+            tools
+                .suites
+                .push((*suite, install::conformance(paths, suite.install)?));
+        }
+    }
+    if options.python {
+        for venv in [install::PY_MCP2, install::PY_MCP1] {
+            tools
+                .pythons
+                .push((venv.dir, install::python(paths, venv)?));
+        }
+    }
+    Ok(tools)
+}
+
+/// Builds `fixture-server` with the cargo that runs this xtask; returns the binary.
+fn build_fixture_server(paths: &Paths) -> Result<PathBuf, String> {
+    println!("== cargo build -p mcp-mount-examples --bin fixture-server");
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let messages = process::run_capture(
+        Command::new(cargo)
+            .args([
+                "build",
+                "-p",
+                "mcp-mount-examples",
+                "--bin",
+                "fixture-server",
+            ])
+            .arg("--message-format=json-render-diagnostics")
+            .current_dir(&paths.root),
+        Duration::from_secs(30 * 60),
+    )
+    .map_err(|e| format!("building fixture-server: {e}"))?;
+    // The artifact message names the binary wherever CARGO_TARGET_DIR puts it.
+    messages
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|m| m.get("reason").and_then(Value::as_str) == Some("compiler-artifact"))
+        .filter(|m| m.pointer("/target/name").and_then(Value::as_str) == Some("fixture-server"))
+        .find_map(|m| {
+            m.get("executable")
+                .and_then(Value::as_str)
+                .map(PathBuf::from)
+        })
+        .ok_or_else(|| "cargo built no fixture-server executable".to_owned())
+}
+
+fn rel<'a>(paths: &Paths, path: &'a Path) -> std::borrow::Cow<'a, str> {
+    path.strip_prefix(&paths.root)
+        .unwrap_or(path)
+        .to_string_lossy()
+}
+
+/// One row for a suite run.
+fn suite_row(
+    paths: &Paths,
+    framework: &str,
+    suite: suite::Suite,
+    ran: Result<suite::Results, String>,
+    time: Duration,
+) -> Row {
+    let mut row = Row {
+        framework: framework.to_owned(),
+        run: suite.label(),
+        result: String::new(),
+        ok: false,
+        notes: String::new(),
+        time,
+        failures: Vec::new(),
+        info: Vec::new(),
+    };
+    let results = match ran {
+        Ok(results) => results,
+        Err(e) => {
+            row.result = "did not run".into();
+            row.notes = e.lines().next().unwrap_or_default().to_owned();
+            row.failures.push(e);
+            return row;
+        }
+    };
+    let log = rel(paths, &results.log).into_owned();
+    let how = results.outcome.describe(suite.timeout);
+    if results.printed_total.is_none() || results.scenarios.is_empty() {
+        row.result = "no result".into();
+        row.notes = format!("no summary in the CLI output ({how})");
+        row.failures.push(format!(
+            "the CLI printed no `=== SUMMARY ===` / `Total:` ({how}):\n{}",
+            process::tail(&results.log, 15)
+        ));
+        return row;
+    }
+    let (passed, failed) = results.totals();
+    row.result = format!("{passed} passed, {failed} failed");
+    let mut notes = Vec::new();
+    let failed_scenarios = results.scenarios.iter().filter(|s| s.failed > 0).count();
+    notes.push(format!(
+        "{failed_scenarios} of {} scenarios failed",
+        results.scenarios.len()
+    ));
+    let not_scored: Vec<_> = results
+        .scenarios
+        .iter()
+        .filter(|s| s.not_scored.is_some())
+        .collect();
+    if !not_scored.is_empty() {
+        let (p, f) = results
+            .scenarios
+            .iter()
+            .filter(|s| s.not_scored.is_none())
+            .fold((0, 0), |(p, f), s| (p + s.passed, f + s.failed));
+        let failing = not_scored.iter().filter(|s| s.failed > 0).count();
+        let counted = if failing > 0 {
+            " (counted as failures here)"
+        } else {
+            ""
+        };
+        notes.push(format!(
+            "scored: {p} passed, {f} failed; not scored: {} scenarios, {failing} failing{counted}",
+            not_scored.len()
+        ));
+    }
+    let reruns = results
+        .scenarios
+        .iter()
+        .filter(|s| s.rerun.is_some())
+        .count();
+    if reruns > 0 {
+        notes.push(format!("{reruns} timed-out scenario(s) re-run alone"));
+    }
+    if results.printed_total != Some((passed, failed)) {
+        if let Some((p, f)) = results.printed_total {
+            notes.push(format!("the CLI printed Total: {p} passed, {f} failed"));
+        }
+    }
+    let exited_ok = results.outcome.success();
+    if !exited_ok && failed == 0 && reruns == 0 {
+        notes.push(format!("but the CLI ended with {how}"));
+    }
+    row.ok = failed == 0 && (exited_ok || reruns > 0);
+    row.notes = notes.join("; ");
+    for scenario in &results.scenarios {
+        let tag = scenario
+            .not_scored
+            .as_ref()
+            .map(|why| format!(" (not scored: {why})"))
+            .unwrap_or_default();
+        if scenario.failed > 0 {
+            let mut line = format!("{}{tag}: {}", scenario.name, scenario.reasons.join("; "));
+            if let Some(rerun) = &scenario.rerun {
+                line.push_str(&format!(" [{rerun}]"));
+            }
+            row.failures.push(line);
+        } else if let Some(rerun) = &scenario.rerun {
+            row.info.push(format!("{}{tag}: {rerun}", scenario.name));
+        }
+    }
+    if !row.failures.is_empty() {
+        let results_dir = results.log.with_file_name("results");
+        row.info.push(format!(
+            "console output: {log}; checks.json per scenario under {}",
+            rel(paths, &results_dir)
+        ));
+    }
+    row
+}
+
+/// One row for a Python client run.
+fn python_row(
+    paths: &Paths,
+    framework: &str,
+    client: python::Client,
+    ran: Result<python::Steps, String>,
+    time: Duration,
+) -> Row {
+    let mut row = Row {
+        framework: framework.to_owned(),
+        run: client.label.to_owned(),
+        result: String::new(),
+        ok: false,
+        notes: String::new(),
+        time,
+        failures: Vec::new(),
+        info: Vec::new(),
+    };
+    let steps = match ran {
+        Ok(steps) => steps,
+        Err(e) => {
+            row.result = "did not run".into();
+            row.notes = e.clone();
+            row.failures.push(e);
+            return row;
+        }
+    };
+    row.result = format!(
+        "{} passed, {} failed",
+        steps.passed.len(),
+        steps.failed.len()
+    );
+    row.ok = steps.ok();
+    let mut notes = Vec::new();
+    if !steps.failed.is_empty() {
+        let names: Vec<&str> = steps
+            .failed
+            .iter()
+            .map(|f| f.split(':').next().unwrap_or(f))
+            .collect();
+        notes.push(format!("failed: {}", names.join(", ")));
+    }
+    if !steps.outcome.success() && (steps.failed.is_empty() || steps.outcome.timed_out) {
+        notes.push(format!(
+            "script ended with {}",
+            steps.outcome.describe(python::CLIENT_TIMEOUT)
+        ));
+    }
+    if steps.passed.is_empty() && steps.failed.is_empty() {
+        notes.push("no PASS/FAIL line".into());
+        row.failures.push(format!(
+            "the script printed no step:\n{}",
+            process::tail(&steps.log, 15)
+        ));
+    }
+    row.notes = notes.join("; ");
+    row.failures.extend(steps.failed.iter().cloned());
+    if !row.ok {
+        row.info.push(format!("log: {}", rel(paths, &steps.log)));
+    }
+    row
+}
+
+/// Prints one progress line for a finished row.
+fn progress(row: &Row) {
+    let status = if row.ok { "ok" } else { "FAIL" };
+    println!(
+        "  {:<54} {:<22} {status:<4} ({:.1} s)",
+        row.run,
+        row.result,
+        row.time.as_secs_f64()
+    );
+}
+
+/// Serves the fixture with `framework` and runs everything selected against it.
+fn run_framework(
+    paths: &Paths,
+    options: &Options,
+    tools: &Tools,
+    server: &Path,
+    framework: &str,
+) -> Vec<Row> {
+    println!("== {framework}");
+    let out = paths.out.join(framework);
+    let mut rows = Vec::new();
+    let started = Instant::now();
+    let log = out.join("fixture-server.log");
+    let announced = process::start_announced(
+        Command::new(server).args([
+            "--framework",
+            framework,
+            "--addr",
+            "127.0.0.1:0",
+            "--prefix",
+            &options.prefix,
+        ]),
+        &log,
+        "listening on ",
+        Duration::from_secs(30),
+    );
+    let mut announced = match announced {
+        Ok(announced) => announced,
+        Err(e) => {
+            let row = Row {
+                framework: framework.to_owned(),
+                run: "fixture-server".into(),
+                result: "did not start".into(),
+                ok: false,
+                // The server's own first line of output says why, e.g. "unknown framework".
+                notes: e
+                    .lines()
+                    .nth(1)
+                    .map(str::trim)
+                    .filter(|l| !l.starts_with('('))
+                    .or_else(|| e.lines().next())
+                    .unwrap_or_default()
+                    .to_owned(),
+                time: started.elapsed(),
+                failures: vec![e],
+                info: Vec::new(),
+            };
+            progress(&row);
+            rows.push(row);
+            return rows;
+        }
+    };
+    let url = announced.value.clone();
+    println!("  fixture-server at {url} (log: {})", rel(paths, &log));
+    let node = tools.node.as_deref();
+    for (suite, cli) in &tools.suites {
+        let started = Instant::now();
+        let ran = match node {
+            Some(node) => suite::run(node, cli, *suite, &url, &out.join(suite.install.dir)),
+            None => Err("Node was not installed".to_owned()),
+        };
+        let row = suite_row(paths, framework, *suite, ran, started.elapsed());
+        progress(&row);
+        rows.push(row);
+        if let Some(row) = exited(
+            &mut announced.guard,
+            framework,
+            &suite.label(),
+            &log,
+            started,
+        ) {
+            rows.push(row);
+            return rows;
+        }
+    }
+    if options.python {
+        let script = paths.specs.join("py_client.py");
+        for client in python::CLIENTS {
+            let started = Instant::now();
+            let ran = tools
+                .pythons
+                .iter()
+                .find(|(dir, _)| *dir == client.venv.dir)
+                .ok_or_else(|| format!("the venv {} was not installed", client.venv.dir))
+                .and_then(|(_, python)| python::run(python, &script, client, &url, &out));
+            let row = python_row(paths, framework, client, ran, started.elapsed());
+            progress(&row);
+            rows.push(row);
+            if let Some(row) = exited(&mut announced.guard, framework, client.label, &log, started)
+            {
+                rows.push(row);
+                return rows;
+            }
+        }
+    }
+    announced.guard.kill();
+    rows
+}
+
+/// A failure row when the fixture server is no longer running after `run`.
+fn exited(
+    guard: &mut process::Guard,
+    framework: &str,
+    run: &str,
+    log: &Path,
+    started: Instant,
+) -> Option<Row> {
+    let how = match guard.try_wait() {
+        Ok(None) => return None,
+        Ok(Some(status)) => status.to_string(),
+        Err(e) => format!("unknown state: {e}"),
+    };
+    let row = Row {
+        framework: framework.to_owned(),
+        run: "fixture-server".into(),
+        result: "exited".into(),
+        ok: false,
+        notes: format!("the server exited ({how}) during {run}; later runs skipped"),
+        time: started.elapsed(),
+        failures: vec![format!(
+            "fixture-server exited ({how}):\n{}",
+            process::tail(log, 15)
+        )],
+        info: Vec::new(),
+    };
+    progress(&row);
+    Some(row)
+}
+
+fn interop(options: &Options) -> Result<bool, String> {
+    let started = Instant::now();
+    let paths = Paths::of_repo();
+    std::fs::create_dir_all(&paths.out)
+        .map_err(|e| format!("creating {}: {e}", paths.out.display()))?;
+    let tools = install_tools(&paths, options)?;
+    let server = build_fixture_server(&paths)?;
+    let mut rows = Vec::new();
+    for framework in &options.frameworks {
+        rows.extend(run_framework(&paths, options, &tools, &server, framework));
+    }
+    let failed = rows.iter().filter(|r| !r.ok).count();
+    let table = report::table(&rows);
+    let details = report::details(&rows);
+    let verdict = if failed == 0 {
+        format!("All {} runs passed.", rows.len())
+    } else {
+        format!("{failed} of {} runs failed.", rows.len())
+    };
+    let elapsed = started.elapsed().as_secs_f64();
+    let summary = format!(
+        "# cargo xtask interop\n\nFrameworks {}, fixture at `{}`; {verdict} Total time {elapsed:.0} s.\n\n{table}\n## Failures and notes\n{}",
+        options.frameworks.join(", "),
+        options.prefix,
+        if details.is_empty() {
+            "\nNone.\n".to_owned()
+        } else {
+            details.clone()
+        },
+    );
+    let summary_path = paths.out.join("summary.md");
+    std::fs::write(&summary_path, &summary)
+        .map_err(|e| format!("writing {}: {e}", summary_path.display()))?;
+    println!(
+        "\n{table}{details}\n{verdict} ({elapsed:.0} s; written to {})",
+        rel(&paths, &summary_path)
+    );
+    Ok(failed == 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(s: &str) -> Vec<String> {
+        s.split_whitespace().map(str::to_owned).collect()
+    }
+
+    #[test]
+    fn defaults() {
+        let options = parse(&[]).unwrap().unwrap();
+        assert_eq!(options.frameworks, ["axum", "actix-web", "poem", "salvo"]);
+        assert_eq!(options.prefix, "/api/v1/tenants/acme/mcp");
+        assert_eq!(options.suites.len(), 2);
+        assert!(options.python);
+    }
+
+    #[test]
+    fn filters() {
+        let options = parse(&args("--frameworks axum --only=python --prefix /x/"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(options.frameworks, ["axum"]);
+        assert_eq!(options.prefix, "/x");
+        assert!(options.suites.is_empty());
+        assert!(options.python);
+        let options = parse(&args("--only conformance-0.2.0")).unwrap().unwrap();
+        assert_eq!(options.suites.len(), 1);
+        assert_eq!(options.suites[0].key, "conformance-0.2.0");
+        assert!(!options.python);
+    }
+
+    #[test]
+    fn rejects_bad_input() {
+        assert!(parse(&args("--only java")).is_err());
+        assert!(parse(&args("--prefix /")).is_err());
+        assert!(parse(&args("--prefix")).is_err());
+        assert!(parse(&args("--frameworks Axum;rm")).is_err());
+        assert!(parse(&args("--bogus")).is_err());
+        assert!(parse(&args("--help")).unwrap().is_none());
     }
 }

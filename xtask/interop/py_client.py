@@ -1,0 +1,190 @@
+"""Drives an MCP server with the official Python SDK, one line per step.
+
+    python py_client.py URL [--transport streamable-http|sse]
+
+Works with `mcp` 2.x and 1.x (the xtask runs it from the `.interop/py-mcp2` and
+`.interop/py-mcp1` venvs). `--transport sse` uses the legacy HTTP+SSE client
+(`mcp.client.sse.sse_client`) against URL as given (the xtask passes `{URL}/sse`).
+
+Each step prints `PASS step` or `FAIL step: reason`; steps after a failed connect are
+reported as failures too, never skipped silently. Exits 1 if any step failed.
+"""
+
+import argparse
+import asyncio
+import importlib.metadata
+import sys
+import traceback
+
+STEP_TIMEOUT = 8.0  # seconds; 6 steps fit in the 60 s after which the xtask kills the script
+STEPS = ["initialize", "list_tools", "call_tool", "read_resource", "get_prompt", "progress"]
+
+MCP_VERSION = importlib.metadata.version("mcp")
+
+
+def field(obj, *names):
+    """Reads the first attribute that exists: 2.x uses snake_case, 1.x camelCase."""
+    for name in names:
+        if hasattr(obj, name):
+            return getattr(obj, name)
+    raise AttributeError(f"{type(obj).__name__} has none of {names}")
+
+
+def describe(exc):
+    """One line for an exception, unwrapping exception groups from anyio task groups."""
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]
+    text = str(exc).split("\n")[0].strip()
+    text = text if len(text) <= 300 else text[:300] + "..."
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+class Report:
+    """Collects one PASS/FAIL line per step and prints each as soon as it is known."""
+
+    def __init__(self):
+        self.done = set()
+        self.failures = set()
+
+    def passed(self, step, note=""):
+        self.done.add(step)
+        print(f"PASS {step}" + (f" ({note})" if note else ""), flush=True)
+
+    def fail(self, step, reason):
+        self.done.add(step)
+        self.failures.add(step)
+        print(f"FAIL {step}: {reason}", flush=True)
+
+    def fail_rest(self, reason):
+        for step in STEPS:
+            if step not in self.done:
+                self.fail(step, reason)
+
+
+def text_of(content):
+    """The text items of a content list, joined."""
+    return " ".join(getattr(block, "text", "") or "" for block in content if field(block, "type") == "text")
+
+
+async def steps(session, report):
+    async def step(name, check):
+        try:
+            note = await asyncio.wait_for(check(), STEP_TIMEOUT)
+        except asyncio.TimeoutError:
+            report.fail(name, f"no answer within {STEP_TIMEOUT:.0f} s")
+        except Exception as exc:  # every SDK or server error is this step's failure
+            report.fail(name, describe(exc))
+        else:
+            report.passed(name, note or "")
+
+    async def initialize():
+        init = await session.initialize()
+        version = field(init, "protocol_version", "protocolVersion")
+        server = field(init, "server_info", "serverInfo")
+        if not version or not server.name:
+            raise ValueError(f"incomplete InitializeResult: {init!r}")
+        return f"protocol {version}, server {server.name}"
+
+    await step("initialize", initialize)
+    if "initialize" in report.failures:
+        report.fail_rest("not run: initialize failed")
+        return
+
+    async def list_tools():
+        tools = [tool.name for tool in (await session.list_tools()).tools]
+        if "test_simple_text" not in tools:
+            raise ValueError(f"test_simple_text not in {tools}")
+        return f"{len(tools)} tools"
+
+    async def call_tool():
+        result = await session.call_tool("test_simple_text", {})
+        if field(result, "is_error", "isError"):
+            raise ValueError(f"isError: {text_of(result.content)!r}")
+        text = text_of(result.content)
+        if not text:
+            raise ValueError(f"no text content in {result.content!r}")
+        return repr(text)
+
+    async def read_resource():
+        result = await session.read_resource("test://static-text")
+        if not result.contents:
+            raise ValueError("empty contents")
+        text = getattr(result.contents[0], "text", None)
+        if not text:
+            raise ValueError(f"no text in {result.contents[0]!r}")
+        return repr(text)
+
+    async def get_prompt():
+        result = await session.get_prompt("test_simple_prompt")
+        if not result.messages:
+            raise ValueError("no messages")
+        return f"{len(result.messages)} message(s)"
+
+    async def progress():
+        seen = []
+
+        async def on_progress(progress, total, message):
+            seen.append((progress, total))
+
+        result = await session.call_tool("test_tool_with_progress", {}, progress_callback=on_progress)
+        if field(result, "is_error", "isError"):
+            raise ValueError(f"isError: {text_of(result.content)!r}")
+        if not seen:
+            raise ValueError("no progress notification reached the callback")
+        return f"{len(seen)} notification(s): {seen}"
+
+    await step("list_tools", list_tools)
+    await step("call_tool", call_tool)
+    await step("read_resource", read_resource)
+    await step("get_prompt", get_prompt)
+    await step("progress", progress)
+
+
+async def run(url, transport, report):
+    from mcp import ClientSession
+
+    if transport == "sse":
+        from mcp.client.sse import sse_client
+
+        connect = sse_client(url)
+    else:
+        # 2.x yields (read, write); 1.x (since 1.2x) yields (read, write, get_session_id). The
+        # older 1.x name streamablehttp_client is deprecated.
+        from mcp.client.streamable_http import streamable_http_client
+
+        connect = streamable_http_client(url)
+
+    async with connect as streams:
+        read, write = streams[0], streams[1]
+        async with ClientSession(read, write) as session:
+            await steps(session, report)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("url")
+    parser.add_argument("--transport", choices=["streamable-http", "sse"], default="streamable-http")
+    args = parser.parse_args()
+    print(f"mcp {MCP_VERSION}, python {sys.version.split()[0]}, {args.transport} {args.url}", flush=True)
+
+    report = Report()
+    try:
+        asyncio.run(asyncio.wait_for(run(args.url, args.transport, report), 55))
+    except BaseException as exc:  # connect errors surface here, often wrapped in an ExceptionGroup
+        if isinstance(exc, KeyboardInterrupt):
+            raise
+        traceback.print_exc(file=sys.stderr)
+        if not report.done:
+            report.fail("initialize", f"could not connect: {describe(exc)}")
+            report.fail_rest("not run: could not connect")
+        elif len(report.done) == len(STEPS):
+            # Every step already reported; an error while closing the session is still a failure.
+            report.fail("close", describe(exc))
+        else:
+            report.fail_rest(f"not run: the session broke: {describe(exc)}")
+    report.fail_rest("not run: the session ended early")
+    return 1 if report.failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
