@@ -1316,3 +1316,81 @@ pub async fn legacy_sse_needs_sessions(t: &Target) {
         .await;
     assert_eq!(response.status, 405);
 }
+
+// ---- behind proxies ----
+
+/// `X-Forwarded-*` and `Forwarded` from a peer nobody trusted (the main fixture trusts none)
+/// cannot rescue a foreign `Host`.
+pub async fn untrusted_forwarding_headers_change_nothing(t: &Target) {
+    let response = t
+        .send(
+            t.post(&initialize_body(next_id(), "2025-11-25"))
+                .header("host", "evil.example.com")
+                .header("x-forwarded-host", "localhost")
+                .header("forwarded", "host=localhost;proto=http"),
+        )
+        .await;
+    assert_eq!(
+        response.status, 403,
+        "forwarding headers from an untrusted peer were believed"
+    );
+}
+
+/// Behind a trusted proxy (the `proxied` variant trusts loopback and allows only
+/// `mcp.example.com`), the forwarded host is what the Host check sees, and emitted URLs carry
+/// the forwarded prefix.
+pub async fn trusted_proxy_shapes_host_check_and_urls(t: &Target) {
+    let proxied = t.variant("proxied");
+    let direct = proxied
+        .send(proxied.post(&initialize_body(next_id(), "2025-11-25")))
+        .await;
+    assert_eq!(
+        direct.status, 403,
+        "a direct request to 127.0.0.1 is not mcp.example.com"
+    );
+    for (name, value) in [
+        ("x-forwarded-host", "mcp.example.com"),
+        (
+            "forwarded",
+            "for=203.0.113.7;host=mcp.example.com;proto=https",
+        ),
+    ] {
+        let via_proxy = proxied
+            .send(
+                proxied
+                    .post(&initialize_body(next_id(), "2025-11-25"))
+                    .header(name, value)
+                    .header("x-forwarded-proto", "https")
+                    .header("origin", "https://mcp.example.com"),
+            )
+            .await;
+        assert_eq!(
+            via_proxy.status, 200,
+            "via the proxy ({name}): {:?}",
+            via_proxy.body
+        );
+    }
+    let mut stream = proxied
+        .open(
+            Request::builder()
+                .method(Method::GET)
+                .uri(format!("{}/sse", proxied.url()))
+                .header("accept", "text/event-stream")
+                .header("x-forwarded-host", "mcp.example.com")
+                .header("x-forwarded-prefix", "/edge"),
+        )
+        .await;
+    assert_eq!(stream.status, 200);
+    let endpoint = stream
+        .next_event(EVENT_WAIT)
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    let expected = format!("/edge{}/messages?sessionId=", proxied.path());
+    assert!(
+        endpoint.data.starts_with(&expected),
+        "endpoint {:?} should start with {expected:?}",
+        endpoint.data
+    );
+}

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use mcp_mount::{
     CallToolResult, Content, Json, LoggingLevel, McpServer, McpServerBuilder, RequestContext,
-    ResponseMode, Tool, ToolAnnotations,
+    ResponseMode, Tool, ToolAnnotations, TrustedProxies,
 };
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -27,7 +27,7 @@ pub const WAV: &str = "UklGRiYAAABXQVZFZm10IBAAAAABAAEAQB8AAAB9AAACABAAZGF0YQIAA
 pub struct Principal(pub String);
 
 /// The fixture variants every host mounts beside the main fixture, as `{prefix}-{name}`.
-pub const VARIANTS: &[&str] = &["stateless", "limited", "capped", "expiring"];
+pub const VARIANTS: &[&str] = &["stateless", "limited", "capped", "expiring", "proxied"];
 
 /// The main fixture and its variants, each with the path suffix to mount it at (`""` for the
 /// main one, `"-stateless"` and so on for the variants).
@@ -62,6 +62,12 @@ pub fn variant(name: &str) -> McpServer {
             .response_mode(ResponseMode::Sse)
             .build(),
         "expiring" => base().session_ttl(Duration::from_millis(800)).build(),
+        // Behind a proxy on loopback that serves it as https://mcp.example.com.
+        "proxied" => base()
+            .trusted_proxies(TrustedProxies::new(["127.0.0.1", "::1"]).unwrap_or_default())
+            .allowed_hosts(["mcp.example.com"])
+            .allowed_origins(["https://mcp.example.com"])
+            .build(),
         other => panic!("no fixture variant {other:?}"),
     }
 }

@@ -270,6 +270,8 @@ macro_rules! __for_each_case {
             legacy_sse_round_trip,
             legacy_messages_reject_bad_input,
             legacy_sse_needs_sessions,
+            untrusted_forwarding_headers_change_nothing,
+            trusted_proxy_shapes_host_check_and_urls,
         }
     };
 }

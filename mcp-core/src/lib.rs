@@ -4,6 +4,7 @@
 mod body;
 mod context;
 mod error;
+mod forwarded;
 pub mod jsonrpc;
 mod model;
 mod server;
@@ -15,6 +16,7 @@ mod transport;
 pub use body::McpBody;
 pub use context::RequestContext;
 pub use error::{Error, ErrorKind};
+pub use forwarded::{InvalidProxy, PeerAddr, TrustedProxies};
 pub use jsonrpc::{RequestId, RpcError};
 pub use model::{
     Annotations, CallToolResult, Content, EmbeddedResource, IntoToolResult, Json, LoggingLevel,

@@ -18,6 +18,7 @@ use tokio_util::sync::CancellationToken;
 use crate::body::McpBody;
 use crate::context::RequestContext;
 use crate::error::{Error, ErrorKind};
+use crate::forwarded::{self, TrustedProxies};
 use crate::jsonrpc::{self, Envelope, Message, RequestId, RpcError};
 use crate::model::CallToolResult;
 use crate::model::LoggingLevel;
@@ -64,6 +65,7 @@ struct Config {
     response_mode: ResponseMode,
     policy: HostOriginPolicy,
     page_size: usize,
+    trusted_proxies: Option<TrustedProxies>,
 }
 
 impl Default for Config {
@@ -76,6 +78,7 @@ impl Default for Config {
             response_mode: ResponseMode::Auto,
             policy: HostOriginPolicy::default(),
             page_size: 100,
+            trusted_proxies: None,
         }
     }
 }
@@ -213,6 +216,15 @@ impl McpServerBuilder {
     /// How many items a `*/list` page holds (default 100).
     pub fn page_size(mut self, items: usize) -> Self {
         self.config.page_size = items.max(1);
+        self
+    }
+
+    /// Believes `Forwarded` and `X-Forwarded-Host` / `-Proto` / `-Prefix` from these peers
+    /// (default: from nobody). The forwarded host is then what the `Host` allowlist checks, and
+    /// every URL the server emits uses the forwarded scheme, host and prefix. Adapters give the
+    /// core the peer's address ([`PeerAddr`](crate::PeerAddr)); without it nobody is trusted.
+    pub fn trusted_proxies(mut self, proxies: TrustedProxies) -> Self {
+        self.config.trusted_proxies = Some(proxies);
         self
     }
 
@@ -468,7 +480,11 @@ impl Inner {
         prefix: &str,
     ) -> Result<Response<McpBody>, Error> {
         let (parts, body) = req.into_parts();
-        self.config.policy.check(&parts.headers, &parts.uri)?;
+        let external = forwarded::external(&parts, self.config.trusted_proxies.as_ref());
+        self.config
+            .policy
+            .check(&parts.headers, &external.authority)?;
+        let external_prefix = external.path(prefix.trim_end_matches('/'));
         match transport::route(parts.uri.path(), prefix)? {
             Route::Endpoint => {}
             Route::LegacySse | Route::LegacyMessages if self.config.stateless => {
@@ -479,7 +495,7 @@ impl Inner {
                 .with_allow("POST"));
             }
             Route::LegacySse if parts.method == Method::GET => {
-                return self.legacy_open(&parts.headers, prefix);
+                return self.legacy_open(&parts.headers, &external_prefix);
             }
             Route::LegacyMessages if parts.method == Method::POST => {
                 return self.legacy_message(parts, body).await;

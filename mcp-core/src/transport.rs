@@ -1,6 +1,6 @@
 //! HTTP-level rules: path resolution under the mount prefix, content negotiation, Host and Origin.
 
-use http::{HeaderMap, Uri, header};
+use http::{HeaderMap, header};
 
 use crate::error::{Error, ErrorKind};
 
@@ -160,12 +160,8 @@ fn authority_matches_host(entry: &str, authority: &str, host: &str) -> bool {
 }
 
 impl HostOriginPolicy {
-    pub(crate) fn check(&self, headers: &HeaderMap, uri: &Uri) -> Result<(), Error> {
-        let host = headers
-            .get(header::HOST)
-            .and_then(|v| v.to_str().ok())
-            .or_else(|| uri.authority().map(|a| a.as_str()))
-            .unwrap_or("");
+    /// Checks `host` (the request's external `host[:port]`) and the request's `Origin`.
+    pub(crate) fn check(&self, headers: &HeaderMap, host: &str) -> Result<(), Error> {
         if let Some(allowed) = &self.hosts {
             let name = host_name(host);
             if !allowed
@@ -258,68 +254,44 @@ mod tests {
     #[test]
     fn host_and_origin() {
         let policy = HostOriginPolicy::default();
-        let uri = Uri::from_static("/mcp");
-        assert!(
-            policy
-                .check(&headers(&[("host", "localhost:3000")]), &uri)
-                .is_ok()
-        );
-        assert!(
-            policy
-                .check(&headers(&[("host", "[::1]:80")]), &uri)
-                .is_ok()
-        );
-        assert!(
-            policy
-                .check(&headers(&[("host", "evil.example.com")]), &uri)
-                .is_err()
-        );
-        assert!(
-            policy
-                .check(
-                    &headers(&[
-                        ("host", "127.0.0.1:9"),
-                        ("origin", "http://evil.example.com")
-                    ]),
-                    &uri
-                )
-                .is_err()
-        );
-        assert!(
-            policy
-                .check(
-                    &headers(&[("host", "127.0.0.1:9"), ("origin", "http://localhost:5173")]),
-                    &uri
-                )
-                .is_ok()
-        );
-        assert!(
-            policy
-                .check(
-                    &headers(&[("host", "127.0.0.1:9"), ("origin", "http://127.0.0.1:9")]),
-                    &uri
-                )
-                .is_ok()
-        );
+        let check = |policy: &HostOriginPolicy, pairs: &[(&'static str, &'static str)]| {
+            let h = headers(pairs);
+            let host = h
+                .get("host")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_owned();
+            policy.check(&h, &host).is_ok()
+        };
+        assert!(check(&policy, &[("host", "localhost:3000")]));
+        assert!(check(&policy, &[("host", "[::1]:80")]));
+        assert!(!check(&policy, &[("host", "evil.example.com")]));
+        assert!(!check(
+            &policy,
+            &[
+                ("host", "127.0.0.1:9"),
+                ("origin", "http://evil.example.com")
+            ]
+        ));
+        assert!(check(
+            &policy,
+            &[("host", "127.0.0.1:9"), ("origin", "http://localhost:5173")]
+        ));
+        assert!(check(
+            &policy,
+            &[("host", "127.0.0.1:9"), ("origin", "http://127.0.0.1:9")]
+        ));
         let custom = HostOriginPolicy {
             hosts: Some(vec!["api.example.com".into()]),
             origins: Some(vec!["https://app.example.com".into()]),
         };
-        assert!(
-            custom
-                .check(
-                    &headers(&[
-                        ("host", "api.example.com"),
-                        ("origin", "https://app.example.com")
-                    ]),
-                    &uri
-                )
-                .is_ok()
-        );
-        assert!(
-            custom
-                .check(&headers(&[("host", "localhost")]), &uri)
-                .is_err()
-        );
+        assert!(check(
+            &custom,
+            &[
+                ("host", "api.example.com"),
+                ("origin", "https://app.example.com")
+            ]
+        ));
+        assert!(!check(&custom, &[("host", "localhost")]));
     }
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, Route, web};
 use bytes::Bytes;
-use mcp_mount::{Error, ErrorKind, McpBody, McpServer, mount_prefix};
+use mcp_mount::{Error, ErrorKind, McpBody, McpServer, PeerAddr, mount_prefix};
 
 type Carry = dyn Fn(&HttpRequest, &mut http::Extensions) + Send + Sync;
 
@@ -98,6 +98,9 @@ fn into_http(
         let value =
             http::HeaderValue::from_bytes(value.as_bytes()).map_err(|_| bad("header value"))?;
         headers.append(name, value);
+    }
+    if let Some(peer) = req.peer_addr() {
+        request.extensions_mut().insert(PeerAddr(peer));
     }
     if let Some(carry) = carry {
         carry(req, request.extensions_mut());

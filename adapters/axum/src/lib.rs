@@ -2,10 +2,12 @@
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{OriginalUri, Request, State};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, OriginalUri, Request, State};
 use axum::response::Response;
 use axum::routing::any;
-use mcp_mount::{Error, McpServer, mount_prefix};
+use mcp_mount::{Error, McpServer, PeerAddr, mount_prefix};
 
 /// A [`Router`] serving `server`, to mount with [`Router::nest_service`] at any path of the
 /// host's router, at any depth, whatever the host's state type.
@@ -38,6 +40,10 @@ async fn handle(
     // Inside `nest_service` the URI is stripped of the mount path; the core wants the external one.
     let prefix = mount_prefix(original.path(), parts.uri.path()).to_owned();
     parts.uri = original;
+    // Present when the host serves with `into_make_service_with_connect_info::<SocketAddr>()`.
+    if let Some(ConnectInfo(peer)) = parts.extensions.get::<ConnectInfo<SocketAddr>>().copied() {
+        parts.extensions.insert(PeerAddr(peer));
+    }
     into_axum(
         server
             .handle(http::Request::from_parts(parts, body), &prefix)

@@ -49,7 +49,11 @@ fn serve(prefix: &'static str) -> Target {
             let listener = listener.tap_io(|tcp| {
                 let _ = tcp.set_nodelay(true);
             });
-            axum::serve(listener, app(prefix)).await
+            axum::serve(
+                listener,
+                app(prefix).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            )
+            .await
         })
     })
 }

@@ -5,7 +5,7 @@ use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use http_body::Frame;
-use mcp_mount::{Error, McpBody, McpServer, mount_prefix};
+use mcp_mount::{Error, McpBody, McpServer, PeerAddr, mount_prefix};
 use poem::error::ReadBodyError;
 use poem::{Endpoint, Request, Response};
 
@@ -31,6 +31,7 @@ impl Endpoint for McpEndpoint {
         // Inside `nest` the URI is stripped of the mount path; the core wants the external one.
         let original = req.original_uri().clone();
         let remaining = req.uri().path().to_owned();
+        let peer = req.remote_addr().as_socket_addr().copied();
         let (parts, body) = req.into_parts();
         let body = match body.into_bytes_limit(self.server.max_body()).await {
             Ok(body) => body,
@@ -47,6 +48,9 @@ impl Endpoint for McpEndpoint {
         *request.version_mut() = parts.version;
         *request.headers_mut() = parts.headers;
         *request.extensions_mut() = parts.extensions;
+        if let Some(peer) = peer {
+            request.extensions_mut().insert(PeerAddr(peer));
+        }
         let prefix = mount_prefix(request.uri().path(), &remaining).to_owned();
         Ok(into_poem(self.server.handle(request, &prefix).await))
     }

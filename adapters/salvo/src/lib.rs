@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use mcp_mount::{Error, McpBody, McpServer, mount_prefix};
+use mcp_mount::{Error, McpBody, McpServer, PeerAddr, mount_prefix};
 use salvo::http::ParseError;
 use salvo::{Depot, FlowCtrl, Handler, Request, Response, Router};
 
@@ -82,6 +82,9 @@ impl Handler for McpHandler {
         *request.version_mut() = req.version();
         *request.headers_mut() = std::mem::take(req.headers_mut());
         *request.extensions_mut() = std::mem::take(req.extensions_mut());
+        if let Some(peer) = req.remote_addr().clone().into_std() {
+            request.extensions_mut().insert(PeerAddr(peer));
+        }
         if let Some(carry) = &self.carry {
             carry(depot, request.extensions_mut());
         }

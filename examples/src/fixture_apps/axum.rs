@@ -37,6 +37,10 @@ pub fn serve(listener: std::net::TcpListener, prefix: &str) -> std::io::Result<(
         let listener = tokio::net::TcpListener::from_std(listener)?.tap_io(|tcp| {
             let _ = tcp.set_nodelay(true);
         });
-        axum::serve(listener, app(prefix)).await
+        axum::serve(
+            listener,
+            app(prefix).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .await
     })
 }
