@@ -1394,3 +1394,180 @@ pub async fn trusted_proxy_shapes_host_check_and_urls(t: &Target) {
         endpoint.data
     );
 }
+
+// ---- the REST view ----
+
+fn rest(t: &Target, method: Method, path: &str) -> http::request::Builder {
+    Request::builder()
+        .method(method)
+        .uri(format!("{}{path}", t.url()))
+}
+
+fn rest_post(t: &Target, path: &str, body: &str) -> http::request::Builder {
+    rest(t, Method::POST, path)
+        .header("content-type", "application/json")
+        .extension(bytes::Bytes::from(body.to_owned()))
+}
+
+/// `GET {prefix}/tools` lists the same tools as `tools/list`.
+pub async fn rest_lists_tools(t: &Target) {
+    let response = t.send(rest(t, Method::GET, "/tools")).await;
+    assert_eq!(response.status, 200);
+    assert_eq!(response.content_type(), "application/json");
+    let listed: Vec<Value> = response.json()["tools"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let session = t.connect().await;
+    let mcp = session.call("tools/list", json!({})).await;
+    assert_eq!(
+        Some(&listed),
+        mcp["tools"].as_array(),
+        "the REST list must equal tools/list"
+    );
+}
+
+/// `POST {prefix}/tools/{name}` calls the tool with the body as arguments; a tool failure is
+/// still HTTP 200 with `isError`; the host's extensions reach the call.
+pub async fn rest_calls_tools(t: &Target) {
+    let response = t
+        .send(rest_post(t, "/tools/add", r#"{"a": 2, "b": 3}"#))
+        .await;
+    assert_eq!(response.status, 200, "{:?}", response.body);
+    assert_eq!(text_of(&response.json()), "5");
+    let structured = t
+        .send(rest_post(
+            t,
+            "/tools/add_structured",
+            r#"{"a": 40, "b": 2}"#,
+        ))
+        .await;
+    assert_eq!(structured.json()["structuredContent"], json!({"sum": 42}));
+    let failed = t
+        .send(rest_post(t, "/tools/test_error_handling", "{}"))
+        .await;
+    assert_eq!(
+        failed.status, 200,
+        "a tool failure is a result, not an HTTP error"
+    );
+    assert_eq!(failed.json()["isError"], true);
+    let no_body = t
+        .send(rest(t, Method::POST, "/tools/test_simple_text"))
+        .await;
+    assert_eq!(
+        text_of(&no_body.json()),
+        "This is a simple text response for testing."
+    );
+    let who = t
+        .send(rest_post(t, "/tools/whoami", "{}").header("x-user", "carol"))
+        .await;
+    assert_eq!(text_of(&who.json()), "carol");
+}
+
+/// Bad REST calls get JSON errors with the right status.
+pub async fn rest_rejects_bad_calls(t: &Target) {
+    let unknown = t.send(rest_post(t, "/tools/no_such_tool", "{}")).await;
+    assert_eq!(unknown.status, 404);
+    assert!(unknown.json()["error"].is_string());
+    let bad_json = t.send(rest_post(t, "/tools/add", "{not json")).await;
+    assert_eq!(bad_json.status, 400);
+    assert!(bad_json.json()["error"].is_string());
+    let not_object = t.send(rest_post(t, "/tools/add", "[1, 2]")).await;
+    assert_eq!(not_object.status, 400);
+    let invalid_args = t.send(rest_post(t, "/tools/add", r#"{"a": "x"}"#)).await;
+    assert_eq!(invalid_args.status, 200);
+    assert_eq!(
+        invalid_args.json()["isError"],
+        true,
+        "invalid arguments are a tool execution error"
+    );
+    let get = t.send(rest(t, Method::GET, "/tools/add")).await;
+    assert_eq!(get.status, 405);
+    let text = t
+        .send(
+            rest(t, Method::POST, "/tools/add")
+                .header("content-type", "text/plain")
+                .extension(bytes::Bytes::from_static(b"{}")),
+        )
+        .await;
+    assert_eq!(text.status, 415);
+}
+
+/// `POST {prefix}/images/{tool}` answers the tool's first image as raw bytes with its MIME
+/// type, and 422 with a JSON error when the tool produced none.
+pub async fn rest_returns_images(t: &Target) {
+    let image = t
+        .send(rest_post(t, "/images/test_image_content", "{}"))
+        .await;
+    assert_eq!(image.status, 200);
+    assert_eq!(image.content_type(), "image/png");
+    assert!(
+        image.body.starts_with(&[0x89, b'P', b'N', b'G']),
+        "not PNG bytes: {:?}",
+        image.body
+    );
+    let mixed = t
+        .send(rest_post(t, "/images/test_multiple_content_types", "{}"))
+        .await;
+    assert_eq!(
+        mixed.content_type(),
+        "image/png",
+        "the first image among other content"
+    );
+    let none = t.send(rest_post(t, "/images/test_simple_text", "{}")).await;
+    assert_eq!(none.status, 422);
+    assert!(none.json()["error"].is_string());
+    let unknown = t.send(rest_post(t, "/images/no_such_tool", "{}")).await;
+    assert_eq!(unknown.status, 404);
+}
+
+/// `GET {prefix}/openapi.json` describes every tool as an OpenAPI 3.1 operation, with its
+/// input schema and the server's external URL.
+pub async fn rest_describes_itself_as_openapi(t: &Target) {
+    let response = t.send(rest(t, Method::GET, "/openapi.json")).await;
+    assert_eq!(response.status, 200);
+    let doc = response.json();
+    assert_eq!(doc["openapi"], "3.1.0");
+    let server_url = doc["servers"][0]["url"].as_str().unwrap_or("");
+    assert!(
+        server_url.ends_with(t.path()) && server_url.starts_with("http://"),
+        "servers[0].url {server_url:?}"
+    );
+    let add = &doc["paths"]["/tools/add"]["post"];
+    assert_eq!(add["operationId"], "add");
+    let schema = &add["requestBody"]["content"]["application/json"]["schema"];
+    assert_eq!(schema["properties"]["a"]["type"], "integer");
+    assert!(
+        schema["$id"].is_string(),
+        "embedded schemas carry an $id so their $refs resolve: {schema}"
+    );
+    let nested = &doc["paths"]["/tools/json_schema_2020_12_tool"]["post"]["requestBody"]["content"]
+        ["application/json"]["schema"];
+    assert_eq!(nested["properties"]["address"]["$ref"], "#/$defs/address");
+    let structured = &doc["paths"]["/tools/add_structured"]["post"]["responses"]["200"]["content"]
+        ["application/json"]["schema"];
+    assert_eq!(
+        structured["properties"]["structuredContent"]["properties"]["sum"]["type"],
+        "integer"
+    );
+    assert!(doc["paths"]["/images/{tool}"]["post"].is_object());
+}
+
+/// The REST view sits behind the same Host and Origin checks, and is absent unless enabled
+/// (the `limited` variant has it off).
+pub async fn rest_view_is_behind_the_same_checks(t: &Target) {
+    let foreign = t
+        .send(rest(t, Method::GET, "/tools").header("host", "evil.example.com"))
+        .await;
+    assert_eq!(foreign.status, 403);
+    let origin = t
+        .send(
+            rest_post(t, "/tools/add", r#"{"a":1,"b":1}"#)
+                .header("origin", "http://evil.example.com"),
+        )
+        .await;
+    assert_eq!(origin.status, 403);
+    let limited = t.variant("limited");
+    let off = t.send(rest(&limited, Method::GET, "/tools")).await;
+    assert_eq!(off.status, 404);
+}

@@ -53,6 +53,7 @@ pub fn variant(name: &str) -> McpServer {
     match name {
         "stateless" => base().stateless(true).build(),
         "limited" => base()
+            .rest_view(false)
             .max_body(16 * 1024)
             .response_mode(ResponseMode::Json)
             .page_size(2)
@@ -147,6 +148,7 @@ fn base() -> McpServerBuilder {
     );
     McpServer::builder("mcp-conformance-test-server", "1.0.0")
         .title("mcp-mount conformance fixture")
+        .rest_view(true)
         .instructions("A fixture for conformance tests. Nothing here is useful to a model.")
         // The official suite's tools (conformance-suite.md §6).
         .tool(

@@ -272,6 +272,12 @@ macro_rules! __for_each_case {
             legacy_sse_needs_sessions,
             untrusted_forwarding_headers_change_nothing,
             trusted_proxy_shapes_host_check_and_urls,
+            rest_lists_tools,
+            rest_calls_tools,
+            rest_rejects_bad_calls,
+            rest_returns_images,
+            rest_describes_itself_as_openapi,
+            rest_view_is_behind_the_same_checks,
         }
     };
 }

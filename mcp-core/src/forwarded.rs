@@ -124,13 +124,6 @@ pub(crate) struct External<'a> {
 
 impl External<'_> {
     /// The external URL of `path` (a path as the server sees it, e.g. the mount prefix).
-    #[cfg_attr(
-        not(test),
-        expect(
-            dead_code,
-            reason = "the REST view and OAuth metadata build URLs with it next"
-        )
-    )]
     pub(crate) fn url(&self, path: &str) -> String {
         format!(
             "{}://{}{}{}",

@@ -28,6 +28,7 @@ use crate::tool::Tool;
 use crate::transport::{self, HostOriginPolicy, Route};
 
 mod legacy;
+mod rest;
 
 /// The newest protocol version of the handshake era.
 pub const LATEST_PROTOCOL_VERSION: &str = "2025-11-25";
@@ -66,6 +67,7 @@ struct Config {
     policy: HostOriginPolicy,
     page_size: usize,
     trusted_proxies: Option<TrustedProxies>,
+    rest_view: bool,
 }
 
 impl Default for Config {
@@ -79,6 +81,7 @@ impl Default for Config {
             policy: HostOriginPolicy::default(),
             page_size: 100,
             trusted_proxies: None,
+            rest_view: false,
         }
     }
 }
@@ -225,6 +228,15 @@ impl McpServerBuilder {
     /// core the peer's address ([`PeerAddr`](crate::PeerAddr)); without it nobody is trusted.
     pub fn trusted_proxies(mut self, proxies: TrustedProxies) -> Self {
         self.config.trusted_proxies = Some(proxies);
+        self
+    }
+
+    /// Serves the REST view of the tools beside the MCP endpoint, under the same prefix (and so
+    /// behind the same host middleware): `GET {prefix}/tools`, `POST {prefix}/tools/{name}` (the
+    /// JSON body is the arguments; the `CallToolResult` comes back with 200 even when `isError`),
+    /// `POST {prefix}/images/{tool}` (the first image's bytes) and `GET {prefix}/openapi.json`.
+    pub fn rest_view(mut self, enabled: bool) -> Self {
+        self.config.rest_view = enabled;
         self
     }
 
@@ -485,8 +497,19 @@ impl Inner {
             .policy
             .check(&parts.headers, &external.authority)?;
         let external_prefix = external.path(prefix.trim_end_matches('/'));
-        match transport::route(parts.uri.path(), prefix)? {
+        let path = parts.uri.path().to_owned();
+        match transport::route(&path, prefix, self.config.rest_view)? {
             Route::Endpoint => {}
+            Route::RestTools => return self.rest_tools(&parts.method),
+            Route::RestTool(name) => return self.rest_tool(name, parts, body).await,
+            Route::RestImage(name) => return self.rest_image(name, parts, body).await,
+            Route::OpenApi => return self.openapi(&parts.method, &external, prefix),
+            Route::RestCompletions => {
+                return Err(Error::new(
+                    ErrorKind::NotFound,
+                    "Not Found: this server has no completions",
+                ));
+            }
             Route::LegacySse | Route::LegacyMessages if self.config.stateless => {
                 return Err(Error::new(
                     ErrorKind::MethodNotAllowed,

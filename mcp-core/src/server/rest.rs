@@ -1,0 +1,302 @@
+//! The REST view of the tools (opt-in with [`McpServerBuilder::rest_view`]): plain HTTP routes
+//! under the same prefix and the same host middleware as the MCP endpoint, for dashboards,
+//! scripts and anything that speaks HTTP but not MCP.
+//!
+//! [`McpServerBuilder::rest_view`]: super::McpServerBuilder::rest_view
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::{HeaderValue, Method, Response, StatusCode, header};
+use serde_json::value::RawValue;
+use serde_json::{Value, json};
+
+use super::Inner;
+use crate::body::McpBody;
+use crate::context::RequestContext;
+use crate::error::{Error, ErrorKind};
+use crate::forwarded::External;
+use crate::jsonrpc::RequestId;
+use crate::model::{CallToolResult, Content};
+use crate::transport;
+
+fn json_body(status: StatusCode, value: &impl serde::Serialize) -> Response<McpBody> {
+    let body = serde_json::to_vec(value).unwrap_or_default();
+    let mut response = Response::new(McpBody::full(body));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+fn rest_error(status: StatusCode, message: impl Into<String>) -> Response<McpBody> {
+    json_body(status, &json!({ "error": message.into() }))
+}
+
+fn only(method: &Method, allowed: Method) -> Result<(), Error> {
+    if *method == allowed {
+        Ok(())
+    } else {
+        Err(Error::new(
+            ErrorKind::MethodNotAllowed,
+            format!("Method Not Allowed: {method}"),
+        )
+        .with_allow(if allowed == Method::GET {
+            "GET"
+        } else {
+            "POST"
+        }))
+    }
+}
+
+impl Inner {
+    /// `GET {prefix}/tools`: every tool's definition, as `tools/list` gives them, in one page.
+    pub(super) fn rest_tools(&self, method: &Method) -> Result<Response<McpBody>, Error> {
+        only(method, Method::GET)?;
+        let tools = self
+            .tools
+            .read()
+            .map(|t| Arc::clone(&t))
+            .map_err(|_| Error::from(ErrorKind::NotFound))?;
+        let definitions: Vec<&RawValue> = tools.definitions.iter().map(|d| &**d).collect();
+        Ok(json_body(StatusCode::OK, &json!({ "tools": definitions })))
+    }
+
+    /// Calls a tool with the request body as its arguments.
+    async fn rest_call(
+        &self,
+        name: &str,
+        parts: http::request::Parts,
+        body: &Bytes,
+    ) -> Result<CallToolResult, Response<McpBody>> {
+        if !body.is_empty() {
+            transport::require_json_content_type(&parts.headers).map_err(Error::into_response)?;
+        }
+        if body.len() > self.config.max_body {
+            return Err(Error::payload_too_large(self.config.max_body).into_response());
+        }
+        let arguments: Option<&RawValue> = if body.iter().all(u8::is_ascii_whitespace) {
+            None
+        } else {
+            match serde_json::from_slice::<&RawValue>(body) {
+                Ok(raw) if raw.get().starts_with('{') => Some(raw),
+                Ok(_) => {
+                    return Err(rest_error(
+                        StatusCode::BAD_REQUEST,
+                        "the body must be a JSON object: the tool's arguments",
+                    ));
+                }
+                Err(e) => {
+                    return Err(rest_error(
+                        StatusCode::BAD_REQUEST,
+                        format!("the body is not valid JSON: {e}"),
+                    ));
+                }
+            }
+        };
+        let invoke = {
+            let tools = self.tools.read().map_err(|_| {
+                rest_error(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "tool registry unavailable",
+                )
+            })?;
+            match tools.index.get(name) {
+                Some(&i) => Arc::clone(&tools.tools[i].invoke),
+                None => {
+                    return Err(rest_error(
+                        StatusCode::NOT_FOUND,
+                        format!("no tool named {name:?}"),
+                    ));
+                }
+            }
+        };
+        let ctx = RequestContext::new(
+            RequestId::Str("rest".into()),
+            None,
+            parts,
+            None,
+            None,
+            self.never_cancelled.clone(),
+        );
+        Ok(invoke(arguments, ctx).await)
+    }
+
+    /// `POST {prefix}/tools/{name}`: the `CallToolResult`, with HTTP 200 even when `isError`.
+    pub(super) async fn rest_tool(
+        &self,
+        name: &str,
+        parts: http::request::Parts,
+        body: Bytes,
+    ) -> Result<Response<McpBody>, Error> {
+        only(&parts.method, Method::POST)?;
+        Ok(match self.rest_call(name, parts, &body).await {
+            Ok(result) => json_body(StatusCode::OK, &result),
+            Err(response) => response,
+        })
+    }
+
+    /// `POST {prefix}/images/{tool}`: the tool's first image as raw bytes with its MIME type.
+    pub(super) async fn rest_image(
+        &self,
+        name: &str,
+        parts: http::request::Parts,
+        body: Bytes,
+    ) -> Result<Response<McpBody>, Error> {
+        only(&parts.method, Method::POST)?;
+        let result = match self.rest_call(name, parts, &body).await {
+            Ok(result) => result,
+            Err(response) => return Ok(response),
+        };
+        let image = result.content.iter().find_map(|c| match c {
+            Content::Image(image) => Some(image),
+            _ => None,
+        });
+        let Some(image) = image.filter(|_| !result.is_error) else {
+            let reason = if result.is_error {
+                "the tool failed"
+            } else {
+                "the tool produced no image"
+            };
+            return Ok(json_body(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &json!({ "error": reason, "result": result }),
+            ));
+        };
+        let Some(bytes) = decode_base64(&image.data) else {
+            return Ok(rest_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the tool's image data is not valid base64",
+            ));
+        };
+        let mut response = Response::new(McpBody::full(bytes));
+        if let Ok(mime) = HeaderValue::from_str(&image.mime_type) {
+            response.headers_mut().insert(header::CONTENT_TYPE, mime);
+        }
+        Ok(response)
+    }
+
+    /// `GET {prefix}/openapi.json`: the REST view as an OpenAPI 3.1 document.
+    pub(super) fn openapi(
+        &self,
+        method: &Method,
+        external: &External<'_>,
+        prefix: &str,
+    ) -> Result<Response<McpBody>, Error> {
+        only(method, Method::GET)?;
+        let tools = self
+            .tools
+            .read()
+            .map(|t| Arc::clone(&t))
+            .map_err(|_| Error::from(ErrorKind::NotFound))?;
+        let error = json!({"type": "object", "properties": {"error": {"type": "string"}}, "required": ["error"]});
+        let mut paths = serde_json::Map::new();
+        paths.insert(
+            "/tools".into(),
+            json!({"get": {"operationId": "listTools", "summary": "Lists every tool (as MCP tools/list does)",
+                "responses": {"200": {"description": "The tools", "content": {"application/json": {"schema": {"type": "object"}}}}}}}),
+        );
+        for definition in &tools.definitions {
+            let Ok(tool) = serde_json::from_str::<Value>(definition.get()) else {
+                continue;
+            };
+            let Some(name) = tool["name"].as_str() else {
+                continue;
+            };
+            let with_id = |schema: &Value, kind: &str| {
+                // An `$id` makes the schema its own resource, so its `#/$defs/…` references
+                // resolve inside it and not against this document's root.
+                let mut schema = schema.clone();
+                if let Some(object) = schema.as_object_mut() {
+                    object
+                        .entry("$id")
+                        .or_insert_with(|| json!(format!("urn:mcp-mount:tool:{name}:{kind}")));
+                }
+                schema
+            };
+            let mut result = json!({"type": "object", "properties": {
+                "content": {"type": "array", "items": {"type": "object", "properties": {"type": {"type": "string"}}, "required": ["type"]}},
+                "isError": {"type": "boolean"}}, "required": ["content"]});
+            if let Some(output) = tool.get("outputSchema") {
+                result["properties"]["structuredContent"] = with_id(output, "output");
+            }
+            let summary = tool.get("description").cloned().unwrap_or(Value::Null);
+            paths.insert(
+                format!("/tools/{name}"),
+                json!({"post": {"operationId": name, "summary": summary,
+                    "requestBody": {"required": false, "content": {"application/json": {"schema": with_id(&tool["inputSchema"], "input")}}},
+                    "responses": {
+                        "200": {"description": "The tool's result; `isError` is true when the tool itself failed", "content": {"application/json": {"schema": result}}},
+                        "400": {"description": "The body is not a JSON object", "content": {"application/json": {"schema": error}}},
+                        "404": {"description": "No such tool", "content": {"application/json": {"schema": error}}}}}}),
+            );
+        }
+        paths.insert(
+            "/images/{tool}".into(),
+            json!({"post": {"operationId": "toolImage", "summary": "Calls a tool and answers with its first image's bytes",
+                "parameters": [{"name": "tool", "in": "path", "required": true, "schema": {"type": "string"}}],
+                "requestBody": {"required": false, "content": {"application/json": {"schema": {"type": "object"}}}},
+                "responses": {
+                    "200": {"description": "The image, with its MIME type", "content": {"image/*": {"schema": {"type": "string", "format": "binary"}}}},
+                    "404": {"description": "No such tool", "content": {"application/json": {"schema": error}}},
+                    "422": {"description": "The tool failed or produced no image", "content": {"application/json": {"schema": error}}}}}}),
+        );
+        let title = self
+            .server_info
+            .get("title")
+            .or_else(|| self.server_info.get("name"))
+            .cloned()
+            .unwrap_or(Value::Null);
+        let document = json!({
+            "openapi": "3.1.0",
+            "info": {"title": title, "version": self.server_info.get("version").cloned().unwrap_or(Value::Null),
+                     "description": "The tools of this MCP server as plain HTTP operations (the mcp-mount REST view)."},
+            "servers": [{"url": external.url(prefix.trim_end_matches('/'))}],
+            "paths": paths,
+        });
+        Ok(json_body(StatusCode::OK, &document))
+    }
+}
+
+/// Standard base64 (padding optional; whitespace ignored). `None` for anything else.
+fn decode_base64(text: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(text.len() / 4 * 3);
+    let (mut buffer, mut bits) = (0u32, 0u32);
+    for byte in text.bytes().filter(|b| !b.is_ascii_whitespace()) {
+        let value = match byte {
+            b'A'..=b'Z' => byte - b'A',
+            b'a'..=b'z' => byte - b'a' + 26,
+            b'0'..=b'9' => byte - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            b'=' => break,
+            _ => return None,
+        };
+        buffer = (buffer << 6) | u32::from(value);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push(u8::try_from((buffer >> bits) & 0xff).ok()?);
+        }
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::decode_base64;
+
+    #[test]
+    fn base64() {
+        assert_eq!(decode_base64("aGVsbG8=").as_deref(), Some(&b"hello"[..]));
+        assert_eq!(decode_base64("aGVsbG8").as_deref(), Some(&b"hello"[..]));
+        assert_eq!(decode_base64("").as_deref(), Some(&b""[..]));
+        assert_eq!(
+            decode_base64("iVBORw0KGgo=").map(|b| b[..4].to_vec()),
+            Some(vec![0x89, b'P', b'N', b'G'])
+        );
+        assert!(decode_base64("not base64!").is_none());
+    }
+}
