@@ -1571,3 +1571,103 @@ pub async fn rest_view_is_behind_the_same_checks(t: &Target) {
     let off = t.send(rest(&limited, Method::GET, "/tools")).await;
     assert_eq!(off.status, 404);
 }
+
+// ---- CORS ----
+
+/// A preflight from the allowed dashboard origin is answered with what a browser needs.
+pub async fn cors_preflight_is_answered(t: &Target) {
+    for path in ["", "/tools/add"] {
+        let response = t
+            .send(
+                rest(t, Method::OPTIONS, path)
+                    .header("origin", crate::fixture::DASHBOARD_ORIGIN)
+                    .header("access-control-request-method", "POST")
+                    .header(
+                        "access-control-request-headers",
+                        "content-type, mcp-session-id, mcp-protocol-version, x-evil",
+                    ),
+            )
+            .await;
+        assert!(
+            response.status.is_success(),
+            "preflight at {path:?}: {}",
+            response.status
+        );
+        assert_eq!(
+            response.header("access-control-allow-origin"),
+            Some(crate::fixture::DASHBOARD_ORIGIN)
+        );
+        let methods = response
+            .header("access-control-allow-methods")
+            .unwrap_or("");
+        assert!(
+            methods.contains("POST") && methods.contains("DELETE"),
+            "methods {methods:?}"
+        );
+        let headers = response
+            .header("access-control-allow-headers")
+            .unwrap_or("");
+        for h in ["content-type", "mcp-session-id", "mcp-protocol-version"] {
+            assert!(headers.contains(h), "allow-headers {headers:?} lacks {h}");
+        }
+        assert!(
+            !headers.contains("x-evil"),
+            "allow-headers {headers:?} must not echo anything asked"
+        );
+    }
+}
+
+/// Answers to the allowed origin carry `Access-Control-Allow-Origin` and expose
+/// `Mcp-Session-Id`, so a browser client can keep its session.
+pub async fn cors_answers_expose_the_session_id(t: &Target) {
+    let response = t
+        .send(
+            t.post(&initialize_body(next_id(), "2025-11-25"))
+                .header("origin", crate::fixture::DASHBOARD_ORIGIN),
+        )
+        .await;
+    assert_eq!(
+        response.status, 200,
+        "the CORS-allowed origin passes the Origin check"
+    );
+    assert_eq!(
+        response.header("access-control-allow-origin"),
+        Some(crate::fixture::DASHBOARD_ORIGIN)
+    );
+    let exposed = response
+        .header("access-control-expose-headers")
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    assert!(
+        exposed.contains("mcp-session-id"),
+        "expose-headers {exposed:?}"
+    );
+    let error = t
+        .send(
+            t.post(&request_body("ping", json!({})))
+                .header("origin", crate::fixture::DASHBOARD_ORIGIN),
+        )
+        .await;
+    assert_eq!(error.status, 400);
+    assert_eq!(
+        error.header("access-control-allow-origin"),
+        Some(crate::fixture::DASHBOARD_ORIGIN),
+        "errors carry CORS headers too"
+    );
+}
+
+/// Other origins get no CORS headers and still meet the Origin check's 403; without a
+/// preflight header OPTIONS is still 405.
+pub async fn cors_does_not_open_the_door_to_other_origins(t: &Target) {
+    let preflight = t
+        .send(
+            rest(t, Method::OPTIONS, "")
+                .header("origin", "https://evil.example.com")
+                .header("access-control-request-method", "POST"),
+        )
+        .await;
+    assert_eq!(preflight.status, 403);
+    assert!(preflight.header("access-control-allow-origin").is_none());
+    let plain = t.send(rest(t, Method::OPTIONS, "")).await;
+    assert_eq!(plain.status, 405);
+}

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use mcp_mount::{
-    CallToolResult, Content, Json, LoggingLevel, McpServer, McpServerBuilder, RequestContext,
+    CallToolResult, Content, Cors, Json, LoggingLevel, McpServer, McpServerBuilder, RequestContext,
     ResponseMode, Tool, ToolAnnotations, TrustedProxies,
 };
 use schemars::JsonSchema;
@@ -15,6 +15,9 @@ use tokio::sync::Notify;
 
 /// A 1×1 PNG, base64.
 pub const PNG: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==";
+/// The browser origin the fixture's CORS policy allows (a dashboard served elsewhere).
+pub const DASHBOARD_ORIGIN: &str = "https://dashboard.example.com";
+
 /// A tiny WAV, base64.
 pub const WAV: &str = "UklGRiYAAABXQVZFZm10IBAAAAABAAEAQB8AAAB9AAACABAAZGF0YQIAAAA=";
 
@@ -149,6 +152,7 @@ fn base() -> McpServerBuilder {
     McpServer::builder("mcp-conformance-test-server", "1.0.0")
         .title("mcp-mount conformance fixture")
         .rest_view(true)
+        .cors(Cors::new().allow_origins([DASHBOARD_ORIGIN]))
         .instructions("A fixture for conformance tests. Nothing here is useful to a model.")
         // The official suite's tools (conformance-suite.md §6).
         .tool(

@@ -278,6 +278,9 @@ macro_rules! __for_each_case {
             rest_returns_images,
             rest_describes_itself_as_openapi,
             rest_view_is_behind_the_same_checks,
+            cors_preflight_is_answered,
+            cors_answers_expose_the_session_id,
+            cors_does_not_open_the_door_to_other_origins,
         }
     };
 }

@@ -3,6 +3,7 @@
 
 mod body;
 mod context;
+mod cors;
 mod error;
 mod forwarded;
 pub mod jsonrpc;
@@ -15,6 +16,7 @@ mod transport;
 
 pub use body::McpBody;
 pub use context::RequestContext;
+pub use cors::Cors;
 pub use error::{Error, ErrorKind};
 pub use forwarded::{InvalidProxy, PeerAddr, TrustedProxies};
 pub use jsonrpc::{RequestId, RpcError};

@@ -17,6 +17,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::body::McpBody;
 use crate::context::RequestContext;
+use crate::cors::Cors;
 use crate::error::{Error, ErrorKind};
 use crate::forwarded::{self, TrustedProxies};
 use crate::jsonrpc::{self, Envelope, Message, RequestId, RpcError};
@@ -68,6 +69,7 @@ struct Config {
     page_size: usize,
     trusted_proxies: Option<TrustedProxies>,
     rest_view: bool,
+    cors: Option<Cors>,
 }
 
 impl Default for Config {
@@ -82,6 +84,7 @@ impl Default for Config {
             page_size: 100,
             trusted_proxies: None,
             rest_view: false,
+            cors: None,
         }
     }
 }
@@ -240,6 +243,14 @@ impl McpServerBuilder {
         self
     }
 
+    /// Answers CORS preflights on the MCP routes and adds CORS headers (exposing
+    /// `Mcp-Session-Id`) to answers for the origins `cors` allows, which also pass the `Origin`
+    /// check.
+    pub fn cors(mut self, cors: Cors) -> Self {
+        self.config.cors = Some(cors);
+        self
+    }
+
     /// Keeps sessions in `store` instead of the default in-memory store (whose TTL and cap come
     /// from [`session_ttl`](Self::session_ttl) and [`max_sessions`](Self::max_sessions)).
     pub fn session_store(mut self, store: impl SessionStore) -> Self {
@@ -387,10 +398,20 @@ impl McpServer {
     /// e.g. `/api/v1/mcp` (see [`mount_prefix`](crate::mount_prefix)). Every outcome, including
     /// bad input, is a response: this never panics on what came off the wire.
     pub async fn handle(&self, req: Request<Bytes>, prefix: &str) -> Response<McpBody> {
-        match self.inner.handle(req, prefix).await {
+        // The CORS origin, when there is a policy and it allows the request's Origin.
+        let cors = self.inner.config.cors.as_ref().and_then(|cors| {
+            let origin = req.headers().get(header::ORIGIN)?;
+            cors.allows(origin.to_str().ok()?)
+                .then(|| (cors, origin.clone()))
+        });
+        let mut response = match self.inner.handle(req, prefix, cors.is_some()).await {
             Ok(response) => response,
             Err(error) => error.into_response(),
+        };
+        if let Some((cors, origin)) = cors {
+            cors.decorate(&origin, &mut response);
         }
+        response
     }
 }
 
@@ -490,13 +511,22 @@ impl Inner {
         self: &Arc<Self>,
         req: Request<Bytes>,
         prefix: &str,
+        cors_allowed: bool,
     ) -> Result<Response<McpBody>, Error> {
         let (parts, body) = req.into_parts();
         let external = forwarded::external(&parts, self.config.trusted_proxies.as_ref());
         self.config
             .policy
-            .check(&parts.headers, &external.authority)?;
+            .check(&parts.headers, &external.authority, cors_allowed)?;
         let external_prefix = external.path(prefix.trim_end_matches('/'));
+        if cors_allowed && Cors::is_preflight(&parts.method, &parts.headers) {
+            if let (Some(cors), Some(origin)) =
+                (&self.config.cors, parts.headers.get(header::ORIGIN))
+            {
+                transport::route(parts.uri.path(), prefix, self.config.rest_view)?;
+                return Ok(cors.preflight(origin, &parts.headers));
+            }
+        }
         let path = parts.uri.path().to_owned();
         match transport::route(&path, prefix, self.config.rest_view)? {
             Route::Endpoint => {}

@@ -183,7 +183,15 @@ fn authority_matches_host(entry: &str, authority: &str, host: &str) -> bool {
 
 impl HostOriginPolicy {
     /// Checks `host` (the request's external `host[:port]`) and the request's `Origin`.
-    pub(crate) fn check(&self, headers: &HeaderMap, host: &str) -> Result<(), Error> {
+    ///
+    /// `cors_allowed`: the server's CORS policy allows this request's `Origin`, which then
+    /// passes the `Origin` check.
+    pub(crate) fn check(
+        &self,
+        headers: &HeaderMap,
+        host: &str,
+        cors_allowed: bool,
+    ) -> Result<(), Error> {
         if let Some(allowed) = &self.hosts {
             let name = host_name(host);
             if !allowed
@@ -196,7 +204,7 @@ impl HostOriginPolicy {
                 ));
             }
         }
-        let Some(origin) = headers.get(header::ORIGIN) else {
+        let Some(origin) = headers.get(header::ORIGIN).filter(|_| !cors_allowed) else {
             return Ok(());
         };
         let Some(allowed) = &self.origins else {
@@ -297,7 +305,7 @@ mod tests {
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or("")
                 .to_owned();
-            policy.check(&h, &host).is_ok()
+            policy.check(&h, &host, false).is_ok()
         };
         assert!(check(&policy, &[("host", "localhost:3000")]));
         assert!(check(&policy, &[("host", "[::1]:80")]));
