@@ -1671,3 +1671,189 @@ pub async fn cors_does_not_open_the_door_to_other_origins(t: &Target) {
     let plain = t.send(rest(t, Method::OPTIONS, "")).await;
     assert_eq!(plain.status, 405);
 }
+
+// ---- OAuth protected resource, principals ----
+
+fn bearer(builder: http::request::Builder, token: &str) -> http::request::Builder {
+    builder.header("authorization", format!("Bearer {token}"))
+}
+
+/// The challenge's `resource_metadata` URL.
+fn metadata_url(challenge: &str) -> String {
+    challenge
+        .split("resource_metadata=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// Without a token: 401 with `WWW-Authenticate: Bearer resource_metadata="…", scope="…"`, the
+/// URL root-anchored and built from the mount prefix.
+pub async fn oauth_challenges_without_a_token(t: &Target) {
+    let oauth = t.variant("oauth");
+    let response = oauth
+        .send(oauth.post(&initialize_body(next_id(), "2025-11-25")))
+        .await;
+    assert_eq!(response.status, 401);
+    let challenge = response
+        .header("www-authenticate")
+        .unwrap_or_default()
+        .to_owned();
+    assert!(challenge.starts_with("Bearer "), "challenge {challenge:?}");
+    assert!(
+        challenge.contains("scope=\"mcp:tools\""),
+        "challenge {challenge:?}"
+    );
+    let expected = format!(
+        "http://{}/.well-known/oauth-protected-resource{}",
+        oauth.authority(),
+        oauth.path()
+    );
+    assert_eq!(metadata_url(&challenge), expected);
+    let rest = oauth.send(rest(&oauth, Method::GET, "/tools")).await;
+    assert_eq!(rest.status, 401, "the REST view is protected too");
+}
+
+/// An unknown token is 401 `invalid_token`; a token without the required scope is 403
+/// `insufficient_scope`.
+pub async fn oauth_rejects_bad_tokens_and_scopes(t: &Target) {
+    let oauth = t.variant("oauth");
+    let invalid = oauth
+        .send(bearer(
+            oauth.post(&initialize_body(next_id(), "2025-11-25")),
+            "forged",
+        ))
+        .await;
+    assert_eq!(invalid.status, 401);
+    assert!(
+        invalid
+            .header("www-authenticate")
+            .unwrap_or("")
+            .contains("error=\"invalid_token\"")
+    );
+    let reader = oauth
+        .send(bearer(
+            oauth.post(&initialize_body(next_id(), "2025-11-25")),
+            "reader-token",
+        ))
+        .await;
+    assert_eq!(reader.status, 403);
+    let challenge = reader.header("www-authenticate").unwrap_or("");
+    assert!(
+        challenge.contains("error=\"insufficient_scope\"")
+            && challenge.contains("resource_metadata="),
+        "challenge {challenge:?}"
+    );
+    let basic = oauth
+        .send(
+            oauth
+                .post(&initialize_body(next_id(), "2025-11-25"))
+                .header("authorization", "Basic YWxpY2U6cHc="),
+        )
+        .await;
+    assert_eq!(basic.status, 401, "only bearer tokens are accepted");
+}
+
+/// The challenge's metadata URL serves the RFC 9728 document, whose `resource` is the mount's
+/// external URL.
+pub async fn oauth_metadata_resolves_under_the_prefix(t: &Target) {
+    let oauth = t.variant("oauth");
+    let challenge = oauth
+        .send(oauth.post(&initialize_body(next_id(), "2025-11-25")))
+        .await;
+    let url = metadata_url(challenge.header("www-authenticate").unwrap_or_default());
+    let document = oauth
+        .send(Request::builder().method(Method::GET).uri(&url))
+        .await;
+    assert_eq!(document.status, 200, "GET {url}");
+    let document = document.json();
+    assert_eq!(
+        document["resource"],
+        format!("http://{}{}", oauth.authority(), oauth.path())
+    );
+    assert_eq!(
+        document["authorization_servers"],
+        json!([crate::fixture::AUTHORIZATION_SERVER])
+    );
+    assert!(
+        document["scopes_supported"]
+            .as_array()
+            .is_some_and(|s| s.contains(&json!("mcp:tools")))
+    );
+    assert_eq!(document["bearer_methods_supported"], json!(["header"]));
+    let main = t
+        .send(Request::builder().method(Method::GET).uri(format!(
+            "http://{}/.well-known/oauth-protected-resource{}",
+            t.authority(),
+            t.path()
+        )))
+        .await;
+    assert_eq!(
+        main.status, 404,
+        "a server without OAuth publishes no metadata"
+    );
+}
+
+/// The verified principal reaches handlers through the request extensions.
+pub async fn oauth_principal_reaches_handlers(t: &Target) {
+    let oauth = t.variant("oauth");
+    let init = oauth
+        .send(bearer(
+            oauth.post(&initialize_body(next_id(), "2025-11-25")),
+            "alice-token",
+        ))
+        .await;
+    assert_eq!(init.status, 200);
+    let session = init.header("mcp-session-id").unwrap_or_default().to_owned();
+    let call = bearer(
+        oauth.post(&request_body("tools/call", json!({"name": "whoami"}))),
+        "alice-token",
+    )
+    .header("mcp-session-id", &session);
+    assert_eq!(text_of(&oauth.send(call).await.result()), "alice");
+    let rest_call = oauth
+        .send(bearer(
+            rest_post(&oauth, "/tools/whoami", "{}"),
+            "bob-token",
+        ))
+        .await;
+    assert_eq!(text_of(&rest_call.json()), "bob");
+}
+
+/// A session created by one principal answers 404 to another, as an unknown session does.
+pub async fn sessions_are_bound_to_their_principal(t: &Target) {
+    let oauth = t.variant("oauth");
+    let init = oauth
+        .send(bearer(
+            oauth.post(&initialize_body(next_id(), "2025-11-25")),
+            "alice-token",
+        ))
+        .await;
+    let session = init.header("mcp-session-id").unwrap_or_default().to_owned();
+    let ping = |token: &str| {
+        bearer(oauth.post(&request_body("ping", json!({}))), token)
+            .header("mcp-session-id", &session)
+    };
+    assert_eq!(
+        oauth.send(ping("bob-token")).await.status,
+        404,
+        "bob used alice's session"
+    );
+    assert_eq!(
+        oauth.send(ping("alice-token")).await.status,
+        200,
+        "alice keeps her session"
+    );
+    let delete = bearer(
+        Request::builder().method(Method::DELETE).uri(oauth.url()),
+        "bob-token",
+    )
+    .header("mcp-session-id", &session);
+    assert_eq!(
+        oauth.send(delete).await.status,
+        404,
+        "bob cannot end alice's session"
+    );
+    assert_eq!(oauth.send(ping("alice-token")).await.status, 200);
+}

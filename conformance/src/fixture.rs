@@ -6,8 +6,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use mcp_mount::{
-    CallToolResult, Content, Cors, Json, LoggingLevel, McpServer, McpServerBuilder, RequestContext,
-    ResponseMode, Tool, ToolAnnotations, TrustedProxies,
+    CallToolResult, Content, Cors, InvalidToken, Json, LoggingLevel, McpServer, McpServerBuilder,
+    ProtectedResource, RequestContext, ResponseMode, TokenVerifier, Tool, ToolAnnotations,
+    TrustedProxies, VerifyFuture,
 };
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -30,7 +31,14 @@ pub const WAV: &str = "UklGRiYAAABXQVZFZm10IBAAAAABAAEAQB8AAAB9AAACABAAZGF0YQIAA
 pub struct Principal(pub String);
 
 /// The fixture variants every host mounts beside the main fixture, as `{prefix}-{name}`.
-pub const VARIANTS: &[&str] = &["stateless", "limited", "capped", "expiring", "proxied"];
+pub const VARIANTS: &[&str] = &[
+    "stateless",
+    "limited",
+    "capped",
+    "expiring",
+    "proxied",
+    "oauth",
+];
 
 /// The main fixture and its variants, each with the path suffix to mount it at (`""` for the
 /// main one, `"-stateless"` and so on for the variants).
@@ -72,7 +80,43 @@ pub fn variant(name: &str) -> McpServer {
             .allowed_hosts(["mcp.example.com"])
             .allowed_origins(["https://mcp.example.com"])
             .build(),
+        // An OAuth protected resource whose sessions are bound to the token's subject.
+        "oauth" => base()
+            .oauth(
+                ProtectedResource::new([AUTHORIZATION_SERVER])
+                    .required_scopes(["mcp:tools"])
+                    .resource_name("mcp-mount conformance fixture"),
+                FixtureTokens,
+            )
+            .bind_sessions(|parts| {
+                parts
+                    .extensions
+                    .get::<mcp_mount::Principal>()
+                    .map(|p| p.subject.clone())
+            })
+            .build(),
         other => panic!("no fixture variant {other:?}"),
+    }
+}
+
+/// The authorization server the `oauth` variant names in its metadata.
+pub const AUTHORIZATION_SERVER: &str = "https://auth.example.com";
+
+/// The `oauth` variant's token verifier, standing in for a host's JWT library:
+/// `alice-token` and `bob-token` grant `mcp:tools`; `reader-token` only `mcp:read`.
+#[derive(Debug)]
+pub struct FixtureTokens;
+
+impl TokenVerifier for FixtureTokens {
+    fn verify<'a>(&'a self, token: &'a str) -> VerifyFuture<'a> {
+        Box::pin(async move {
+            match token {
+                "alice-token" => Ok(mcp_mount::Principal::new("alice", ["mcp:tools"])),
+                "bob-token" => Ok(mcp_mount::Principal::new("bob", ["mcp:tools"])),
+                "reader-token" => Ok(mcp_mount::Principal::new("reader", ["mcp:read"])),
+                _ => Err(InvalidToken("the token is not known".into())),
+            }
+        })
     }
 }
 
@@ -273,8 +317,10 @@ fn base() -> McpServerBuilder {
         )
         .tool(
             Tool::new("whoami", |ctx: RequestContext| async move {
-                match ctx.extensions().get::<Principal>() {
-                    Some(Principal(name)) => CallToolResult::success(vec![Content::text(name.clone())]),
+                let oauth = ctx.extensions().get::<mcp_mount::Principal>().map(|p| p.subject.clone());
+                let host = ctx.extensions().get::<Principal>().map(|Principal(name)| name.clone());
+                match oauth.or(host) {
+                    Some(name) => CallToolResult::success(vec![Content::text(name)]),
                     None => CallToolResult::error("no principal in the request extensions"),
                 }
             })

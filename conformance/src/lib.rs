@@ -281,6 +281,11 @@ macro_rules! __for_each_case {
             cors_preflight_is_answered,
             cors_answers_expose_the_session_id,
             cors_does_not_open_the_door_to_other_origins,
+            oauth_challenges_without_a_token,
+            oauth_rejects_bad_tokens_and_scopes,
+            oauth_metadata_resolves_under_the_prefix,
+            oauth_principal_reaches_handlers,
+            sessions_are_bound_to_their_principal,
         }
     };
 }

@@ -40,6 +40,10 @@ pub enum ErrorKind {
     SessionNotFound,
     /// The live-session cap is reached (503).
     TooManySessions,
+    /// No valid bearer token (401, with a `WWW-Authenticate` challenge).
+    Unauthorized,
+    /// The token lacks a required scope (403, with a `WWW-Authenticate` challenge).
+    InsufficientScope,
 }
 
 impl ErrorKind {
@@ -53,7 +57,8 @@ impl ErrorKind {
             | Self::MissingSession => StatusCode::BAD_REQUEST,
             Self::NotAcceptable => StatusCode::NOT_ACCEPTABLE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::Forbidden | Self::InsufficientScope => StatusCode::FORBIDDEN,
+            Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::NotFound | Self::SessionNotFound => StatusCode::NOT_FOUND,
             Self::TooManySessions => StatusCode::SERVICE_UNAVAILABLE,
@@ -79,6 +84,7 @@ pub struct Error {
     message: String,
     id: Option<RequestId>,
     allow: Option<&'static str>,
+    www_authenticate: Option<String>,
 }
 
 impl Error {
@@ -89,6 +95,7 @@ impl Error {
             message: message.into(),
             id: None,
             allow: None,
+            www_authenticate: None,
         }
     }
 
@@ -110,6 +117,11 @@ impl Error {
 
     pub(crate) fn with_id(mut self, id: Option<RequestId>) -> Self {
         self.id = id;
+        self
+    }
+
+    pub(crate) fn with_challenge(mut self, challenge: String) -> Self {
+        self.www_authenticate = Some(challenge);
         self
     }
 
@@ -144,6 +156,12 @@ impl Error {
         if let Some(allow) = self.allow {
             headers.insert(header::ALLOW, HeaderValue::from_static(allow));
         }
+        if let Some(challenge) = self
+            .www_authenticate
+            .and_then(|c| HeaderValue::from_str(&c).ok())
+        {
+            headers.insert(header::WWW_AUTHENTICATE, challenge);
+        }
         response
     }
 }
@@ -174,6 +192,8 @@ impl From<ErrorKind> for Error {
             ErrorKind::MissingSession => "Bad Request: Mcp-Session-Id header is required",
             ErrorKind::SessionNotFound => "Session not found",
             ErrorKind::TooManySessions => "Service Unavailable: too many sessions",
+            ErrorKind::Unauthorized => "Unauthorized",
+            ErrorKind::InsufficientScope => "Forbidden: insufficient scope",
         };
         Self::new(kind, message)
     }

@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod auth;
 mod body;
 mod context;
 mod cors;
@@ -14,6 +15,9 @@ mod sse;
 mod tool;
 mod transport;
 
+pub use auth::{
+    InvalidToken, Principal, ProtectedResource, TokenVerifier, VerifyFuture, well_known_path,
+};
 pub use body::McpBody;
 pub use context::RequestContext;
 pub use cors::Cors;

@@ -15,6 +15,7 @@ use serde_json::value::RawValue;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use crate::auth::{self, Principal, ProtectedResource, TokenVerifier};
 use crate::body::McpBody;
 use crate::context::RequestContext;
 use crate::cors::Cors;
@@ -58,7 +59,7 @@ pub enum ResponseMode {
     Sse,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 struct Config {
     max_body: usize,
     session_ttl: Duration,
@@ -70,6 +71,28 @@ struct Config {
     trusted_proxies: Option<TrustedProxies>,
     rest_view: bool,
     cors: Option<Cors>,
+    bind_sessions: Option<BindSessions>,
+    oauth: Option<(ProtectedResource, Arc<dyn TokenVerifier>)>,
+}
+
+/// How a request names the principal its session is bound to.
+type BindSessions = Arc<dyn Fn(&http::request::Parts) -> Option<String> + Send + Sync>;
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("max_body", &self.max_body)
+            .field("session_ttl", &self.session_ttl)
+            .field("max_sessions", &self.max_sessions)
+            .field("stateless", &self.stateless)
+            .field("response_mode", &self.response_mode)
+            .field("policy", &self.policy)
+            .field("rest_view", &self.rest_view)
+            .field("cors", &self.cors)
+            .field("bound_sessions", &self.bind_sessions.is_some())
+            .field("oauth", &self.oauth.as_ref().map(|(resource, _)| resource))
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for Config {
@@ -85,6 +108,8 @@ impl Default for Config {
             trusted_proxies: None,
             rest_view: false,
             cors: None,
+            bind_sessions: None,
+            oauth: None,
         }
     }
 }
@@ -251,6 +276,37 @@ impl McpServerBuilder {
         self
     }
 
+    /// Binds every session to the principal that created it: `principal` names who a request
+    /// speaks for (from what the host's auth middleware put in the extensions, or the
+    /// [`Principal`](crate::Principal) of [`oauth`](Self::oauth)), and a session used by anyone
+    /// else answers 404, as an unknown session does.
+    ///
+    /// ```
+    /// # use mcp_mount::{McpServer, Principal};
+    /// let server = McpServer::builder("demo", "1.0.0")
+    ///     .bind_sessions(|parts| parts.extensions.get::<Principal>().map(|p| p.subject.clone()))
+    ///     .build();
+    /// # let _ = server;
+    /// ```
+    pub fn bind_sessions<F>(mut self, principal: F) -> Self
+    where
+        F: Fn(&http::request::Parts) -> Option<String> + Send + Sync + 'static,
+    {
+        self.config.bind_sessions = Some(Arc::new(principal));
+        self
+    }
+
+    /// Makes the server an OAuth 2.0 protected resource: every request to its routes needs a
+    /// bearer token that `verifier` accepts (401 with a `WWW-Authenticate` challenge naming the
+    /// resource metadata otherwise, 403 when a required scope is missing), and the verified
+    /// [`Principal`](crate::Principal) is put in the request's extensions for handlers.
+    /// Serve the metadata document from the host's root router with each adapter's
+    /// `well_known` helper (or [`McpServer::well_known`]).
+    pub fn oauth(mut self, resource: ProtectedResource, verifier: impl TokenVerifier) -> Self {
+        self.config.oauth = Some((resource, Arc::new(verifier)));
+        self
+    }
+
     /// Keeps sessions in `store` instead of the default in-memory store (whose TTL and cap come
     /// from [`session_ttl`](Self::session_ttl) and [`max_sessions`](Self::max_sessions)).
     pub fn session_store(mut self, store: impl SessionStore) -> Self {
@@ -391,6 +447,43 @@ impl McpServer {
         &*self.inner.store
     }
 
+    /// Answers `GET /.well-known/oauth-protected-resource{prefix}` (RFC 9728) for a server
+    /// mounted at `prefix` and configured with [`oauth`](McpServerBuilder::oauth): the
+    /// protected resource metadata, with URLs built from the request's external origin (and
+    /// forwarded prefix, behind a trusted proxy). Adapters route the root-anchored path here
+    /// with their `well_known` helper; 404 when the server has no OAuth configuration.
+    pub async fn well_known(&self, req: Request<Bytes>, prefix: &str) -> Response<McpBody> {
+        let (parts, _) = req.into_parts();
+        let external = forwarded::external(&parts, self.inner.config.trusted_proxies.as_ref());
+        if let Err(e) = self
+            .inner
+            .config
+            .policy
+            .check(&parts.headers, &external.authority, false)
+        {
+            return e.into_response();
+        }
+        if parts.method != Method::GET && parts.method != Method::HEAD {
+            return Error::new(ErrorKind::MethodNotAllowed, "Method Not Allowed")
+                .with_allow("GET")
+                .into_response();
+        }
+        let Some((resource, _)) = &self.inner.config.oauth else {
+            return Error::new(
+                ErrorKind::NotFound,
+                "Not Found: this server is not an OAuth protected resource",
+            )
+            .into_response();
+        };
+        let document = resource.document(&external.url(prefix.trim_end_matches('/')));
+        let mut response = json_response(Bytes::from(document.to_string()));
+        response.headers_mut().insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("max-age=300"),
+        );
+        response
+    }
+
     /// Handles one HTTP request to the mounted server.
     ///
     /// `req` carries the request as the host received it (its URI path includes the mount
@@ -413,6 +506,52 @@ impl McpServer {
         }
         response
     }
+}
+
+/// Checks the bearer token: the principal, or the 401/403 with its challenge.
+async fn authenticate(
+    headers: &HeaderMap,
+    resource: &ProtectedResource,
+    verifier: &dyn TokenVerifier,
+    metadata: &str,
+) -> Result<Principal, Error> {
+    let required = &resource.required_scopes;
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            let (scheme, token) = v.split_once(' ')?;
+            scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+        })
+        .filter(|t| !t.is_empty());
+    let Some(token) = token else {
+        return Err(Error::new(
+            ErrorKind::Unauthorized,
+            "Unauthorized: a bearer token is required",
+        )
+        .with_challenge(auth::challenge(metadata, required, None)));
+    };
+    let principal = verifier.verify(token).await.map_err(|e| {
+        Error::new(ErrorKind::Unauthorized, format!("Unauthorized: {e}")).with_challenge(
+            auth::challenge(metadata, required, Some(("invalid_token", &e.0))),
+        )
+    })?;
+    if let Some(missing) = required
+        .iter()
+        .find(|scope| !principal.scopes.contains(scope))
+    {
+        let description = format!("the token lacks the scope {missing}");
+        return Err(Error::new(
+            ErrorKind::InsufficientScope,
+            format!("Forbidden: {description}"),
+        )
+        .with_challenge(auth::challenge(
+            metadata,
+            required,
+            Some(("insufficient_scope", &description)),
+        )));
+    }
+    Ok(principal)
 }
 
 fn accepted() -> Response<McpBody> {
@@ -513,8 +652,9 @@ impl Inner {
         prefix: &str,
         cors_allowed: bool,
     ) -> Result<Response<McpBody>, Error> {
-        let (parts, body) = req.into_parts();
-        let external = forwarded::external(&parts, self.config.trusted_proxies.as_ref());
+        let (mut parts, body) = req.into_parts();
+        let external =
+            forwarded::external(&parts, self.config.trusted_proxies.as_ref()).into_owned();
         self.config
             .policy
             .check(&parts.headers, &external.authority, cors_allowed)?;
@@ -526,6 +666,15 @@ impl Inner {
                 transport::route(parts.uri.path(), prefix, self.config.rest_view)?;
                 return Ok(cors.preflight(origin, &parts.headers));
             }
+        }
+        if let Some((resource, verifier)) = &self.config.oauth {
+            let metadata = format!(
+                "{}{}",
+                external.origin(),
+                auth::well_known_path(&external_prefix)
+            );
+            let principal = authenticate(&parts.headers, resource, &**verifier, &metadata).await?;
+            parts.extensions.insert(principal);
         }
         let path = parts.uri.path().to_owned();
         match transport::route(&path, prefix, self.config.rest_view)? {
@@ -567,8 +716,8 @@ impl Inner {
         };
         match parts.method {
             Method::POST => self.post(parts, body).await,
-            Method::GET if !self.config.stateless => self.get(&parts.headers),
-            Method::DELETE if !self.config.stateless => self.delete(&parts.headers),
+            Method::GET if !self.config.stateless => self.get(&parts),
+            Method::DELETE if !self.config.stateless => self.delete(&parts),
             _ => Err(Error::new(
                 ErrorKind::MethodNotAllowed,
                 format!("Method Not Allowed: {} (allowed: {allow})", parts.method),
@@ -594,20 +743,32 @@ impl Inner {
     }
 
     /// The session named by `Mcp-Session-Id` (`None` in stateless mode).
-    fn session(&self, headers: &HeaderMap) -> Result<Option<Arc<Session>>, Error> {
+    /// The session named by `Mcp-Session-Id` (`None` in stateless mode). A session bound to
+    /// another principal is not found, as an unknown one.
+    fn session(&self, parts: &http::request::Parts) -> Result<Option<Arc<Session>>, Error> {
         if self.config.stateless {
             return Ok(None);
         }
-        let Some(id) = header_str(headers, &MCP_SESSION_ID) else {
+        let Some(id) = header_str(&parts.headers, &MCP_SESSION_ID) else {
             return Err(ErrorKind::MissingSession.into());
         };
         self.store
             .get(id)
+            .filter(|session| session.principal() == self.principal_of(parts).as_deref())
             .map(Some)
             .ok_or_else(|| ErrorKind::SessionNotFound.into())
     }
 
-    fn get(&self, headers: &HeaderMap) -> Result<Response<McpBody>, Error> {
+    /// The principal sessions are bound to, when they are.
+    fn principal_of(&self, parts: &http::request::Parts) -> Option<String> {
+        self.config
+            .bind_sessions
+            .as_ref()
+            .and_then(|bind| bind(parts))
+    }
+
+    fn get(&self, parts: &http::request::Parts) -> Result<Response<McpBody>, Error> {
+        let headers = &parts.headers;
         if !transport::accepts(headers).1 {
             return Err(Error::new(
                 ErrorKind::NotAcceptable,
@@ -615,7 +776,7 @@ impl Inner {
             ));
         }
         Self::check_version_header(headers)?;
-        let Some(session) = self.session(headers)? else {
+        let Some(session) = self.session(parts)? else {
             return Err(ErrorKind::MethodNotAllowed.into());
         };
         let Some(rx) = session.open_stream(64) else {
@@ -624,8 +785,8 @@ impl Inner {
         Ok(sse::response(McpBody::stream(rx)))
     }
 
-    fn delete(&self, headers: &HeaderMap) -> Result<Response<McpBody>, Error> {
-        let Some(session) = self.session(headers)? else {
+    fn delete(&self, parts: &http::request::Parts) -> Result<Response<McpBody>, Error> {
+        let Some(session) = self.session(parts)? else {
             return Err(ErrorKind::MethodNotAllowed.into());
         };
         if let Some(removed) = self.store.remove(session.id()) {
@@ -678,10 +839,10 @@ impl Inner {
         })?;
         if let Message::Request { id, method, params } = &message {
             if method == "initialize" {
-                return self.initialize(&parts.headers, id, *params);
+                return self.initialize(&parts, id, *params);
             }
         }
-        let session = self.session(&parts.headers)?;
+        let session = self.session(&parts)?;
         match message {
             Message::Notification { method, params } => {
                 self.notification(session.as_deref(), &method, params);
@@ -701,13 +862,13 @@ impl Inner {
 
     fn initialize(
         &self,
-        headers: &HeaderMap,
+        parts: &http::request::Parts,
         id: &RequestId,
         params: Option<&RawValue>,
     ) -> Result<Response<McpBody>, Error> {
-        if !self.config.stateless && headers.contains_key(&MCP_SESSION_ID) {
+        if !self.config.stateless && parts.headers.contains_key(&MCP_SESSION_ID) {
             // A known session is already initialised; an unknown one gets the usual 404.
-            self.session(headers)?;
+            self.session(parts)?;
             return Err(Error::new(
                 ErrorKind::InvalidRequest,
                 "Invalid Request: Server already initialized",
@@ -722,8 +883,10 @@ impl Inner {
             supported_version(&params.protocol_version).unwrap_or(LATEST_PROTOCOL_VERSION);
         let mut session_id = None;
         if !self.config.stateless {
-            let session =
-                Session::new(version, params.capabilities, params.client_info).map_err(|e| {
+            let principal = self.principal_of(parts);
+            let session = Session::new(version, params.capabilities, params.client_info)
+                .map(|s| s.with_principal(principal))
+                .map_err(|e| {
                     Error::new(
                         ErrorKind::TooManySessions,
                         format!("Service Unavailable: {e}"),

@@ -27,6 +27,7 @@ pub struct Session {
     in_flight: Mutex<HashMap<RequestId, CancellationToken>>,
     stream: Mutex<Option<mpsc::Sender<Bytes>>>,
     closed: CancellationToken,
+    principal: Option<Box<str>>,
 }
 
 impl fmt::Debug for Session {
@@ -68,7 +69,20 @@ impl Session {
             in_flight: Mutex::new(HashMap::new()),
             stream: Mutex::new(None),
             closed: CancellationToken::new(),
+            principal: None,
         })
+    }
+
+    /// Binds the session to the principal that created it.
+    pub(crate) fn with_principal(mut self, principal: Option<String>) -> Self {
+        self.principal = principal.map(String::into_boxed_str);
+        self
+    }
+
+    /// The principal the session is bound to, if sessions are bound
+    /// ([`bind_sessions`](crate::McpServerBuilder::bind_sessions)).
+    pub fn principal(&self) -> Option<&str> {
+        self.principal.as_deref()
     }
 
     /// The session id, as sent in `Mcp-Session-Id`.

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, Route, web};
 use bytes::Bytes;
-use mcp_mount::{Error, ErrorKind, McpBody, McpServer, PeerAddr, mount_prefix};
+use mcp_mount::{Error, ErrorKind, McpBody, McpServer, PeerAddr, mount_prefix, well_known_path};
 
 type Carry = dyn Fn(&HttpRequest, &mut http::Extensions) + Send + Sync;
 
@@ -40,6 +40,22 @@ where
     F: Fn(&HttpRequest, &mut http::Extensions) + Send + Sync + 'static,
 {
     route(server, Some(Arc::new(carry)))
+}
+
+/// A [`Resource`](actix_web::Resource) to register on the host's **root** `App`, serving the
+/// OAuth protected resource metadata (RFC 9728) of `server` mounted at `prefix`, at the
+/// root-anchored path `/.well-known/oauth-protected-resource{prefix}` that clients look up.
+pub fn well_known(server: McpServer, prefix: &str) -> actix_web::Resource {
+    let prefix = prefix.trim_end_matches('/').to_owned();
+    web::resource(well_known_path(&prefix)).route(web::get().to(move |req: HttpRequest| {
+        let (server, prefix) = (server.clone(), prefix.clone());
+        async move {
+            match into_http(&req, Bytes::new(), None) {
+                Ok(request) => into_actix(server.well_known(request, &prefix).await),
+                Err(e) => into_actix(e.into_response()),
+            }
+        }
+    }))
 }
 
 fn route(server: McpServer, carry: Option<Arc<Carry>>) -> Route {

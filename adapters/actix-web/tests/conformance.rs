@@ -30,7 +30,15 @@ fn serve(prefix: &'static str) -> Target {
                             mcp_mount_actix_web::router_with(server.clone(), carry),
                         ));
                 }
-                App::new()
+                let mut app = App::new();
+                for (suffix, server) in &servers {
+                    // The metadata document lives at the origin's root, outside the scopes.
+                    app = app.service(mcp_mount_actix_web::well_known(
+                        server.clone(),
+                        &format!("{prefix}{suffix}"),
+                    ));
+                }
+                app
                     // A stand-in for a host's auth middleware: `x-user` becomes a `Principal`.
                     .wrap_fn(|req, srv| {
                         if let Some(user) =

@@ -6,8 +6,9 @@ use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, OriginalUri, Request, State};
 use axum::response::Response;
-use axum::routing::any;
-use mcp_mount::{Error, McpServer, PeerAddr, mount_prefix};
+use axum::routing::{any, get};
+use bytes::Bytes;
+use mcp_mount::{Error, McpServer, PeerAddr, mount_prefix, well_known_path};
 
 /// A [`Router`] serving `server`, to mount with [`Router::nest_service`] at any path of the
 /// host's router, at any depth, whatever the host's state type.
@@ -48,6 +49,32 @@ async fn handle(
         server
             .handle(http::Request::from_parts(parts, body), &prefix)
             .await,
+    )
+}
+
+/// A [`Router`] to [`merge`](Router::merge) into the host's **root** router, serving the OAuth
+/// protected resource metadata (RFC 9728) of `server` mounted at `prefix`, at the
+/// root-anchored path `/.well-known/oauth-protected-resource{prefix}` that clients look up.
+///
+/// ```
+/// # let server = mcp_mount::McpServer::builder("demo", "1.0.0").build();
+/// let app: axum::Router = axum::Router::new()
+///     .nest_service("/api/mcp", mcp_mount_axum::router(server.clone()))
+///     .merge(mcp_mount_axum::well_known(server, "/api/mcp"));
+/// # let _ = app;
+/// ```
+pub fn well_known(server: McpServer, prefix: &str) -> Router {
+    let prefix = prefix.trim_end_matches('/').to_owned();
+    Router::new().route(
+        &well_known_path(&prefix),
+        get(move |req: Request| async move {
+            let (parts, _) = req.into_parts();
+            into_axum(
+                server
+                    .well_known(http::Request::from_parts(parts, Bytes::new()), &prefix)
+                    .await,
+            )
+        }),
     )
 }
 

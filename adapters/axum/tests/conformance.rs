@@ -26,10 +26,18 @@ fn app(prefix: &str) -> Router {
         None => ("", prefix),
     };
     let mut mounts = Router::new();
+    let mut app = Router::new().route("/health", get(|| async { "ok" }));
     for (suffix, server) in fixtures() {
-        mounts = mounts.nest_service(&format!("{inner}{suffix}"), mcp_mount_axum::router(server));
+        mounts = mounts.nest_service(
+            &format!("{inner}{suffix}"),
+            mcp_mount_axum::router(server.clone()),
+        );
+        // The metadata document lives at the origin's root, outside the nested router.
+        app = app.merge(mcp_mount_axum::well_known(
+            server,
+            &format!("{prefix}{suffix}"),
+        ));
     }
-    let app = Router::new().route("/health", get(|| async { "ok" }));
     let app = if outer.is_empty() {
         app.merge(mounts)
     } else {

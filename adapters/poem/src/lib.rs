@@ -18,6 +18,32 @@ pub fn router(server: McpServer) -> McpEndpoint {
     McpEndpoint { server }
 }
 
+/// An endpoint serving the OAuth protected resource metadata (RFC 9728) of `server` mounted at
+/// `prefix`; place it at the root-anchored path clients look up,
+/// [`well_known_path(prefix)`](mcp_mount::well_known_path):
+///
+/// ```
+/// # let server = mcp_mount::McpServer::builder("demo", "1.0.0").build();
+/// let app = poem::Route::new()
+///     .nest("/api/mcp", mcp_mount_poem::router(server.clone()))
+///     .at(mcp_mount::well_known_path("/api/mcp"), mcp_mount_poem::well_known(server, "/api/mcp"));
+/// # let _ = app;
+/// ```
+pub fn well_known(server: McpServer, prefix: &str) -> impl Endpoint<Output = Response> + use<> {
+    let prefix = prefix.trim_end_matches('/').to_owned();
+    poem::get(poem::endpoint::make(move |req: Request| {
+        let (server, prefix) = (server.clone(), prefix.clone());
+        async move {
+            let (parts, _) = req.into_parts();
+            let mut request = http::Request::new(Bytes::new());
+            *request.method_mut() = parts.method;
+            *request.uri_mut() = parts.uri;
+            *request.headers_mut() = parts.headers;
+            into_poem(server.well_known(request, &prefix).await)
+        }
+    }))
+}
+
 /// The endpoint [`router`] returns.
 #[derive(Clone, Debug)]
 pub struct McpEndpoint {

@@ -16,7 +16,15 @@ fn serve(prefix: &'static str) -> Target {
         for (suffix, server) in fixtures() {
             mounts = mounts.nest(format!("{inner}{suffix}"), mcp_mount_poem::router(server));
         }
-        let route = Route::new().at("/health", get(make_sync(|_| "ok")));
+        let mut route = Route::new().at("/health", get(make_sync(|_| "ok")));
+        for (suffix, server) in fixtures() {
+            // The metadata document lives at the origin's root, outside the nested route.
+            let mount = format!("{prefix}{suffix}");
+            route = route.at(
+                mcp_mount::well_known_path(&mount),
+                mcp_mount_poem::well_known(server, &mount),
+            );
+        }
         let route = if outer.is_empty() {
             route.nest("/", mounts)
         } else {

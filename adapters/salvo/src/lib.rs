@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use mcp_mount::{Error, McpBody, McpServer, PeerAddr, mount_prefix};
+use mcp_mount::{Error, McpBody, McpServer, PeerAddr, mount_prefix, well_known_path};
 use salvo::http::ParseError;
 use salvo::{Depot, FlowCtrl, Handler, Request, Response, Router};
 
@@ -45,6 +45,37 @@ where
         server,
         carry: Some(Arc::new(carry)),
     })
+}
+
+/// A [`Router`] to push under the host's **root** router, serving the OAuth protected resource
+/// metadata (RFC 9728) of `server` mounted at `prefix`, at the root-anchored path
+/// `/.well-known/oauth-protected-resource{prefix}` that clients look up.
+pub fn well_known(server: McpServer, prefix: &str) -> Router {
+    let prefix = prefix.trim_end_matches('/').to_owned();
+    let path = well_known_path(&prefix).trim_start_matches('/').to_owned();
+    Router::with_path(path).get(WellKnown { server, prefix })
+}
+
+struct WellKnown {
+    server: McpServer,
+    prefix: String,
+}
+
+#[salvo::async_trait]
+impl Handler for WellKnown {
+    async fn handle(
+        &self,
+        req: &mut Request,
+        _depot: &mut Depot,
+        res: &mut Response,
+        _ctrl: &mut FlowCtrl,
+    ) {
+        let mut request = http::Request::new(bytes::Bytes::new());
+        *request.method_mut() = req.method().clone();
+        *request.uri_mut() = req.uri().clone();
+        *request.headers_mut() = req.headers().clone();
+        write(res, self.server.well_known(request, &self.prefix).await);
+    }
 }
 
 struct McpHandler {

@@ -52,12 +52,18 @@ fn serve(prefix: &'static str) -> Target {
             None => ("", prefix),
         };
         let mut mounts = Router::with_path(outer);
+        let mut root = Router::new();
         for (suffix, server) in fixtures() {
             let path = format!("{}{suffix}", inner.trim_start_matches('/'));
+            // The metadata document lives at the origin's root, outside the nested router.
+            root = root.push(mcp_mount_salvo::well_known(
+                server.clone(),
+                &format!("{prefix}{suffix}"),
+            ));
             mounts = mounts
                 .push(Router::with_path(path).push(mcp_mount_salvo::router_with(server, carry)));
         }
-        let root = Router::new()
+        let root = root
             .hoop(Auth)
             .push(Router::with_path("health").get(Health))
             .push(mounts);

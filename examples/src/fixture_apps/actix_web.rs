@@ -33,10 +33,12 @@ pub fn serve(listener: std::net::TcpListener, prefix: &str) -> std::io::Result<(
                 .route("/", web::get().to(|| async { "fixture host app" }))
                 .route("/health", web::get().to(|| async { "ok" }));
             for (suffix, server) in &servers {
-                app = app.service(
-                    web::scope(&format!("{prefix}{suffix}"))
-                        .default_service(mcp_mount_actix_web::router_with(server.clone(), carry)),
-                );
+                let mount = format!("{prefix}{suffix}");
+                app =
+                    app.service(mcp_mount_actix_web::well_known(server.clone(), &mount))
+                        .service(web::scope(&mount).default_service(
+                            mcp_mount_actix_web::router_with(server.clone(), carry),
+                        ));
             }
             app
         })

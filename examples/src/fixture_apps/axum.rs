@@ -22,7 +22,10 @@ pub fn app(prefix: &str) -> Router {
         .route("/", get(|| async { "fixture host app" }))
         .route("/health", get(|| async { "ok" }));
     for (suffix, server) in fixtures() {
-        app = app.nest_service(&format!("{prefix}{suffix}"), mcp_mount_axum::router(server));
+        let mount = format!("{prefix}{suffix}");
+        app = app
+            .nest_service(&mount, mcp_mount_axum::router(server.clone()))
+            .merge(mcp_mount_axum::well_known(server, &mount));
     }
     app.layer(middleware::from_fn(auth))
 }

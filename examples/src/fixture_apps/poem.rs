@@ -11,7 +11,13 @@ pub fn app(prefix: &str) -> impl Endpoint + use<> {
         .at("/", get(make_sync(|_| "fixture host app")))
         .at("/health", get(make_sync(|_| "ok")));
     for (suffix, server) in fixtures() {
-        route = route.nest(format!("{prefix}{suffix}"), mcp_mount_poem::router(server));
+        let mount = format!("{prefix}{suffix}");
+        route = route
+            .at(
+                mcp_mount::well_known_path(&mount),
+                mcp_mount_poem::well_known(server.clone(), &mount),
+            )
+            .nest(mount, mcp_mount_poem::router(server));
     }
     route.around(|ep, mut req| async move {
         if let Some(user) = req.headers().get("x-user").and_then(|v| v.to_str().ok()) {

@@ -50,8 +50,13 @@ pub fn app(prefix: &str) -> Router {
         .get(Text("fixture host app"))
         .push(Router::with_path("health").get(Text("ok")));
     for (suffix, server) in fixtures() {
-        let path = format!("{}{suffix}", prefix.trim_start_matches('/'));
-        root = root.push(Router::with_path(path).push(mcp_mount_salvo::router_with(server, carry)));
+        let mount = format!("{prefix}{suffix}");
+        root = root
+            .push(mcp_mount_salvo::well_known(server.clone(), &mount))
+            .push(
+                Router::with_path(mount.trim_start_matches('/'))
+                    .push(mcp_mount_salvo::router_with(server, carry)),
+            );
     }
     root
 }
