@@ -1051,15 +1051,21 @@ pub async fn json_mode_answers_in_json(t: &Target) {
     assert_eq!(text_of(&response.result()), "Tool with progress completed");
 }
 
-/// In SSE response mode (the `capped` variant) even `ping` answers as one SSE event.
+/// In SSE response mode (the `capped` variant) even `ping` answers as an SSE stream: a
+/// priming event (2025-11-25 session), then one message event.
 pub async fn sse_mode_answers_in_sse(t: &Target) {
     let capped = t.variant("capped");
     let session = capped.connect().await;
     let response = session.request("ping", json!({})).await;
     assert_eq!(response.content_type(), "text/event-stream");
     let events = crate::client::parse_sse(&response.body);
-    assert_eq!(events.len(), 1, "{:?}", response.body);
-    assert_eq!(events[0].event.as_deref(), Some("message"));
+    assert_eq!(events.len(), 2, "{:?}", response.body);
+    assert!(
+        events[0].data.is_empty() && events[0].id.is_some(),
+        "priming event first: {:?}",
+        response.body
+    );
+    assert_eq!(events[1].event.as_deref(), Some("message"));
     assert_eq!(response.result(), json!({}));
     let delete = Request::builder()
         .method(Method::DELETE)

@@ -42,6 +42,8 @@ pub enum ErrorKind {
     TooManySessions,
     /// A second standalone GET stream for one session (409).
     Conflict,
+    /// A `Last-Event-ID` that names no stream this session can resume (400).
+    CannotResume,
 }
 
 impl ErrorKind {
@@ -52,7 +54,8 @@ impl ErrorKind {
             | Self::Parse
             | Self::InvalidRequest
             | Self::UnsupportedProtocolVersion
-            | Self::MissingSession => StatusCode::BAD_REQUEST,
+            | Self::MissingSession
+            | Self::CannotResume => StatusCode::BAD_REQUEST,
             Self::NotAcceptable => StatusCode::NOT_ACCEPTABLE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Forbidden => StatusCode::FORBIDDEN,
@@ -178,6 +181,7 @@ impl From<ErrorKind> for Error {
             ErrorKind::SessionNotFound => "Session not found",
             ErrorKind::TooManySessions => "Service Unavailable: too many sessions",
             ErrorKind::Conflict => "Conflict",
+            ErrorKind::CannotResume => "Bad Request: cannot resume the stream",
         };
         Self::new(kind, message)
     }
