@@ -112,6 +112,8 @@ pub struct Event {
     pub event: Option<String>,
     /// The `id:` field.
     pub id: Option<String>,
+    /// The `retry:` field.
+    pub retry: Option<String>,
     /// The `data:` lines joined with `\n`.
     pub data: String,
 }
@@ -134,6 +136,7 @@ pub fn parse_sse(text: &[u8]) -> Vec<Event> {
             match field {
                 "event" => event.event = Some(value.to_owned()),
                 "id" => event.id = Some(value.to_owned()),
+                "retry" => event.retry = Some(value.to_owned()),
                 "data" => data.push(value),
                 _ => {}
             }
@@ -158,21 +161,33 @@ pub struct Streaming {
 }
 
 impl Streaming {
-    /// The next complete SSE event's data parsed as JSON, `Ok(None)` at the end of the stream,
-    /// `Err(())` when nothing arrived within `timeout`.
+    /// The next complete SSE event's data parsed as JSON (skipping events without data, such
+    /// as priming events), `Ok(None)` at the end of the stream, `Err(())` when nothing arrived
+    /// within `timeout`.
     pub async fn next_message(&mut self, timeout: Duration) -> Result<Option<Value>, ()> {
+        loop {
+            let Some(event) = self.next_event(timeout).await? else {
+                return Ok(None);
+            };
+            if event.data.is_empty() {
+                continue;
+            }
+            let value = serde_json::from_str(&event.data)
+                .unwrap_or_else(|e| panic!("SSE data is not JSON ({e}): {:?}", event.data));
+            return Ok(Some(value));
+        }
+    }
+
+    /// The next complete SSE event, whatever it carries; `Ok(None)` at the end of the stream,
+    /// `Err(())` when nothing arrived within `timeout`.
+    pub async fn next_event(&mut self, timeout: Duration) -> Result<Option<Event>, ()> {
         loop {
             if let Some(end) = find_event_end(&self.buffer) {
                 let raw: Vec<u8> = self.buffer.drain(..end).collect();
-                let Some(event) = parse_sse(&raw).into_iter().next() else {
-                    continue;
-                };
-                if event.data.is_empty() {
-                    continue;
+                if let Some(event) = parse_sse(&raw).into_iter().next() {
+                    return Ok(Some(event));
                 }
-                let value = serde_json::from_str(&event.data)
-                    .unwrap_or_else(|e| panic!("SSE data is not JSON ({e}): {:?}", event.data));
-                return Ok(Some(value));
+                continue;
             }
             match tokio::time::timeout(timeout, self.body.frame()).await {
                 Err(_) => return Err(()),
