@@ -8,6 +8,14 @@ use serde_json::{Value, json};
 
 use crate::{Target, initialize_body, next_id, request_body};
 
+mod client_requests;
+mod features;
+mod streams;
+
+pub use client_requests::*;
+pub use features::*;
+pub use streams::*;
+
 const EVENT_WAIT: Duration = Duration::from_secs(5);
 
 fn unique(label: &str) -> String {
