@@ -1059,11 +1059,11 @@ pub async fn json_mode_answers_in_json(t: &Target) {
     assert_eq!(text_of(&response.result()), "Tool with progress completed");
 }
 
-/// In SSE response mode (the `capped` variant) even `ping` answers as an SSE stream: a
+/// In SSE response mode (the `impatient` variant) even `ping` answers as an SSE stream: a
 /// priming event (2025-11-25 session), then one message event.
 pub async fn sse_mode_answers_in_sse(t: &Target) {
-    let capped = t.variant("capped");
-    let session = capped.connect().await;
+    let impatient = t.variant("impatient");
+    let session = impatient.connect().await;
     let response = session.request("ping", json!({})).await;
     assert_eq!(response.content_type(), "text/event-stream");
     let events = crate::client::parse_sse(&response.body);
@@ -1077,9 +1077,9 @@ pub async fn sse_mode_answers_in_sse(t: &Target) {
     assert_eq!(response.result(), json!({}));
     let delete = Request::builder()
         .method(Method::DELETE)
-        .uri(capped.url())
+        .uri(impatient.url())
         .header("mcp-session-id", &session.id);
-    capped.send(delete).await;
+    impatient.send(delete).await;
 }
 
 /// An event reaches the client when the handler sends it, not when the stream ends: the

@@ -58,7 +58,14 @@ fn finish(builder: McpServerBuilder, slot: &OnceLock<McpServer>) -> McpServer {
     server
 }
 
-/// A variant of the fixture with one configuration changed; see [`VARIANTS`].
+/// A variant of the fixture with its configuration changed; see [`VARIANTS`]:
+///
+/// - `stateless`: no sessions;
+/// - `limited`: 16 KiB bodies, JSON answers only, two items a list page;
+/// - `capped`: at most two live sessions;
+/// - `expiring`: sessions expire after 800 ms idle;
+/// - `impatient`: SSE answers only, a 300 ms client-request timeout, a 50 ms `retry` and a
+///   three-event replay buffer.
 ///
 /// # Panics
 ///
@@ -71,9 +78,10 @@ pub fn variant(name: &str) -> McpServer {
             .max_body(16 * 1024)
             .response_mode(ResponseMode::Json)
             .page_size(2),
-        "capped" => builder.max_sessions(2).response_mode(ResponseMode::Sse),
+        "capped" => builder.max_sessions(2),
         "expiring" => builder.session_ttl(Duration::from_millis(800)),
         "impatient" => builder
+            .response_mode(ResponseMode::Sse)
             .client_request_timeout(Duration::from_millis(300))
             .sse_retry(Duration::from_millis(50))
             .sse_replay_buffer(3, 64 * 1024),
