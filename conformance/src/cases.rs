@@ -8,6 +8,14 @@ use serde_json::{Value, json};
 
 use crate::{Target, initialize_body, next_id, request_body};
 
+mod client_requests;
+mod features;
+mod streams;
+
+pub use client_requests::*;
+pub use features::*;
+pub use streams::*;
+
 const EVENT_WAIT: Duration = Duration::from_secs(5);
 
 fn unique(label: &str) -> String {
@@ -1045,21 +1053,27 @@ pub async fn json_mode_answers_in_json(t: &Target) {
     assert_eq!(text_of(&response.result()), "Tool with progress completed");
 }
 
-/// In SSE response mode (the `capped` variant) even `ping` answers as one SSE event.
+/// In SSE response mode (the `impatient` variant) even `ping` answers as an SSE stream: a
+/// priming event (2025-11-25 session), then one message event.
 pub async fn sse_mode_answers_in_sse(t: &Target) {
-    let capped = t.variant("capped");
-    let session = capped.connect().await;
+    let impatient = t.variant("impatient");
+    let session = impatient.connect().await;
     let response = session.request("ping", json!({})).await;
     assert_eq!(response.content_type(), "text/event-stream");
     let events = crate::client::parse_sse(&response.body);
-    assert_eq!(events.len(), 1, "{:?}", response.body);
-    assert_eq!(events[0].event.as_deref(), Some("message"));
+    assert_eq!(events.len(), 2, "{:?}", response.body);
+    assert!(
+        events[0].data.is_empty() && events[0].id.is_some(),
+        "priming event first: {:?}",
+        response.body
+    );
+    assert_eq!(events[1].event.as_deref(), Some("message"));
     assert_eq!(response.result(), json!({}));
     let delete = Request::builder()
         .method(Method::DELETE)
-        .uri(capped.url())
+        .uri(impatient.url())
         .header("mcp-session-id", &session.id);
-    capped.send(delete).await;
+    impatient.send(delete).await;
 }
 
 /// An event reaches the client when the handler sends it, not when the stream ends: the

@@ -112,6 +112,8 @@ pub struct Event {
     pub event: Option<String>,
     /// The `id:` field.
     pub id: Option<String>,
+    /// The `retry:` field.
+    pub retry: Option<String>,
     /// The `data:` lines joined with `\n`.
     pub data: String,
 }
@@ -134,6 +136,7 @@ pub fn parse_sse(text: &[u8]) -> Vec<Event> {
             match field {
                 "event" => event.event = Some(value.to_owned()),
                 "id" => event.id = Some(value.to_owned()),
+                "retry" => event.retry = Some(value.to_owned()),
                 "data" => data.push(value),
                 _ => {}
             }
@@ -158,8 +161,9 @@ pub struct Streaming {
 }
 
 impl Streaming {
-    /// The next complete SSE event's data parsed as JSON, `Ok(None)` at the end of the stream,
-    /// `Err(())` when nothing arrived within `timeout`.
+    /// The next complete SSE event's data parsed as JSON (skipping events without data, such
+    /// as priming events), `Ok(None)` at the end of the stream, `Err(())` when nothing arrived
+    /// within `timeout`.
     pub async fn next_message(&mut self, timeout: Duration) -> Result<Option<Value>, ()> {
         loop {
             let Some(event) = self.next_event(timeout).await? else {
@@ -174,16 +178,16 @@ impl Streaming {
         }
     }
 
-    /// The next complete SSE event as it is, `Ok(None)` at the end of the stream, `Err(())` when
-    /// nothing arrived within `timeout`.
+    /// The next complete SSE event, whatever it carries; `Ok(None)` at the end of the stream,
+    /// `Err(())` when nothing arrived within `timeout`.
     pub async fn next_event(&mut self, timeout: Duration) -> Result<Option<Event>, ()> {
         loop {
             if let Some(end) = find_event_end(&self.buffer) {
                 let raw: Vec<u8> = self.buffer.drain(..end).collect();
-                match parse_sse(&raw).into_iter().next() {
-                    Some(event) => return Ok(Some(event)),
-                    None => continue,
+                if let Some(event) = parse_sse(&raw).into_iter().next() {
+                    return Ok(Some(event));
                 }
+                continue;
             }
             match tokio::time::timeout(timeout, self.body.frame()).await {
                 Err(_) => return Err(()),

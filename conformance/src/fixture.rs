@@ -2,16 +2,19 @@
 //! our own that let wire-level cases observe streaming, cancellation and the request context.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use mcp_mount::{
-    CallToolResult, Content, Cors, InvalidToken, Json, LoggingLevel, McpServer, McpServerBuilder,
-    ProtectedResource, RequestContext, ResponseMode, TokenVerifier, Tool, ToolAnnotations,
-    TrustedProxies, VerifyFuture,
+    CallToolResult, Completion, CompletionRequest, Content, Cors, CreateMessageParams,
+    ElicitParams, GetPromptResult, InvalidToken, Json, LoggingLevel, McpServer, McpServerBuilder,
+    Prompt, PromptArgument, PromptMessage, ProtectedResource, RequestContext, Resource,
+    ResourceContents, ResourceTemplate, ResponseMode, SamplingMessage, TokenVerifier, Tool,
+    ToolAnnotations, TrustedProxies, UriVariables, VerifyFuture,
 };
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
 use tokio::sync::Notify;
 
 /// A 1×1 PNG, base64.
@@ -36,6 +39,7 @@ pub const VARIANTS: &[&str] = &[
     "limited",
     "capped",
     "expiring",
+    "impatient",
     "proxied",
     "oauth",
 ];
@@ -52,36 +56,55 @@ pub fn fixtures() -> Vec<(String, McpServer)> {
 
 /// The main conformance fixture.
 pub fn fixture() -> McpServer {
-    base().build()
+    let (builder, slot) = base();
+    finish(builder, &slot)
 }
 
-/// A variant of the fixture with one configuration changed; see [`VARIANTS`].
+/// Builds the server and hands it to the tools that change it at run time.
+///
+/// Those tools hold the server they belong to, a cycle that keeps the fixture alive for the
+/// whole process, as a test fixture is anyway.
+fn finish(builder: McpServerBuilder, slot: &OnceLock<McpServer>) -> McpServer {
+    let server = builder.build();
+    let _ = slot.set(server.clone());
+    server
+}
+
+/// A variant of the fixture with its configuration changed; see [`VARIANTS`]:
+///
+/// - `stateless`: no sessions;
+/// - `limited`: 16 KiB bodies, JSON answers only, two items a list page;
+/// - `capped`: at most two live sessions;
+/// - `expiring`: sessions expire after 800 ms idle;
+/// - `impatient`: SSE answers only, a 300 ms client-request timeout, a 50 ms `retry` and a
+///   three-event replay buffer.
 ///
 /// # Panics
 ///
 /// For a name not in [`VARIANTS`].
 pub fn variant(name: &str) -> McpServer {
-    match name {
-        "stateless" => base().stateless(true).build(),
-        "limited" => base()
+    let (builder, slot) = base();
+    let builder = match name {
+        "stateless" => builder.stateless(true),
+        "limited" => builder
             .rest_view(false)
             .max_body(16 * 1024)
             .response_mode(ResponseMode::Json)
-            .page_size(2)
-            .build(),
-        "capped" => base()
-            .max_sessions(2)
+            .page_size(2),
+        "capped" => builder.max_sessions(2),
+        "expiring" => builder.session_ttl(Duration::from_millis(800)),
+        "impatient" => builder
             .response_mode(ResponseMode::Sse)
-            .build(),
-        "expiring" => base().session_ttl(Duration::from_millis(800)).build(),
+            .client_request_timeout(Duration::from_millis(300))
+            .sse_retry(Duration::from_millis(50))
+            .sse_replay_buffer(3, 64 * 1024),
         // Behind a proxy on loopback that serves it as https://mcp.example.com.
-        "proxied" => base()
+        "proxied" => builder
             .trusted_proxies(TrustedProxies::new(["127.0.0.1", "::1"]).unwrap_or_default())
             .allowed_hosts(["mcp.example.com"])
-            .allowed_origins(["https://mcp.example.com"])
-            .build(),
+            .allowed_origins(["https://mcp.example.com"]),
         // An OAuth protected resource whose sessions are bound to the token's subject.
-        "oauth" => base()
+        "oauth" => builder
             .oauth(
                 ProtectedResource::new([AUTHORIZATION_SERVER])
                     .required_scopes(["mcp:tools"])
@@ -93,10 +116,10 @@ pub fn variant(name: &str) -> McpServer {
                     .extensions
                     .get::<mcp_mount::Principal>()
                     .map(|p| p.subject.clone())
-            })
-            .build(),
+            }),
         other => panic!("no fixture variant {other:?}"),
-    }
+    };
+    finish(builder, &slot)
 }
 
 /// The authorization server the `oauth` variant names in its metadata.
@@ -159,6 +182,39 @@ pub struct KeyArgs {
     pub key: String,
 }
 
+/// Arguments of `test_sampling`.
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct SamplingArgs {
+    /// The prompt to send to the client's model.
+    pub prompt: String,
+}
+
+/// Arguments of `test_elicitation`.
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct ElicitationArgs {
+    /// The message to show the user.
+    pub message: String,
+}
+
+/// Arguments of `dynamic`.
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct DynamicArgs {
+    /// `"tool"`, `"resource"` or `"prompt"`.
+    pub kind: String,
+    /// Names the entry: tool and prompt `dynamic_<key>`, resource `test://dynamic/<key>`.
+    pub key: String,
+    /// Remove the entry instead of adding it.
+    #[serde(default)]
+    pub remove: bool,
+}
+
+/// Arguments of `touch_resource`.
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct UriArgs {
+    /// A resource URI.
+    pub uri: String,
+}
+
 /// Arguments of `echo`.
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct EchoArgs {
@@ -185,8 +241,18 @@ impl Drop for MarkOnDrop {
     }
 }
 
-fn base() -> McpServerBuilder {
+fn base() -> (McpServerBuilder, Arc<OnceLock<McpServer>>) {
     let state = Arc::new(State::default());
+    let slot = Arc::new(OnceLock::new());
+    let builder = tools(Arc::clone(&state));
+    let builder = client_tools(builder, Arc::clone(&state));
+    let builder = runtime_tools(builder, Arc::clone(&slot));
+    let builder = resources(builder);
+    let builder = prompts(builder);
+    (builder, slot)
+}
+
+fn tools(state: Arc<State>) -> McpServerBuilder {
     let (gate_state, release_state, slow_state, probe_state) = (
         Arc::clone(&state),
         Arc::clone(&state),
@@ -371,5 +437,401 @@ fn base() -> McpServerBuilder {
                 async move { cancelled.to_string() }
             })
             .description("Says whether the `slow` call with this key was aborted"),
+        )
+}
+
+/// Text reporting what the user chose, as the reference fixture words it.
+fn elicit_outcome(
+    prefix: &str,
+    result: Result<mcp_mount::ElicitResult, mcp_mount::ClientRequestError>,
+) -> CallToolResult {
+    match result {
+        Ok(result) => {
+            let action = serde_json::to_value(result.action).unwrap_or(Value::Null);
+            let content = result.content.map_or(Value::Null, Value::Object);
+            CallToolResult::success(vec![Content::text(format!(
+                "{prefix}: action={}, content={content}",
+                action.as_str().unwrap_or("?")
+            ))])
+        }
+        Err(e) => CallToolResult::error(e.to_string()),
+    }
+}
+
+/// Tools that send requests to the client (sampling, elicitation, roots) or close their
+/// connection (SEP-1699 polling).
+fn client_tools(builder: McpServerBuilder, state: Arc<State>) -> McpServerBuilder {
+    builder
+        .tool(
+            Tool::new("test_sampling", |args: SamplingArgs, ctx: RequestContext| async move {
+                let params = CreateMessageParams::new(100)
+                    .message(SamplingMessage::user_text(args.prompt));
+                match ctx.create_message(params).await {
+                    Ok(answer) => CallToolResult::success(vec![Content::text(format!(
+                        "LLM response: {}",
+                        answer.text().unwrap_or("(no text)")
+                    ))]),
+                    Err(e) => CallToolResult::error(e.to_string()),
+                }
+            })
+            .description("Asks the client's model to answer the prompt (sampling/createMessage)"),
+        )
+        .tool(
+            Tool::new("sample_with_tools", |ctx: RequestContext| async move {
+                let params = CreateMessageParams::new(100)
+                    .message(SamplingMessage::user_text("What is the weather?"))
+                    .tools(
+                        vec![json!({"name": "weather", "inputSchema": {"type": "object"}})],
+                        None,
+                    );
+                match ctx.create_message(params).await {
+                    Ok(answer) => CallToolResult::success(vec![Content::text(format!(
+                        "LLM response: {}",
+                        answer.text().unwrap_or("(no text)")
+                    ))]),
+                    Err(e) => CallToolResult::error(e.to_string()),
+                }
+            })
+            .description("Asks the client's model for a completion that may use a tool (needs sampling.tools)"),
+        )
+        .tool(
+            Tool::new("test_elicitation", |args: ElicitationArgs, ctx: RequestContext| async move {
+                let schema = json!({
+                    "type": "object",
+                    "properties": {
+                        "username": {"type": "string", "description": "Your username"},
+                        "email": {"type": "string", "format": "email", "description": "Your email address"}
+                    },
+                    "required": ["username", "email"]
+                });
+                elicit_outcome("User response", ctx.elicit(ElicitParams::form(args.message, schema)).await)
+            })
+            .description("Asks the user for a username and an email (elicitation/create, form mode)"),
+        )
+        .tool(
+            Tool::new("test_elicitation_sep1034_defaults", |ctx: RequestContext| async move {
+                let schema = json!({
+                    "type": "object",
+                    "properties": {
+                        "name": {"type": "string", "description": "User name", "default": "John Doe"},
+                        "age": {"type": "integer", "description": "User age", "default": 30},
+                        "score": {"type": "number", "description": "User score", "default": 95.5},
+                        "status": {
+                            "type": "string",
+                            "description": "User status",
+                            "enum": ["active", "inactive", "pending"],
+                            "default": "active"
+                        },
+                        "verified": {"type": "boolean", "description": "Verification status", "default": true}
+                    }
+                });
+                let params = ElicitParams::form("Please review and update the form fields with defaults", schema);
+                elicit_outcome("Elicitation completed", ctx.elicit(params).await)
+            })
+            .description("Elicits a form whose fields all have defaults (SEP-1034)"),
+        )
+        .tool(
+            Tool::new("test_elicitation_sep1330_enums", |ctx: RequestContext| async move {
+                let schema = json!({
+                    "type": "object",
+                    "properties": {
+                        "untitledSingle": {
+                            "type": "string",
+                            "description": "Choose an option",
+                            "enum": ["option1", "option2", "option3"]
+                        },
+                        "titledSingle": {
+                            "type": "string",
+                            "description": "Choose a titled option",
+                            "oneOf": [
+                                {"const": "value1", "title": "First Option"},
+                                {"const": "value2", "title": "Second Option"},
+                                {"const": "value3", "title": "Third Option"}
+                            ]
+                        },
+                        "legacyEnum": {
+                            "type": "string",
+                            "description": "Choose a legacy option",
+                            "enum": ["opt1", "opt2", "opt3"],
+                            "enumNames": ["Option One", "Option Two", "Option Three"]
+                        },
+                        "untitledMulti": {
+                            "type": "array",
+                            "description": "Choose multiple options",
+                            "items": {"type": "string", "enum": ["option1", "option2", "option3"]}
+                        },
+                        "titledMulti": {
+                            "type": "array",
+                            "description": "Choose multiple titled options",
+                            "items": {
+                                "anyOf": [
+                                    {"const": "value1", "title": "First Choice"},
+                                    {"const": "value2", "title": "Second Choice"},
+                                    {"const": "value3", "title": "Third Choice"}
+                                ]
+                            }
+                        }
+                    }
+                });
+                let params = ElicitParams::form("Please select options from the enum fields", schema);
+                elicit_outcome("Elicitation completed", ctx.elicit(params).await)
+            })
+            .description("Elicits a form with every enum variant of SEP-1330"),
+        )
+        .tool(
+            Tool::new("elicit_url", |ctx: RequestContext| async move {
+                let params = ElicitParams::url(
+                    "Please sign in to continue",
+                    "https://example.com/sign-in?session=fixture",
+                    "fixture-sign-in",
+                );
+                elicit_outcome("URL elicitation", ctx.elicit(params).await)
+            })
+            .description("Asks the user to complete a step at a URL (elicitation/create, URL mode)"),
+        )
+        .tool(
+            Tool::new("list_roots", |ctx: RequestContext| async move {
+                match ctx.list_roots().await {
+                    Ok(roots) => {
+                        let uris: Vec<&str> = roots.iter().map(|r| r.uri.as_str()).collect();
+                        CallToolResult::success(vec![Content::text(uris.join("\n"))])
+                    }
+                    Err(e) => CallToolResult::error(e.to_string()),
+                }
+            })
+            .description("Asks the client for its roots (roots/list) and lists their URIs"),
+        )
+        .tool(
+            Tool::new("test_reconnection", |ctx: RequestContext| async move {
+                ctx.close_sse_connection();
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                "Reconnection test completed"
+            })
+            .description("Closes its SSE connection (keeping the stream), then answers: resume with Last-Event-ID"),
+        )
+        .tool(
+            Tool::new("reconnect_gate", move |args: KeyArgs, ctx: RequestContext| {
+                let gate = state.gate(&args.key);
+                async move {
+                    let closed = ctx.close_sse_connection();
+                    gate.notified().await;
+                    if closed { "released" } else { "released (connection kept)" }
+                }
+            })
+            .description("Closes its SSE connection, then waits until `release` is called with the same key"),
+        )
+}
+
+/// Tools that change the server while it runs.
+fn runtime_tools(builder: McpServerBuilder, slot: Arc<OnceLock<McpServer>>) -> McpServerBuilder {
+    let touch_slot = Arc::clone(&slot);
+    builder
+        .tool(
+            Tool::new("dynamic", move |args: DynamicArgs| {
+                let server = slot.get().cloned();
+                async move {
+                    let Some(server) = server else {
+                        return Err("the fixture is not built yet".to_owned());
+                    };
+                    let name = format!("dynamic_{}", args.key);
+                    let uri = format!("test://dynamic/{}", args.key);
+                    let changed = match (args.kind.as_str(), args.remove) {
+                        ("tool", false) => {
+                            let text = format!("dynamic tool {}", args.key);
+                            server
+                                .add_tool(
+                                    Tool::new(name, move || {
+                                        let text = text.clone();
+                                        async move { text }
+                                    })
+                                    .description("A tool added at run time"),
+                                )
+                                .is_ok()
+                        }
+                        ("tool", true) => server.remove_tool(&name),
+                        ("resource", false) => server
+                            .add_resource(
+                                Resource::new(uri, name, |_ctx: RequestContext| async {
+                                    "A resource added at run time."
+                                })
+                                .mime_type("text/plain")
+                                .description("A resource added at run time"),
+                            )
+                            .is_ok(),
+                        ("resource", true) => server.remove_resource(&uri),
+                        ("prompt", false) => server
+                            .add_prompt(
+                                Prompt::new(name, |_args, _ctx| async {
+                                    "A prompt added at run time."
+                                })
+                                .description("A prompt added at run time"),
+                            )
+                            .is_ok(),
+                        ("prompt", true) => server.remove_prompt(&name),
+                        (other, _) => return Err(format!("no kind {other:?}")),
+                    };
+                    Ok(changed.to_string())
+                }
+            })
+            .description("Adds or removes a tool, resource or prompt at run time"),
+        )
+        .tool(
+            Tool::new("touch_resource", move |args: UriArgs| {
+                let reached = touch_slot
+                    .get()
+                    .map_or(0, |server| server.notify_resource_updated(&args.uri));
+                async move { reached.to_string() }
+            })
+            .description(
+                "Tells subscribers that a resource changed; returns how many sessions it reached",
+            ),
+        )
+}
+
+fn template_data(vars: &UriVariables) -> String {
+    let id = vars.get("id").unwrap_or_default();
+    json!({"id": id, "templateTest": true, "data": format!("Data for ID: {id}")}).to_string()
+}
+
+fn resources(builder: McpServerBuilder) -> McpServerBuilder {
+    builder
+        .resource(
+            Resource::new(
+                "test://static-text",
+                "static-text",
+                |_ctx: RequestContext| async { "This is the content of the static text resource." },
+            )
+            .mime_type("text/plain")
+            .description("A static text resource"),
+        )
+        .resource(
+            Resource::new(
+                "test://static-binary",
+                "static-binary",
+                |_ctx: RequestContext| async {
+                    ResourceContents::blob("test://static-binary", Some("image/png"), PNG)
+                },
+            )
+            .mime_type("image/png")
+            .description("A static binary resource (a 1x1 PNG)"),
+        )
+        .resource(
+            Resource::new(
+                "test://watched-resource",
+                "watched-resource",
+                |_ctx: RequestContext| async {
+                    "This resource is watched: subscribe to hear about changes."
+                },
+            )
+            .mime_type("text/plain")
+            .description("A resource clients can subscribe to"),
+        )
+        .resource_template(
+            ResourceTemplate::new(
+                "test://template/{id}/data",
+                "template",
+                |vars: UriVariables, _ctx: RequestContext| async move { template_data(&vars) },
+            )
+            .mime_type("application/json")
+            .description("Data for any id")
+            .complete("id", |request: CompletionRequest, _ctx| async move {
+                ["1", "2", "3", "10", "123"]
+                    .into_iter()
+                    .filter(|id| id.starts_with(&request.value))
+                    .map(str::to_owned)
+                    .collect::<Vec<_>>()
+            }),
+        )
+}
+
+fn prompts(builder: McpServerBuilder) -> McpServerBuilder {
+    builder
+        .prompt(
+            Prompt::new("test_simple_prompt", |_args, _ctx| async {
+                "This is a simple prompt for testing."
+            })
+            .description("A prompt with no arguments"),
+        )
+        .prompt(
+            Prompt::new(
+                "test_prompt_with_arguments",
+                |args: HashMap<String, String>, _ctx| async move {
+                    let get = |name: &str| args.get(name).cloned().unwrap_or_default();
+                    format!(
+                        "Prompt with arguments: arg1='{}', arg2='{}'",
+                        get("arg1"),
+                        get("arg2")
+                    )
+                },
+            )
+            .description("A prompt with two required arguments")
+            .argument(PromptArgument::required("arg1").description("First test argument"))
+            .argument(PromptArgument::required("arg2").description("Second test argument"))
+            .complete("arg1", |request: CompletionRequest, _ctx| async move {
+                let mut candidates: Vec<String> = vec!["testValue1".into(), "testValue2".into()];
+                candidates.extend((0..150).map(|i| format!("value-{i:03}")));
+                let values: Vec<String> = candidates
+                    .into_iter()
+                    .filter(|c| c.starts_with(&request.value))
+                    .collect();
+                Completion::from(values)
+            }),
+        )
+        .prompt(
+            Prompt::new(
+                "test_prompt_with_embedded_resource",
+                |args: HashMap<String, String>, _ctx| async move {
+                    let uri = args.get("resourceUri").cloned().unwrap_or_default();
+                    vec![
+                        PromptMessage::user(Content::embedded_text(
+                            uri,
+                            "text/plain",
+                            "Embedded resource content for testing.",
+                        )),
+                        PromptMessage::user("Please process the embedded resource above."),
+                    ]
+                },
+            )
+            .description("A prompt that embeds a resource")
+            .argument(
+                PromptArgument::required("resourceUri").description("URI of the resource to embed"),
+            ),
+        )
+        .prompt(
+            Prompt::new("test_prompt_with_image", |_args, _ctx| async {
+                vec![
+                    PromptMessage::user(Content::image(PNG, "image/png")),
+                    PromptMessage::user("Please analyze the image above."),
+                ]
+            })
+            .description("A prompt with an image"),
+        )
+        .prompt(
+            Prompt::new(
+                "all_content_types",
+                |args: HashMap<String, String>, _ctx| async move {
+                    let style = args
+                        .get("style")
+                        .cloned()
+                        .unwrap_or_else(|| "plain".to_owned());
+                    GetPromptResult::new(vec![
+                        PromptMessage::user(format!("Style: {style}")),
+                        PromptMessage::user(Content::image(PNG, "image/png")),
+                        PromptMessage::user(Content::audio(WAV, "audio/wav")),
+                        PromptMessage::assistant(Content::resource_link(
+                            "test://static-text",
+                            "static-text",
+                        )),
+                        PromptMessage::assistant(Content::embedded_blob(
+                            "test://static-binary",
+                            "image/png",
+                            PNG,
+                        )),
+                    ])
+                    .description("Every content type a prompt message can carry")
+                },
+            )
+            .description("A prompt whose messages use every content type")
+            .argument(PromptArgument::new("style").description("An optional style")),
         )
 }

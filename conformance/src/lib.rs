@@ -98,21 +98,34 @@ impl Target {
         client::open(build(builder)).await
     }
 
-    /// Initializes a session (offering `2025-11-25`), sends `notifications/initialized`, and
-    /// checks both answers.
+    /// Initializes a session (offering `2025-11-25`, declaring no client capabilities), sends
+    /// `notifications/initialized`, and checks both answers.
     pub async fn connect(&self) -> Session {
+        self.connect_with("2025-11-25", json!({})).await
+    }
+
+    /// Like [`connect`](Self::connect), offering protocol `version` and declaring the client
+    /// `capabilities`; the session's requests then carry that version in
+    /// `MCP-Protocol-Version`.
+    pub async fn connect_with(&self, version: &str, capabilities: Value) -> Session {
         let init = self
-            .send(self.post(&initialize_body(next_id(), "2025-11-25")))
+            .send(self.post(&initialize_body_with(next_id(), version, capabilities)))
             .await;
         assert_eq!(init.status, 200, "initialize: {:?}", init.body);
         let id = init
             .header("mcp-session-id")
             .unwrap_or_else(|| panic!("initialize answered without Mcp-Session-Id"))
             .to_owned();
+        let initialize = init.result();
+        assert_eq!(
+            initialize["protocolVersion"], version,
+            "the server did not accept version {version}"
+        );
         let session = Session {
             target: self.clone(),
             id,
-            initialize: init.result(),
+            version: version.to_owned(),
+            initialize,
         };
         let ack = session
             .send(session.post(&json!({"jsonrpc": "2.0", "method": "notifications/initialized"})))
@@ -133,15 +146,20 @@ fn build(builder: http::request::Builder) -> Request<Bytes> {
         .unwrap_or_else(|e| panic!("the case built an invalid request: {e}"))
 }
 
-/// An `initialize` request body.
+/// An `initialize` request body declaring no client capabilities.
 pub fn initialize_body(id: i64, version: &str) -> Value {
+    initialize_body_with(id, version, json!({}))
+}
+
+/// An `initialize` request body declaring the client `capabilities`.
+pub fn initialize_body_with(id: i64, version: &str, capabilities: Value) -> Value {
     json!({
         "jsonrpc": "2.0",
         "id": id,
         "method": "initialize",
         "params": {
             "protocolVersion": version,
-            "capabilities": {},
+            "capabilities": capabilities,
             "clientInfo": {"name": "mcp-mount-conformance", "version": "0.1.0"}
         }
     })
@@ -159,14 +177,45 @@ pub struct Session {
     pub target: Target,
     /// Its `Mcp-Session-Id`.
     pub id: String,
+    /// The negotiated protocol version, sent in `MCP-Protocol-Version`.
+    pub version: String,
     /// The `initialize` result.
     pub initialize: Value,
 }
 
 impl Session {
-    /// A POST of `body` carrying the session's id.
+    /// A POST of `body` carrying the session's id and protocol version.
     pub fn post(&self, body: &Value) -> http::request::Builder {
-        self.target.post(body).header("mcp-session-id", &self.id)
+        let mut builder = self.target.post(body).header("mcp-session-id", &self.id);
+        if let (Some(headers), Ok(version)) = (builder.headers_mut(), self.version.parse()) {
+            headers.insert("mcp-protocol-version", version);
+        }
+        builder
+    }
+
+    /// A GET of the session's standalone SSE stream (with `Last-Event-ID` when given).
+    pub fn get(&self, last_event_id: Option<&str>) -> http::request::Builder {
+        let builder = Request::builder()
+            .method(Method::GET)
+            .uri(self.target.url())
+            .header("accept", "text/event-stream")
+            .header("mcp-session-id", &self.id)
+            .header("mcp-protocol-version", &self.version);
+        match last_event_id {
+            Some(id) => builder.header("last-event-id", id),
+            None => builder,
+        }
+    }
+
+    /// Ends the session with DELETE.
+    pub async fn delete(&self) -> Response {
+        self.send(
+            Request::builder()
+                .method(Method::DELETE)
+                .uri(self.target.url())
+                .header("mcp-session-id", &self.id),
+        )
+        .await
     }
 
     /// Sends a request.
@@ -266,6 +315,43 @@ macro_rules! __for_each_case {
             cancellation_aborts_the_handler,
             host_extensions_reach_handlers,
             concurrent_requests_on_one_session,
+            capabilities_reflect_registrations,
+            resources_list_describes_resources,
+            resources_read_text,
+            resources_read_binary,
+            resources_read_through_template,
+            resources_read_missing_is_32002,
+            resources_list_paginates,
+            resources_templates_list,
+            resources_subscribe_delivers_updates,
+            resources_subscribe_missing_is_32002,
+            prompts_list_describes_prompts,
+            prompts_get_renders_messages,
+            prompts_get_carries_every_content_type,
+            prompts_get_bad_requests_are_invalid_params,
+            completion_completes_prompt_arguments,
+            completion_completes_template_variables,
+            completion_unknown_ref_is_invalid_params,
+            tools_list_changed_on_runtime_change,
+            resources_and_prompts_list_changed,
+            list_changed_never_rides_a_request_stream,
+            sampling_round_trip,
+            sampling_error_reaches_the_handler,
+            client_requests_need_the_capability,
+            elicitation_form_round_trip,
+            elicitation_modes_follow_capabilities,
+            roots_round_trip,
+            client_request_times_out,
+            client_requests_unavailable_without_a_stream,
+            sse_streams_start_with_a_priming_event,
+            older_clients_get_no_priming_event,
+            resume_replays_the_result,
+            resume_continues_a_running_stream,
+            resume_with_an_unknown_id_is_400,
+            replay_buffer_is_bounded,
+            batch_on_2025_03_26_is_answered_as_an_array,
+            batch_follows_the_version_header,
+            batch_rules_are_enforced,
             legacy_sse_endpoint_carries_the_full_path,
             legacy_sse_round_trip,
             legacy_messages_reject_bad_input,

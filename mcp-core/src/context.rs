@@ -2,17 +2,34 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
 use http::{Extensions, HeaderMap, Method, Uri};
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 use serde_json::Value;
+use serde_json::value::RawValue;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use crate::client::{
+    ClientRequestError, CreateMessageParams, CreateMessageResult, ElicitParams, ElicitResult,
+    ListRootsResult, Root,
+};
 use crate::jsonrpc::{self, RequestId};
 use crate::model::LoggingLevel;
 use crate::session::Session;
+
+/// What a handler sends towards its request's stream.
+#[derive(Debug)]
+pub(crate) enum Outbound {
+    /// A JSON-RPC notification or request.
+    Message(Bytes),
+    /// End the HTTP connection now without ending the stream: the client resumes it with
+    /// `Last-Event-ID` (SEP-1699 polling).
+    CloseConnection,
+}
 
 /// The request a handler is serving: its HTTP parts (headers and the host's extensions, such as
 /// the user an auth middleware inserted), its session, and channels back to the client.
@@ -28,8 +45,9 @@ struct Inner {
     progress_token: Option<Value>,
     parts: http::request::Parts,
     session: Option<Arc<Session>>,
-    sink: Option<mpsc::UnboundedSender<Bytes>>,
+    sink: Option<mpsc::UnboundedSender<Outbound>>,
     cancel: CancellationToken,
+    client_timeout: Duration,
 }
 
 impl fmt::Debug for RequestContext {
@@ -47,8 +65,9 @@ impl RequestContext {
         progress_token: Option<Value>,
         parts: http::request::Parts,
         session: Option<Arc<Session>>,
-        sink: Option<mpsc::UnboundedSender<Bytes>>,
+        sink: Option<mpsc::UnboundedSender<Outbound>>,
         cancel: CancellationToken,
+        client_timeout: Duration,
     ) -> Self {
         Self {
             inner: Arc::new(Inner {
@@ -58,6 +77,7 @@ impl RequestContext {
                 session,
                 sink,
                 cancel,
+                client_timeout,
             }),
         }
     }
@@ -169,10 +189,144 @@ impl RequestContext {
         ))
     }
 
+    /// Ends this request's HTTP connection now without ending its SSE stream (SEP-1699
+    /// polling): the client reconnects with `Last-Event-ID` and gets what the handler sends
+    /// afterwards, its result included. Useful before long waits, so no connection is held.
+    ///
+    /// Returns `false`, doing nothing, when the client cannot resume the stream: its session
+    /// negotiated a version before 2025-11-25, replay is disabled, or the answer is plain JSON.
+    pub fn close_sse_connection(&self) -> bool {
+        self.session().is_some_and(Session::is_resumable)
+            && self
+                .inner
+                .sink
+                .as_ref()
+                .is_some_and(|sink| sink.send(Outbound::CloseConnection).is_ok())
+    }
+
+    /// Asks the client's model for a completion (`sampling/createMessage`) and waits for its
+    /// answer.
+    ///
+    /// The request goes out on this request's SSE stream; the client POSTs its answer back.
+    ///
+    /// # Errors
+    ///
+    /// [`ClientRequestError::MissingCapability`] when the client did not declare `sampling`
+    /// (or `sampling.tools`, for a request that offers tools); the other variants as
+    /// documented on [`ClientRequestError`].
+    pub async fn create_message(
+        &self,
+        params: CreateMessageParams,
+    ) -> Result<CreateMessageResult, ClientRequestError> {
+        let session = self.reachable_session()?;
+        let capabilities = session.client_capabilities();
+        if !capabilities["sampling"].is_object() {
+            return Err(ClientRequestError::MissingCapability("sampling"));
+        }
+        if params.uses_tools() && !capabilities["sampling"]["tools"].is_object() {
+            return Err(ClientRequestError::MissingCapability("sampling.tools"));
+        }
+        self.request_client("sampling/createMessage", &params).await
+    }
+
+    /// Asks the user for input through the client (`elicitation/create`, form or URL mode) and
+    /// waits for the answer.
+    ///
+    /// # Errors
+    ///
+    /// [`ClientRequestError::MissingCapability`] when the client did not declare elicitation
+    /// in this mode (`elicitation: {}` declares form mode only); the other variants as
+    /// documented on [`ClientRequestError`].
+    pub async fn elicit(&self, params: ElicitParams) -> Result<ElicitResult, ClientRequestError> {
+        let session = self.reachable_session()?;
+        let elicitation = &session.client_capabilities()["elicitation"];
+        let Some(modes) = elicitation.as_object() else {
+            return Err(ClientRequestError::MissingCapability("elicitation"));
+        };
+        if params.is_url() {
+            if !modes.contains_key("url") {
+                return Err(ClientRequestError::MissingCapability("elicitation.url"));
+            }
+        } else if !(modes.is_empty() || modes.contains_key("form")) {
+            return Err(ClientRequestError::MissingCapability("elicitation.form"));
+        }
+        self.request_client("elicitation/create", &params).await
+    }
+
+    /// Asks the client for its roots (`roots/list`) and waits for the answer.
+    ///
+    /// # Errors
+    ///
+    /// [`ClientRequestError::MissingCapability`] when the client did not declare `roots`; the
+    /// other variants as documented on [`ClientRequestError`].
+    pub async fn list_roots(&self) -> Result<Vec<Root>, ClientRequestError> {
+        let session = self.reachable_session()?;
+        if !session.client_capabilities()["roots"].is_object() {
+            return Err(ClientRequestError::MissingCapability("roots"));
+        }
+        let result: ListRootsResult = self
+            .request_client("roots/list", &serde_json::json!({}))
+            .await?;
+        Ok(result.roots)
+    }
+
+    /// The session, when a request to the client can reach it and its answer come back.
+    fn reachable_session(&self) -> Result<&Arc<Session>, ClientRequestError> {
+        let Some(session) = &self.inner.session else {
+            return Err(ClientRequestError::Unavailable(
+                "stateless mode has no session to route the client's answer to",
+            ));
+        };
+        if self.inner.sink.is_none() {
+            return Err(ClientRequestError::Unavailable(
+                "this request is answered as plain JSON (ResponseMode::Json or a batch), which cannot carry requests to the client",
+            ));
+        }
+        Ok(session)
+    }
+
+    /// Sends a request to the client on this request's stream and waits for the answer the
+    /// client POSTs back, within the server's client-request timeout.
+    async fn request_client<T: DeserializeOwned>(
+        &self,
+        method: &str,
+        params: &impl Serialize,
+    ) -> Result<T, ClientRequestError> {
+        let session = self.reachable_session()?;
+        let (id, answer, _pending) = session.begin_client_request();
+        if !self.send(jsonrpc::request_bytes(&id, method, params)) {
+            return Err(ClientRequestError::Closed);
+        }
+        let raw: Box<RawValue> = match tokio::time::timeout(self.inner.client_timeout, answer).await
+        {
+            Err(_) => {
+                #[derive(Serialize)]
+                #[serde(rename_all = "camelCase")]
+                struct Cancelled<'a> {
+                    request_id: &'a RequestId,
+                    reason: &'a str,
+                }
+                self.send(jsonrpc::notification_bytes(
+                    "notifications/cancelled",
+                    &Cancelled {
+                        request_id: &id,
+                        reason: "the server timed out waiting for the answer",
+                    },
+                ));
+                return Err(ClientRequestError::Timeout(self.inner.client_timeout));
+            }
+            Ok(Err(_)) => return Err(ClientRequestError::Closed),
+            Ok(Ok(Err(error))) => return Err(ClientRequestError::Rejected(error)),
+            Ok(Ok(Ok(raw))) => raw,
+        };
+        serde_json::from_str(raw.get())
+            .map_err(|e| ClientRequestError::InvalidResult(format!("{method}: {e}")))
+    }
+
     fn send(&self, message: Bytes) -> bool {
         self.inner
             .sink
             .as_ref()
-            .is_some_and(|sink| sink.send(message).is_ok())
+            .is_some_and(|sink| sink.send(Outbound::Message(message)).is_ok())
     }
 }

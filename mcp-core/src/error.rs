@@ -44,6 +44,8 @@ pub enum ErrorKind {
     Unauthorized,
     /// The token lacks a required scope (403, with a `WWW-Authenticate` challenge).
     InsufficientScope,
+    /// A `Last-Event-ID` that names no stream this session can resume (400).
+    CannotResume,
 }
 
 impl ErrorKind {
@@ -54,7 +56,8 @@ impl ErrorKind {
             | Self::Parse
             | Self::InvalidRequest
             | Self::UnsupportedProtocolVersion
-            | Self::MissingSession => StatusCode::BAD_REQUEST,
+            | Self::MissingSession
+            | Self::CannotResume => StatusCode::BAD_REQUEST,
             Self::NotAcceptable => StatusCode::NOT_ACCEPTABLE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Forbidden | Self::InsufficientScope => StatusCode::FORBIDDEN,
@@ -194,6 +197,7 @@ impl From<ErrorKind> for Error {
             ErrorKind::TooManySessions => "Service Unavailable: too many sessions",
             ErrorKind::Unauthorized => "Unauthorized",
             ErrorKind::InsufficientScope => "Forbidden: insufficient scope",
+            ErrorKind::CannotResume => "Bad Request: cannot resume the stream",
         };
         Self::new(kind, message)
     }

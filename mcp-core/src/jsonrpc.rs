@@ -25,6 +25,8 @@ pub const INTERNAL_ERROR: i32 = -32603;
 pub const SERVER_ERROR: i32 = -32000;
 /// Implementation-defined "Session not found" (the TypeScript SDK's convention).
 pub const SESSION_NOT_FOUND: i32 = -32001;
+/// MCP "Resource not found" (2025-11-25 and earlier).
+pub const RESOURCE_NOT_FOUND: i32 = -32002;
 
 /// A JSON-RPC request id: a string or an integer, echoed back with its exact JSON type.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -134,8 +136,12 @@ pub(crate) enum Message<'a> {
         method: Cow<'a, str>,
         params: Option<&'a RawValue>,
     },
-    /// A response to a server-to-client request.
-    Response,
+    /// A response to a server-to-client request: exactly one of `result` and `error` is set.
+    Response {
+        id: RequestId,
+        result: Option<&'a RawValue>,
+        error: Option<&'a RawValue>,
+    },
 }
 
 /// Why a message could not be classified: the JSON-RPC error to answer with.
@@ -177,8 +183,12 @@ impl<'a> Envelope<'a> {
                 Ok(Message::Request { id, method, params })
             }
             (Some(method), None) => Ok(Message::Notification { method, params }),
-            (None, Some(_)) if self.result.is_some() != self.error.is_some() => {
-                Ok(Message::Response)
+            (None, Some(id)) if self.result.is_some() != self.error.is_some() => {
+                Ok(Message::Response {
+                    id,
+                    result: self.result,
+                    error: self.error,
+                })
             }
             (None, id) => Err(Invalid {
                 id,
@@ -199,36 +209,25 @@ pub(crate) fn result_bytes(id: &RequestId, result: &[u8]) -> Bytes {
     Bytes::from(out)
 }
 
-/// Serialises `result` straight into its response envelope (no intermediate buffer); an
-/// internal error response if it cannot be serialised.
-pub(crate) fn serialize_result(id: &RequestId, result: &impl Serialize) -> Bytes {
-    let mut out = Vec::with_capacity(128);
-    out.extend_from_slice(b"{\"jsonrpc\":\"2.0\",\"id\":");
-    id.write_json(&mut out);
-    out.extend_from_slice(b",\"result\":");
-    match serde_json::to_writer(&mut out, result) {
-        Ok(()) => {
-            out.push(b'}');
-            Bytes::from(out)
-        }
-        Err(e) => error_bytes(
-            Some(id),
-            &RpcError::internal(format!("could not serialise the result: {e}")),
-        ),
-    }
-}
-
 /// A JSON-RPC error object: code, message and optional data.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RpcError {
     /// The JSON-RPC error code.
     pub code: i32,
     /// A short description.
     pub message: Cow<'static, str>,
     /// Extra detail for the client.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data: Option<serde_json::Value>,
 }
+
+impl fmt::Display for RpcError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({})", self.message, self.code)
+    }
+}
+
+impl std::error::Error for RpcError {}
 
 impl RpcError {
     /// An error with a code and a message and no data.
@@ -248,6 +247,12 @@ impl RpcError {
     /// `-32603 Internal error` with a message.
     pub fn internal(message: impl Into<Cow<'static, str>>) -> Self {
         Self::new(INTERNAL_ERROR, message)
+    }
+
+    /// `-32002 Resource not found` with `data: {"uri": uri}`.
+    pub fn resource_not_found(uri: &str) -> Self {
+        Self::new(RESOURCE_NOT_FOUND, format!("Resource not found: {uri}"))
+            .with_data(serde_json::json!({ "uri": uri }))
     }
 
     /// Attaches `data`.
@@ -288,6 +293,25 @@ pub(crate) fn notification_bytes(method: &str, params: &impl Serialize) -> Bytes
     };
     // A notification is built from our own serialisable types; a failure would be a bug in them.
     Bytes::from(serde_json::to_vec(&n).unwrap_or_default())
+}
+
+/// Writes a request `{"jsonrpc":"2.0","id":ID,"method":M,"params":P}`.
+pub(crate) fn request_bytes(id: &RequestId, method: &str, params: &impl Serialize) -> Bytes {
+    #[derive(Serialize)]
+    struct Request<'a, P> {
+        jsonrpc: &'static str,
+        id: &'a RequestId,
+        method: &'a str,
+        params: &'a P,
+    }
+    let r = Request {
+        jsonrpc: "2.0",
+        id,
+        method,
+        params,
+    };
+    // Built from our own serialisable types; a failure would be a bug in them.
+    Bytes::from(serde_json::to_vec(&r).unwrap_or_default())
 }
 
 #[cfg(test)]

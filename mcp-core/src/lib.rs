@@ -3,15 +3,22 @@
 
 mod auth;
 mod body;
+mod client;
+mod completion;
 mod context;
 mod cors;
+mod dispatch;
 mod error;
 mod forwarded;
 pub mod jsonrpc;
 mod model;
+mod prompt;
+mod registry;
+mod resource;
 mod server;
 mod session;
 mod sse;
+mod stream;
 mod tool;
 mod transport;
 
@@ -19,15 +26,23 @@ pub use auth::{
     InvalidToken, Principal, ProtectedResource, TokenVerifier, VerifyFuture, well_known_path,
 };
 pub use body::McpBody;
+pub use client::{
+    ClientRequestError, CreateMessageParams, CreateMessageResult, ElicitAction, ElicitParams,
+    ElicitResult, Root, SamplingMessage,
+};
+pub use completion::CompletionRequest;
 pub use context::RequestContext;
 pub use cors::Cors;
 pub use error::{Error, ErrorKind};
 pub use forwarded::{InvalidProxy, PeerAddr, TrustedProxies};
 pub use jsonrpc::{RequestId, RpcError};
 pub use model::{
-    Annotations, CallToolResult, Content, EmbeddedResource, IntoToolResult, Json, LoggingLevel,
-    MediaContent, ResourceContents, ResourceLink, Role, TextContent, ToolAnnotations,
+    Annotations, CallToolResult, Completion, Content, EmbeddedResource, GetPromptResult,
+    IntoToolResult, Json, LoggingLevel, MediaContent, PromptMessage, ResourceContents,
+    ResourceLink, Role, TextContent, ToolAnnotations, base64_encode,
 };
+pub use prompt::{IntoPromptResult, Prompt, PromptArgument};
+pub use resource::{IntoResourceContents, Resource, ResourceTemplate, UriVariables};
 pub use server::{
     BuildError, LATEST_PROTOCOL_VERSION, McpServer, McpServerBuilder, ResponseMode,
     SUPPORTED_PROTOCOL_VERSIONS,

@@ -405,3 +405,221 @@ impl LoggingLevel {
         }
     }
 }
+
+impl From<String> for Content {
+    fn from(text: String) -> Self {
+        Self::text(text)
+    }
+}
+
+impl From<&str> for Content {
+    fn from(text: &str) -> Self {
+        Self::text(text)
+    }
+}
+
+impl ResourceContents {
+    /// Text contents of the resource at `uri`.
+    pub fn text(uri: impl Into<String>, mime_type: Option<&str>, text: impl Into<String>) -> Self {
+        Self::Text {
+            uri: uri.into(),
+            mime_type: mime_type.map(str::to_owned),
+            text: text.into(),
+            meta: None,
+        }
+    }
+
+    /// Binary contents of the resource at `uri`, from data already encoded in base64.
+    pub fn blob(
+        uri: impl Into<String>,
+        mime_type: Option<&str>,
+        base64: impl Into<String>,
+    ) -> Self {
+        Self::Blob {
+            uri: uri.into(),
+            mime_type: mime_type.map(str::to_owned),
+            blob: base64.into(),
+            meta: None,
+        }
+    }
+
+    /// Binary contents of the resource at `uri`, from raw bytes (encoded in base64 here).
+    pub fn bytes(uri: impl Into<String>, mime_type: Option<&str>, bytes: &[u8]) -> Self {
+        Self::blob(uri, mime_type, base64_encode(bytes))
+    }
+
+    /// The URI these contents belong to.
+    pub fn uri(&self) -> &str {
+        match self {
+            Self::Text { uri, .. } | Self::Blob { uri, .. } => uri,
+        }
+    }
+}
+
+/// Standard base64 with padding (RFC 4648 §4), as MCP's `blob` and `data` fields use.
+pub fn base64_encode(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for (i, shift) in [18u32, 12, 6, 0].into_iter().enumerate() {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[((n >> shift) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// One message of a prompt: a role and one content block of any type.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PromptMessage {
+    /// Who speaks.
+    pub role: Role,
+    /// What is said.
+    pub content: Content,
+}
+
+impl PromptMessage {
+    /// A message from `role`.
+    pub fn new(role: Role, content: impl Into<Content>) -> Self {
+        Self {
+            role,
+            content: content.into(),
+        }
+    }
+
+    /// A message from the user.
+    pub fn user(content: impl Into<Content>) -> Self {
+        Self::new(Role::User, content)
+    }
+
+    /// A message from the assistant.
+    pub fn assistant(content: impl Into<Content>) -> Self {
+        Self::new(Role::Assistant, content)
+    }
+}
+
+/// The result of `prompts/get`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct GetPromptResult {
+    /// A description of this rendering of the prompt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The messages.
+    pub messages: Vec<PromptMessage>,
+    /// Optional metadata.
+    #[serde(rename = "_meta", default, skip_serializing_if = "Option::is_none")]
+    pub meta: Option<Map<String, Value>>,
+}
+
+impl GetPromptResult {
+    /// A result holding `messages`.
+    pub fn new(messages: impl Into<Vec<PromptMessage>>) -> Self {
+        Self {
+            messages: messages.into(),
+            ..Self::default()
+        }
+    }
+
+    /// Sets the description.
+    #[must_use]
+    pub fn description(mut self, description: impl Into<String>) -> Self {
+        self.description = Some(description.into());
+        self
+    }
+}
+
+/// Completion values for one argument, as `completion/complete` returns them.
+///
+/// At most 100 values are sent; when a handler returns more, the first 100 are sent with
+/// `hasMore: true` and `total` set to how many there were.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Completion {
+    /// The suggested values, best first.
+    pub values: Vec<String>,
+    /// How many values exist in all, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total: Option<u64>,
+    /// Whether more values exist than were sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub has_more: Option<bool>,
+}
+
+impl Completion {
+    /// The most values one completion result may hold.
+    pub const MAX_VALUES: usize = 100;
+
+    /// Caps `values` at [`MAX_VALUES`](Self::MAX_VALUES), recording what was cut.
+    pub(crate) fn capped(mut self) -> Self {
+        if self.values.len() > Self::MAX_VALUES {
+            let total = self.values.len() as u64;
+            self.values.truncate(Self::MAX_VALUES);
+            self.total = Some(self.total.unwrap_or(total).max(total));
+            self.has_more = Some(true);
+        }
+        self
+    }
+}
+
+impl From<Vec<String>> for Completion {
+    fn from(values: Vec<String>) -> Self {
+        let total = values.len() as u64;
+        Self {
+            values,
+            total: Some(total),
+            has_more: Some(false),
+        }
+    }
+}
+
+impl From<Vec<&str>> for Completion {
+    fn from(values: Vec<&str>) -> Self {
+        values
+            .into_iter()
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+            .into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_matches_rfc4648_vectors() {
+        for (plain, encoded) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="),
+            ("foobar", "Zm9vYmFy"),
+        ] {
+            assert_eq!(base64_encode(plain.as_bytes()), encoded, "{plain:?}");
+        }
+        assert_eq!(base64_encode(&[0xff, 0xfe, 0xfd]), "//79");
+    }
+
+    #[test]
+    fn completions_are_capped_at_100() {
+        let many: Vec<String> = (0..150).map(|i| i.to_string()).collect();
+        let capped = Completion::from(many).capped();
+        assert_eq!(capped.values.len(), 100);
+        assert_eq!(capped.total, Some(150));
+        assert_eq!(capped.has_more, Some(true));
+        let few = Completion::from(vec!["a", "b"]).capped();
+        assert_eq!(few.values, ["a", "b"]);
+        assert_eq!(few.has_more, Some(false));
+    }
+}

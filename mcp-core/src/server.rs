@@ -1,31 +1,29 @@
-//! [`McpServer`]: the builder, the request pipeline and method dispatch.
+//! [`McpServer`]: the builder, the run-time registry API and the HTTP request pipeline.
 
-use std::borrow::Cow;
-use std::collections::HashMap;
 use std::fmt;
-use std::future::Future;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock, Weak};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Response, StatusCode, header};
-use serde::Deserialize;
+use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, header};
 use serde_json::Value;
 use serde_json::value::RawValue;
-use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::auth::{self, Principal, ProtectedResource, TokenVerifier};
 use crate::body::McpBody;
-use crate::context::RequestContext;
 use crate::cors::Cors;
 use crate::error::{Error, ErrorKind};
 use crate::forwarded::{self, TrustedProxies};
-use crate::jsonrpc::{self, Envelope, Message, RequestId, RpcError};
-use crate::model::CallToolResult;
-use crate::model::LoggingLevel;
-use crate::session::{InFlight, InMemorySessionStore, Session, SessionStore};
-use crate::sse;
+use crate::jsonrpc::{self, Envelope, Message, RpcError};
+use crate::prompt::Prompt;
+use crate::registry::{Entry, Registry};
+use crate::resource::{Resource, ResourceTemplate};
+use crate::session::{
+    InMemorySessionStore, ReplayLimit, ResumeError, STANDALONE, Session, SessionStore,
+};
+use crate::sse::{self, EventId};
+use crate::stream::{self, StreamConfig};
 use crate::tool::Tool;
 use crate::transport::{self, HostOriginPolicy, Route};
 
@@ -42,32 +40,40 @@ pub const SUPPORTED_PROTOCOL_VERSIONS: &[&str] =
 /// The version assumed when a request carries no `MCP-Protocol-Version` header.
 const DEFAULT_HEADER_VERSION: &str = "2025-03-26";
 
-const MCP_SESSION_ID: HeaderName = HeaderName::from_static("mcp-session-id");
-const MCP_PROTOCOL_VERSION: HeaderName = HeaderName::from_static("mcp-protocol-version");
+/// The one version whose clients may send JSON-RPC batches.
+const BATCH_VERSION: &str = "2025-03-26";
+
+pub(crate) const MCP_SESSION_ID: &str = "mcp-session-id";
+const MCP_PROTOCOL_VERSION: &str = "mcp-protocol-version";
+const LAST_EVENT_ID: &str = "last-event-id";
 
 /// How a request's answer is sent.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ResponseMode {
     /// JSON when the handler sends nothing before its result; an SSE stream as soon as it sends
-    /// a notification (progress, logging). The default.
+    /// a message (progress, logging, a request to the client). The default.
     #[default]
     Auto,
-    /// Always `application/json`; notifications from handlers are dropped.
+    /// Always `application/json`; notifications from handlers are dropped and handlers cannot
+    /// send requests to the client.
     Json,
     /// Always `text/event-stream`.
     Sse,
 }
 
 #[derive(Clone)]
-struct Config {
-    max_body: usize,
+pub(crate) struct Config {
+    pub(crate) max_body: usize,
     session_ttl: Duration,
     max_sessions: usize,
-    stateless: bool,
-    response_mode: ResponseMode,
+    pub(crate) stateless: bool,
+    pub(crate) response_mode: ResponseMode,
     policy: HostOriginPolicy,
-    page_size: usize,
+    pub(crate) page_size: usize,
+    pub(crate) sse_retry: Duration,
+    replay: ReplayLimit,
+    pub(crate) client_timeout: Duration,
     trusted_proxies: Option<TrustedProxies>,
     rest_view: bool,
     cors: Option<Cors>,
@@ -105,6 +111,9 @@ impl Default for Config {
             response_mode: ResponseMode::Auto,
             policy: HostOriginPolicy::default(),
             page_size: 100,
+            sse_retry: Duration::from_secs(1),
+            replay: ReplayLimit::default(),
+            client_timeout: Duration::from_secs(60),
             trusted_proxies: None,
             rest_view: false,
             cors: None,
@@ -122,6 +131,9 @@ pub struct McpServerBuilder {
     title: Option<String>,
     instructions: Option<String>,
     tools: Vec<Tool>,
+    resources: Vec<Resource>,
+    templates: Vec<ResourceTemplate>,
+    prompts: Vec<Prompt>,
     config: Config,
     store: Option<Arc<dyn SessionStore>>,
 }
@@ -132,12 +144,15 @@ impl fmt::Debug for McpServerBuilder {
             .field("name", &self.name)
             .field("version", &self.version)
             .field("tools", &self.tools.len())
+            .field("resources", &self.resources.len())
+            .field("templates", &self.templates.len())
+            .field("prompts", &self.prompts.len())
             .field("config", &self.config)
             .finish_non_exhaustive()
     }
 }
 
-/// Why [`McpServerBuilder::try_build`] refused the configuration.
+/// Why a server definition, or a run-time change to it, was refused.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BuildError(String);
 
@@ -174,6 +189,37 @@ impl McpServerBuilder {
         self
     }
 
+    /// Adds a resource.
+    pub fn resource(mut self, resource: Resource) -> Self {
+        self.resources.push(resource);
+        self
+    }
+
+    /// Adds several resources.
+    pub fn resources(mut self, resources: impl IntoIterator<Item = Resource>) -> Self {
+        self.resources.extend(resources);
+        self
+    }
+
+    /// Adds a resource template. A URI that no resource has is read through the first template
+    /// (in the order they were added) that matches it.
+    pub fn resource_template(mut self, template: ResourceTemplate) -> Self {
+        self.templates.push(template);
+        self
+    }
+
+    /// Adds a prompt.
+    pub fn prompt(mut self, prompt: Prompt) -> Self {
+        self.prompts.push(prompt);
+        self
+    }
+
+    /// Adds several prompts.
+    pub fn prompts(mut self, prompts: impl IntoIterator<Item = Prompt>) -> Self {
+        self.prompts.extend(prompts);
+        self
+    }
+
     /// The largest request body accepted, in bytes (default 4 MiB); larger ones get 413.
     pub fn max_body(mut self, bytes: usize) -> Self {
         self.config.max_body = bytes;
@@ -194,7 +240,8 @@ impl McpServerBuilder {
     }
 
     /// Stateless mode: no sessions, no GET stream (405), every request stands alone. Scales
-    /// behind any load balancer; cancellation needs a session and is unavailable.
+    /// behind any load balancer; cancellation, subscriptions, change notifications and requests
+    /// to the client need a session and are unavailable.
     pub fn stateless(mut self, stateless: bool) -> Self {
         self.config.stateless = stateless;
         self
@@ -250,6 +297,30 @@ impl McpServerBuilder {
         self
     }
 
+    /// The reconnection delay sent in the `retry` field of priming events (default 1 s).
+    pub fn sse_retry(mut self, retry: Duration) -> Self {
+        self.config.sse_retry = retry;
+        self
+    }
+
+    /// How much SSE traffic each session keeps for `Last-Event-ID` replay: at most `events`
+    /// events and `bytes` bytes, the oldest dropped first (default 32 events, 256 KiB).
+    ///
+    /// `events == 0` turns resumability off: streams then carry no event ids and no priming
+    /// events.
+    pub fn sse_replay_buffer(mut self, events: usize, bytes: usize) -> Self {
+        self.config.replay = ReplayLimit { events, bytes };
+        self
+    }
+
+    /// How long a handler waits for the client to answer a request it sent
+    /// ([`RequestContext::create_message`](crate::RequestContext::create_message) and the like)
+    /// before giving up with a timeout (default 60 s).
+    pub fn client_request_timeout(mut self, timeout: Duration) -> Self {
+        self.config.client_timeout = timeout;
+        self
+    }
+
     /// Believes `Forwarded` and `X-Forwarded-Host` / `-Proto` / `-Prefix` from these peers
     /// (default: from nobody). The forwarded host is then what the `Host` allowlist checks, and
     /// every URL the server emits uses the forwarded scheme, host and prefix. Adapters give the
@@ -262,7 +333,8 @@ impl McpServerBuilder {
     /// Serves the REST view of the tools beside the MCP endpoint, under the same prefix (and so
     /// behind the same host middleware): `GET {prefix}/tools`, `POST {prefix}/tools/{name}` (the
     /// JSON body is the arguments; the `CallToolResult` comes back with 200 even when `isError`),
-    /// `POST {prefix}/images/{tool}` (the first image's bytes) and `GET {prefix}/openapi.json`.
+    /// `POST {prefix}/completions` (`completion/complete`), `POST {prefix}/images/{tool}` (the
+    /// first image's bytes) and `GET {prefix}/openapi.json`.
     pub fn rest_view(mut self, enabled: bool) -> Self {
         self.config.rest_view = enabled;
         self
@@ -278,8 +350,8 @@ impl McpServerBuilder {
 
     /// Binds every session to the principal that created it: `principal` names who a request
     /// speaks for (from what the host's auth middleware put in the extensions, or the
-    /// [`Principal`](crate::Principal) of [`oauth`](Self::oauth)), and a session used by anyone
-    /// else answers 404, as an unknown session does.
+    /// [`Principal`] of [`oauth`](Self::oauth)), and a session used by anyone else answers 404,
+    /// as an unknown session does.
     ///
     /// ```
     /// # use mcp_mount::{McpServer, Principal};
@@ -299,9 +371,9 @@ impl McpServerBuilder {
     /// Makes the server an OAuth 2.0 protected resource: every request to its routes needs a
     /// bearer token that `verifier` accepts (401 with a `WWW-Authenticate` challenge naming the
     /// resource metadata otherwise, 403 when a required scope is missing), and the verified
-    /// [`Principal`](crate::Principal) is put in the request's extensions for handlers.
-    /// Serve the metadata document from the host's root router with each adapter's
-    /// `well_known` helper (or [`McpServer::well_known`]).
+    /// [`Principal`] is put in the request's extensions for handlers. Serve the metadata
+    /// document from the host's root router with each adapter's `well_known` helper (or
+    /// [`McpServer::well_known`]).
     pub fn oauth(mut self, resource: ProtectedResource, verifier: impl TokenVerifier) -> Self {
         self.config.oauth = Some((resource, Arc::new(verifier)));
         self
@@ -318,19 +390,11 @@ impl McpServerBuilder {
     ///
     /// # Errors
     ///
-    /// A tool name that breaks the spec's rules, a duplicate tool name, or a tool whose input
-    /// schema is not an object schema.
+    /// A tool name that breaks the spec's rules, a tool whose input schema is not an object
+    /// schema, a resource URI without a scheme, a URI template that is not RFC 6570 level 1, a
+    /// completion handler for an argument or variable that does not exist, or two entries of
+    /// one kind with the same name or URI.
     pub fn try_build(self) -> Result<McpServer, BuildError> {
-        let mut seen = HashMap::new();
-        for tool in &self.tools {
-            tool.validate().map_err(BuildError)?;
-            if seen.insert(tool.name.clone(), ()).is_some() {
-                return Err(BuildError(format!(
-                    "tool {:?} is registered twice",
-                    tool.name
-                )));
-            }
-        }
         let store = self.store.unwrap_or_else(|| {
             Arc::new(InMemorySessionStore::new(
                 self.config.session_ttl,
@@ -347,9 +411,13 @@ impl McpServerBuilder {
             inner: Arc::new(Inner {
                 server_info: Value::Object(info),
                 instructions: self.instructions,
-                tools: RwLock::new(Arc::new(ToolSet::new(self.tools))),
+                tools: registry(self.tools)?,
+                resources: registry(self.resources)?,
+                templates: registry(self.templates)?,
+                prompts: registry(self.prompts)?,
                 config: self.config,
                 store,
+                listeners: Mutex::new(Vec::new()),
                 never_cancelled: CancellationToken::new(),
                 legacy: legacy::LegacySessions::default(),
             }),
@@ -365,50 +433,41 @@ impl McpServerBuilder {
     pub fn build(self) -> McpServer {
         match self.try_build() {
             Ok(server) => server,
-            // PANIC: documented; an invalid tool definition is a bug in the host program.
+            // PANIC: documented; an invalid definition is a bug in the host program.
             Err(e) => panic!("invalid MCP server definition: {e}"),
         }
     }
 }
 
-struct ToolSet {
-    tools: Vec<Tool>,
-    index: HashMap<String, usize>,
-    definitions: Vec<Box<RawValue>>,
-}
-
-impl ToolSet {
-    fn new(tools: Vec<Tool>) -> Self {
-        let index = tools
-            .iter()
-            .enumerate()
-            .map(|(i, t)| (t.name.clone(), i))
-            .collect();
-        let definitions = tools.iter().map(Tool::definition).collect();
-        Self {
-            tools,
-            index,
-            definitions,
-        }
-    }
+fn registry<T: Entry>(items: Vec<T>) -> Result<RwLock<Arc<Registry<T>>>, BuildError> {
+    Registry::new(items)
+        .map(|r| RwLock::new(Arc::new(r)))
+        .map_err(BuildError)
 }
 
 /// A complete MCP server, ready to be mounted under any path by an adapter.
 ///
-/// Cheap to clone: the state is shared behind an `Arc`.
+/// Cheap to clone: the state is shared behind an `Arc`. Tools, resources, templates and prompts
+/// can be added and removed while it serves; every session with an open GET stream is told
+/// with a `notifications/*/list_changed`.
 #[derive(Clone)]
 pub struct McpServer {
     inner: Arc<Inner>,
 }
 
-struct Inner {
+pub(crate) struct Inner {
     server_info: Value,
     instructions: Option<String>,
-    tools: RwLock<Arc<ToolSet>>,
-    config: Config,
+    pub(crate) tools: RwLock<Arc<Registry<Tool>>>,
+    pub(crate) resources: RwLock<Arc<Registry<Resource>>>,
+    pub(crate) templates: RwLock<Arc<Registry<ResourceTemplate>>>,
+    pub(crate) prompts: RwLock<Arc<Registry<Prompt>>>,
+    pub(crate) config: Config,
     store: Arc<dyn SessionStore>,
+    /// Sessions that opened a GET stream: where server-wide notifications go.
+    listeners: Mutex<Vec<Weak<Session>>>,
     /// Shared by every call that nothing can cancel (no session).
-    never_cancelled: CancellationToken,
+    pub(crate) never_cancelled: CancellationToken,
     /// Sessions of the 2024-11-05 HTTP+SSE transport.
     legacy: legacy::LegacySessions,
 }
@@ -422,6 +481,30 @@ impl fmt::Debug for McpServer {
     }
 }
 
+/// The current snapshot of a registry.
+pub(crate) fn snapshot<T>(lock: &RwLock<Arc<Registry<T>>>) -> Result<Arc<Registry<T>>, RpcError> {
+    lock.read()
+        .map(|r| Arc::clone(&r))
+        .map_err(|_| RpcError::internal("the registry is unavailable"))
+}
+
+/// Replaces a registry with `change(current)`, if it gives one; `Ok(false)` when it did not.
+fn update<T>(
+    lock: &RwLock<Arc<Registry<T>>>,
+    change: impl FnOnce(&Registry<T>) -> Result<Option<Registry<T>>, String>,
+) -> Result<bool, BuildError> {
+    let mut current = lock
+        .write()
+        .map_err(|_| BuildError("the registry is unavailable".to_owned()))?;
+    match change(&current).map_err(BuildError)? {
+        Some(next) => {
+            *current = Arc::new(next);
+            Ok(true)
+        }
+        None => Ok(false),
+    }
+}
+
 impl McpServer {
     /// Starts building a server with the `serverInfo` name and version.
     pub fn builder(name: impl Into<String>, version: impl Into<String>) -> McpServerBuilder {
@@ -431,6 +514,9 @@ impl McpServer {
             title: None,
             instructions: None,
             tools: Vec::new(),
+            resources: Vec::new(),
+            templates: Vec::new(),
+            prompts: Vec::new(),
             config: Config::default(),
             store: None,
         }
@@ -445,6 +531,29 @@ impl McpServer {
     /// The session store.
     pub fn sessions(&self) -> &dyn SessionStore {
         &*self.inner.store
+    }
+
+    /// Handles one HTTP request to the mounted server.
+    ///
+    /// `req` carries the request as the host received it (its URI path includes the mount
+    /// prefix) with the body buffered; `prefix` is the external path the server is mounted at,
+    /// e.g. `/api/v1/mcp` (see [`mount_prefix`](crate::mount_prefix)). Every outcome, including
+    /// bad input, is a response: this never panics on what came off the wire.
+    pub async fn handle(&self, req: Request<Bytes>, prefix: &str) -> Response<McpBody> {
+        // The CORS origin, when there is a policy and it allows the request's Origin.
+        let cors = self.inner.config.cors.as_ref().and_then(|cors| {
+            let origin = req.headers().get(header::ORIGIN)?;
+            cors.allows(origin.to_str().ok()?)
+                .then(|| (cors, origin.clone()))
+        });
+        let mut response = match self.inner.handle(req, prefix, cors.is_some()).await {
+            Ok(response) => response,
+            Err(error) => error.into_response(),
+        };
+        if let Some((cors, origin)) = cors {
+            cors.decorate(&origin, &mut response);
+        }
+        response
     }
 
     /// Answers `GET /.well-known/oauth-protected-resource{prefix}` (RFC 9728) for a server
@@ -476,7 +585,7 @@ impl McpServer {
             .into_response();
         };
         let document = resource.document(&external.url(prefix.trim_end_matches('/')));
-        let mut response = json_response(Bytes::from(document.to_string()));
+        let mut response = stream::json_response(Bytes::from(document.to_string()));
         response.headers_mut().insert(
             header::CACHE_CONTROL,
             HeaderValue::from_static("max-age=300"),
@@ -484,27 +593,627 @@ impl McpServer {
         response
     }
 
-    /// Handles one HTTP request to the mounted server.
+    /// Adds a tool, or replaces the one with the same name, and sends
+    /// `notifications/tools/list_changed`.
     ///
-    /// `req` carries the request as the host received it (its URI path includes the mount
-    /// prefix) with the body buffered; `prefix` is the external path the server is mounted at,
-    /// e.g. `/api/v1/mcp` (see [`mount_prefix`](crate::mount_prefix)). Every outcome, including
-    /// bad input, is a response: this never panics on what came off the wire.
-    pub async fn handle(&self, req: Request<Bytes>, prefix: &str) -> Response<McpBody> {
-        // The CORS origin, when there is a policy and it allows the request's Origin.
-        let cors = self.inner.config.cors.as_ref().and_then(|cors| {
-            let origin = req.headers().get(header::ORIGIN)?;
-            cors.allows(origin.to_str().ok()?)
-                .then(|| (cors, origin.clone()))
-        });
-        let mut response = match self.inner.handle(req, prefix, cors.is_some()).await {
-            Ok(response) => response,
-            Err(error) => error.into_response(),
-        };
-        if let Some((cors, origin)) = cors {
-            cors.decorate(&origin, &mut response);
+    /// # Errors
+    ///
+    /// A tool [`McpServerBuilder::try_build`] would refuse.
+    pub fn add_tool(&self, tool: Tool) -> Result<(), BuildError> {
+        update(&self.inner.tools, |r| r.with(tool).map(Some))?;
+        self.inner.list_changed("notifications/tools/list_changed");
+        Ok(())
+    }
+
+    /// Removes the tool `name` and sends `notifications/tools/list_changed`; `false` when there
+    /// was none.
+    pub fn remove_tool(&self, name: &str) -> bool {
+        self.remove(&self.inner.tools, name, "notifications/tools/list_changed")
+    }
+
+    /// Adds a resource, or replaces the one with the same URI, and sends
+    /// `notifications/resources/list_changed`.
+    ///
+    /// # Errors
+    ///
+    /// A resource [`McpServerBuilder::try_build`] would refuse.
+    pub fn add_resource(&self, resource: Resource) -> Result<(), BuildError> {
+        update(&self.inner.resources, |r| r.with(resource).map(Some))?;
+        self.inner
+            .list_changed("notifications/resources/list_changed");
+        Ok(())
+    }
+
+    /// Removes the resource at `uri` and sends `notifications/resources/list_changed`; `false`
+    /// when there was none.
+    pub fn remove_resource(&self, uri: &str) -> bool {
+        self.remove(
+            &self.inner.resources,
+            uri,
+            "notifications/resources/list_changed",
+        )
+    }
+
+    /// Adds a resource template, or replaces the one with the same URI template, and sends
+    /// `notifications/resources/list_changed`.
+    ///
+    /// # Errors
+    ///
+    /// A template [`McpServerBuilder::try_build`] would refuse.
+    pub fn add_resource_template(&self, template: ResourceTemplate) -> Result<(), BuildError> {
+        update(&self.inner.templates, |r| r.with(template).map(Some))?;
+        self.inner
+            .list_changed("notifications/resources/list_changed");
+        Ok(())
+    }
+
+    /// Removes the resource template `uri_template` and sends
+    /// `notifications/resources/list_changed`; `false` when there was none.
+    pub fn remove_resource_template(&self, uri_template: &str) -> bool {
+        self.remove(
+            &self.inner.templates,
+            uri_template,
+            "notifications/resources/list_changed",
+        )
+    }
+
+    /// Adds a prompt, or replaces the one with the same name, and sends
+    /// `notifications/prompts/list_changed`.
+    ///
+    /// # Errors
+    ///
+    /// A prompt [`McpServerBuilder::try_build`] would refuse.
+    pub fn add_prompt(&self, prompt: Prompt) -> Result<(), BuildError> {
+        update(&self.inner.prompts, |r| r.with(prompt).map(Some))?;
+        self.inner
+            .list_changed("notifications/prompts/list_changed");
+        Ok(())
+    }
+
+    /// Removes the prompt `name` and sends `notifications/prompts/list_changed`; `false` when
+    /// there was none.
+    pub fn remove_prompt(&self, name: &str) -> bool {
+        self.remove(
+            &self.inner.prompts,
+            name,
+            "notifications/prompts/list_changed",
+        )
+    }
+
+    /// Tells every session subscribed to `uri` (`resources/subscribe`) that the resource
+    /// changed, with `notifications/resources/updated` on its GET stream. Returns how many
+    /// sessions it reached.
+    pub fn notify_resource_updated(&self, uri: &str) -> usize {
+        #[derive(serde::Serialize)]
+        struct Updated<'a> {
+            uri: &'a str,
         }
-        response
+        let message =
+            jsonrpc::notification_bytes("notifications/resources/updated", &Updated { uri });
+        self.inner
+            .listeners()
+            .iter()
+            .filter(|s| s.is_subscribed(uri) && s.send_on_stream(&message))
+            .count()
+    }
+
+    fn remove<T: Entry>(&self, lock: &RwLock<Arc<Registry<T>>>, key: &str, method: &str) -> bool {
+        let removed = update(lock, |r| Ok(r.without(key))).unwrap_or(false);
+        if removed {
+            self.inner.list_changed(method);
+        }
+        removed
+    }
+}
+
+impl Inner {
+    /// Live sessions with a GET stream, forgetting the ones that are gone.
+    fn listeners(&self) -> Vec<Arc<Session>> {
+        let Ok(mut listeners) = self.listeners.lock() else {
+            return Vec::new();
+        };
+        let mut live = Vec::with_capacity(listeners.len());
+        listeners.retain(|weak| match weak.upgrade() {
+            Some(session) if !session.is_closed() => {
+                live.push(session);
+                true
+            }
+            _ => false,
+        });
+        live
+    }
+
+    fn listen(&self, session: &Arc<Session>) {
+        if session.start_listening() {
+            if let Ok(mut listeners) = self.listeners.lock() {
+                // A dead session's memory is freed only when its last `Weak` goes: prune now
+                // and then, so sessions that come and go without any broadcast do not pile up.
+                if listeners.len() >= 64 && listeners.len().is_power_of_two() {
+                    listeners.retain(|w| w.upgrade().is_some_and(|s| !s.is_closed()));
+                }
+                listeners.push(Arc::downgrade(session));
+            }
+        }
+    }
+
+    /// Sends a `list_changed` notification on every live GET stream.
+    fn list_changed(&self, method: &str) {
+        let message = jsonrpc::notification_bytes(method, &serde_json::json!({}));
+        for session in self.listeners() {
+            session.send_on_stream(&message);
+        }
+    }
+
+    pub(crate) fn stream_config(&self) -> StreamConfig {
+        StreamConfig {
+            mode: self.config.response_mode,
+            retry: self.config.sse_retry,
+        }
+    }
+
+    async fn handle(
+        self: &Arc<Self>,
+        req: Request<Bytes>,
+        prefix: &str,
+        cors_allowed: bool,
+    ) -> Result<Response<McpBody>, Error> {
+        let (mut parts, body) = req.into_parts();
+        let external =
+            forwarded::external(&parts, self.config.trusted_proxies.as_ref()).into_owned();
+        self.config
+            .policy
+            .check(&parts.headers, &external.authority, cors_allowed)?;
+        let external_prefix = external.path(prefix.trim_end_matches('/'));
+        if cors_allowed && Cors::is_preflight(&parts.method, &parts.headers) {
+            if let (Some(cors), Some(origin)) =
+                (&self.config.cors, parts.headers.get(header::ORIGIN))
+            {
+                transport::route(parts.uri.path(), prefix, self.config.rest_view)?;
+                return Ok(cors.preflight(origin, &parts.headers));
+            }
+        }
+        if let Some((resource, verifier)) = &self.config.oauth {
+            let metadata = format!(
+                "{}{}",
+                external.origin(),
+                auth::well_known_path(&external_prefix)
+            );
+            let principal = authenticate(&parts.headers, resource, &**verifier, &metadata).await?;
+            parts.extensions.insert(principal);
+        }
+        let path = parts.uri.path().to_owned();
+        match transport::route(&path, prefix, self.config.rest_view)? {
+            Route::Endpoint => {}
+            Route::RestTools => return self.rest_tools(&parts.method),
+            Route::RestTool(name) => return self.rest_tool(name, parts, body).await,
+            Route::RestImage(name) => return self.rest_image(name, parts, body).await,
+            Route::RestCompletions => return self.rest_completions(parts, body).await,
+            Route::OpenApi => return self.openapi(&parts.method, &external, prefix),
+            Route::LegacySse | Route::LegacyMessages if self.config.stateless => {
+                return Err(Error::new(
+                    ErrorKind::MethodNotAllowed,
+                    "Method Not Allowed: the HTTP+SSE transport needs sessions, and this server is stateless",
+                )
+                .with_allow("POST"));
+            }
+            Route::LegacySse if parts.method == Method::GET => {
+                return self.legacy_open(&parts, &external_prefix);
+            }
+            Route::LegacyMessages if parts.method == Method::POST => {
+                return self.legacy_message(parts, body).await;
+            }
+            Route::LegacySse => {
+                return Err(Error::from(ErrorKind::MethodNotAllowed).with_allow("GET"));
+            }
+            Route::LegacyMessages => {
+                return Err(Error::from(ErrorKind::MethodNotAllowed).with_allow("POST"));
+            }
+        }
+        let allow = if self.config.stateless {
+            "POST"
+        } else {
+            "GET, POST, DELETE"
+        };
+        match parts.method {
+            Method::POST => self.post(parts, body).await,
+            Method::GET if !self.config.stateless => self.get(&parts),
+            Method::DELETE if !self.config.stateless => self.delete(&parts),
+            _ => Err(Error::new(
+                ErrorKind::MethodNotAllowed,
+                format!("Method Not Allowed: {} (allowed: {allow})", parts.method),
+            )
+            .with_allow(allow)),
+        }
+    }
+
+    fn check_version_header(headers: &HeaderMap) -> Result<&'static str, Error> {
+        match headers.get(MCP_PROTOCOL_VERSION) {
+            None => Ok(DEFAULT_HEADER_VERSION),
+            Some(value) => value.to_str().ok().and_then(supported_version).ok_or_else(|| {
+                Error::new(
+                    ErrorKind::UnsupportedProtocolVersion,
+                    format!(
+                        "Bad Request: Unsupported protocol version: {} (supported versions: {})",
+                        String::from_utf8_lossy(value.as_bytes()),
+                        SUPPORTED_PROTOCOL_VERSIONS.join(", ")
+                    ),
+                )
+            }),
+        }
+    }
+
+    /// The session named by `Mcp-Session-Id` (`None` in stateless mode). A session bound to
+    /// another principal is not found, as an unknown one.
+    fn session(&self, parts: &http::request::Parts) -> Result<Option<Arc<Session>>, Error> {
+        if self.config.stateless {
+            return Ok(None);
+        }
+        let Some(id) = header_str(&parts.headers, MCP_SESSION_ID) else {
+            return Err(ErrorKind::MissingSession.into());
+        };
+        self.store
+            .get(id)
+            .filter(|session| session.principal() == self.principal_of(parts).as_deref())
+            .map(Some)
+            .ok_or_else(|| ErrorKind::SessionNotFound.into())
+    }
+
+    /// The principal sessions are bound to, when they are.
+    fn principal_of(&self, parts: &http::request::Parts) -> Option<String> {
+        self.config
+            .bind_sessions
+            .as_ref()
+            .and_then(|bind| bind(parts))
+    }
+
+    fn get(&self, parts: &http::request::Parts) -> Result<Response<McpBody>, Error> {
+        let headers = &parts.headers;
+        if !transport::accepts(headers).1 {
+            return Err(Error::new(
+                ErrorKind::NotAcceptable,
+                "Not Acceptable: Client must accept text/event-stream",
+            ));
+        }
+        Self::check_version_header(headers)?;
+        let Some(session) = self.session(parts)? else {
+            return Err(ErrorKind::MethodNotAllowed.into());
+        };
+        if let Some(last) = headers.get(LAST_EVENT_ID) {
+            let text = last.to_str().unwrap_or("");
+            let Some(after) = EventId::parse(text) else {
+                return Err(Error::new(
+                    ErrorKind::CannotResume,
+                    format!(
+                        "Bad Request: Last-Event-ID {text:?} is not an event id of this server"
+                    ),
+                ));
+            };
+            let rx = session.resume(after, self.config.sse_retry).map_err(|e| {
+                let why = match e {
+                    ResumeError::NotResumable => {
+                        "this session's streams are not resumable (its protocol version is before 2025-11-25)"
+                    }
+                    ResumeError::UnknownStream => "no stream of this session has that event id",
+                    ResumeError::Gone => {
+                        "the events after that id are no longer kept (the replay buffer is full)"
+                    }
+                };
+                Error::new(
+                    ErrorKind::CannotResume,
+                    format!("Bad Request: cannot resume after Last-Event-ID {text:?}: {why}"),
+                )
+            })?;
+            if after.stream == STANDALONE {
+                self.listen(&session);
+            }
+            return Ok(sse::response(McpBody::stream(rx)));
+        }
+        let Some(rx) = session.open_stream(64, self.config.sse_retry) else {
+            return Err(ErrorKind::SessionNotFound.into());
+        };
+        self.listen(&session);
+        Ok(sse::response(McpBody::stream(rx)))
+    }
+
+    fn delete(&self, parts: &http::request::Parts) -> Result<Response<McpBody>, Error> {
+        let Some(session) = self.session(parts)? else {
+            return Err(ErrorKind::MethodNotAllowed.into());
+        };
+        if let Some(removed) = self.store.remove(session.id()) {
+            removed.close();
+        }
+        session.close();
+        Ok(Response::new(McpBody::empty()))
+    }
+
+    async fn post(
+        self: &Arc<Self>,
+        parts: http::request::Parts,
+        body: Bytes,
+    ) -> Result<Response<McpBody>, Error> {
+        let (json, sse) = transport::accepts(&parts.headers);
+        if !(json && sse) {
+            return Err(Error::new(
+                ErrorKind::NotAcceptable,
+                "Not Acceptable: Client must accept both application/json and text/event-stream",
+            ));
+        }
+        transport::require_json_content_type(&parts.headers)?;
+        if body.len() > self.config.max_body {
+            return Err(Error::payload_too_large(self.config.max_body));
+        }
+        Self::check_version_header(&parts.headers)?;
+        if body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+            return self.batch(parts, &body).await;
+        }
+        let envelope = match serde_json::from_slice::<Envelope<'_>>(&body) {
+            Ok(envelope) => envelope,
+            Err(e) if e.is_data() => {
+                return Err(Error::new(
+                    ErrorKind::InvalidRequest,
+                    "Invalid Request: expected a JSON-RPC object",
+                ));
+            }
+            Err(e) => return Err(Error::new(ErrorKind::Parse, format!("Parse error: {e}"))),
+        };
+        let message = envelope.classify().map_err(|invalid| {
+            Error::new(ErrorKind::InvalidRequest, invalid.message).with_id(invalid.id)
+        })?;
+        if let Message::Request { id, method, params } = &message {
+            if method == "initialize" {
+                return self.initialize(&parts, id, *params);
+            }
+        }
+        let session = self.session(&parts)?;
+        match message {
+            Message::Notification { method, params } => {
+                self.notification(session.as_deref(), &method, params);
+                Ok(accepted())
+            }
+            Message::Response { id, result, error } => {
+                if let Some(session) = &session {
+                    session.complete_client_request(&id, client_reply(result, error));
+                }
+                Ok(accepted())
+            }
+            Message::Request { id, method, params } => {
+                let call = Call {
+                    parts,
+                    session: session.clone(),
+                    id: &id,
+                    plain_json: self.config.response_mode == ResponseMode::Json,
+                };
+                let reply = match self.request(call, &method, params) {
+                    Ok(reply) => reply,
+                    Err(error) => stream::Reply::Ready(jsonrpc::error_bytes(Some(&id), &error)),
+                };
+                Ok(stream::respond(self.stream_config(), session, reply).await)
+            }
+        }
+    }
+
+    /// A JSON-RPC batch: accepted from 2025-03-26 clients only (later versions removed batching).
+    /// Each element is handled as if sent alone; the responses come back as one JSON array.
+    async fn batch(
+        self: &Arc<Self>,
+        parts: http::request::Parts,
+        body: &[u8],
+    ) -> Result<Response<McpBody>, Error> {
+        let elements: Vec<&RawValue> = serde_json::from_slice(body)
+            .map_err(|e| Error::new(ErrorKind::Parse, format!("Parse error: {e}")))?;
+        let session = self.session(&parts)?;
+        let header = parts
+            .headers
+            .get(MCP_PROTOCOL_VERSION)
+            .and_then(|v| v.to_str().ok());
+        let version = match (header, &session) {
+            (Some(header), _) => header,
+            (None, Some(session)) => session.protocol_version(),
+            (None, None) => DEFAULT_HEADER_VERSION,
+        };
+        if version != BATCH_VERSION {
+            return Err(Error::new(
+                ErrorKind::InvalidRequest,
+                format!(
+                    "Invalid Request: JSON-RPC batches are not supported in protocol version {version} (only in {BATCH_VERSION})"
+                ),
+            ));
+        }
+        if elements.is_empty() {
+            return Err(Error::new(
+                ErrorKind::InvalidRequest,
+                "Invalid Request: an empty batch",
+            ));
+        }
+        let mut messages = Vec::with_capacity(elements.len());
+        for element in elements {
+            let message = serde_json::from_str::<Envelope<'_>>(element.get())
+                .map_err(|_| jsonrpc::Invalid {
+                    id: None,
+                    message: "Invalid Request: a batch element is not a JSON-RPC object",
+                })
+                .and_then(Envelope::classify);
+            if let Ok(Message::Request { method, .. }) = &message {
+                if method == "initialize" {
+                    return Err(Error::new(
+                        ErrorKind::InvalidRequest,
+                        "Invalid Request: initialize must not be part of a JSON-RPC batch",
+                    ));
+                }
+            }
+            messages.push(message);
+        }
+        let mut answers = Vec::new();
+        for message in messages {
+            match message {
+                Err(invalid) => answers.push(stream::Reply::Ready(jsonrpc::error_bytes(
+                    invalid.id.as_ref(),
+                    &RpcError::new(jsonrpc::INVALID_REQUEST, invalid.message),
+                ))),
+                Ok(Message::Notification { method, params }) => {
+                    self.notification(session.as_deref(), &method, params);
+                }
+                Ok(Message::Response { id, result, error }) => {
+                    if let Some(session) = &session {
+                        session.complete_client_request(&id, client_reply(result, error));
+                    }
+                }
+                Ok(Message::Request { id, method, params }) => {
+                    let call = Call {
+                        parts: parts.clone(),
+                        session: session.clone(),
+                        id: &id,
+                        plain_json: true,
+                    };
+                    answers.push(match self.request(call, &method, params) {
+                        Ok(reply) => reply,
+                        Err(error) => stream::Reply::Ready(jsonrpc::error_bytes(Some(&id), &error)),
+                    });
+                }
+            }
+        }
+        if answers.is_empty() {
+            return Ok(accepted());
+        }
+        let responses = stream::join_replies(answers).await;
+        if responses.is_empty() {
+            // Every request in it was cancelled: nothing to answer.
+            return Ok(accepted());
+        }
+        let mut out = Vec::with_capacity(responses.iter().map(|r| r.len() + 1).sum::<usize>() + 2);
+        out.push(b'[');
+        for (i, response) in responses.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(response);
+        }
+        out.push(b']');
+        Ok(stream::json_response(Bytes::from(out)))
+    }
+
+    fn initialize(
+        &self,
+        parts: &http::request::Parts,
+        id: &jsonrpc::RequestId,
+        params: Option<&RawValue>,
+    ) -> Result<Response<McpBody>, Error> {
+        if !self.config.stateless && parts.headers.contains_key(MCP_SESSION_ID) {
+            // A known session is already initialised; an unknown one gets the usual 404.
+            self.session(parts)?;
+            return Err(Error::new(
+                ErrorKind::InvalidRequest,
+                "Invalid Request: Server already initialized",
+            )
+            .with_id(Some(id.clone())));
+        }
+        let params: crate::dispatch::InitializeParams = match crate::dispatch::parse_params(params)
+        {
+            Ok(params) => params,
+            Err(error) => {
+                return Ok(stream::reply_now(
+                    self.stream_config(),
+                    None,
+                    jsonrpc::error_bytes(Some(id), &error),
+                ));
+            }
+        };
+        let version =
+            supported_version(&params.protocol_version).unwrap_or(LATEST_PROTOCOL_VERSION);
+        let mut session_id = None;
+        if !self.config.stateless {
+            let principal = self.principal_of(parts);
+            let session = Session::new(
+                version,
+                params.capabilities,
+                params.client_info,
+                self.config.replay,
+            )
+            .map(|session| session.with_principal(principal))
+            .map_err(|e| {
+                Error::new(
+                    ErrorKind::TooManySessions,
+                    format!("Service Unavailable: {e}"),
+                )
+            })?;
+            let session = Arc::new(session);
+            session_id = Some(session.id().to_owned());
+            self.store
+                .insert(session)
+                .map_err(|_| Error::from(ErrorKind::TooManySessions))?;
+        }
+        let body = self.initialize_result(id, version);
+        let mut response = stream::reply_now(self.stream_config(), None, body);
+        if let Some(session_id) = session_id.and_then(|s| HeaderValue::from_str(&s).ok()) {
+            response.headers_mut().insert(MCP_SESSION_ID, session_id);
+        }
+        Ok(response)
+    }
+
+    /// The JSON-RPC response to `initialize` at `version`.
+    fn initialize_result(&self, id: &jsonrpc::RequestId, version: &str) -> Bytes {
+        let mut result = serde_json::Map::new();
+        result.insert("protocolVersion".into(), Value::String(version.to_owned()));
+        result.insert("capabilities".into(), self.capabilities());
+        result.insert("serverInfo".into(), self.server_info.clone());
+        if let Some(instructions) = &self.instructions {
+            result.insert("instructions".into(), Value::String(instructions.clone()));
+        }
+        jsonrpc::result_bytes(id, Value::Object(result).to_string().as_bytes())
+    }
+
+    /// What this server offers, as registered now. Change notifications and subscriptions need
+    /// a session's GET stream, so a stateless server does not offer them.
+    fn capabilities(&self) -> Value {
+        let live = !self.config.stateless;
+        let has = |empty: Result<bool, RpcError>| !empty.unwrap_or(true);
+        let tools = has(snapshot(&self.tools).map(|r| r.is_empty()));
+        let resources = has(snapshot(&self.resources).map(|r| r.is_empty()));
+        let templates = has(snapshot(&self.templates).map(|r| r.is_empty()));
+        let prompts = has(snapshot(&self.prompts).map(|r| r.is_empty()));
+        let mut capabilities = serde_json::Map::new();
+        if tools {
+            capabilities.insert("tools".into(), serde_json::json!({ "listChanged": live }));
+        }
+        if resources || templates {
+            capabilities.insert(
+                "resources".into(),
+                serde_json::json!({ "subscribe": live, "listChanged": live }),
+            );
+        }
+        if prompts {
+            capabilities.insert("prompts".into(), serde_json::json!({ "listChanged": live }));
+        }
+        capabilities.insert("logging".into(), serde_json::json!({}));
+        if prompts || templates {
+            capabilities.insert("completions".into(), serde_json::json!({}));
+        }
+        Value::Object(capabilities)
+    }
+}
+
+/// One request being dispatched.
+pub(crate) struct Call<'a> {
+    pub(crate) parts: http::request::Parts,
+    pub(crate) session: Option<Arc<Session>>,
+    pub(crate) id: &'a jsonrpc::RequestId,
+    /// The answer is plain JSON: the handler cannot stream or send requests to the client.
+    pub(crate) plain_json: bool,
+}
+
+/// The client's answer to a server-to-client request, as the waiting handler gets it.
+fn client_reply(
+    result: Option<&RawValue>,
+    error: Option<&RawValue>,
+) -> crate::session::ClientReply {
+    match (result, error) {
+        (Some(result), _) => Ok(result.to_owned()),
+        (None, Some(error)) => Err(
+            serde_json::from_str::<RpcError>(error.get()).unwrap_or_else(|_| {
+                RpcError::internal("the client sent a malformed JSON-RPC error object")
+            }),
+        ),
+        (None, None) => Err(RpcError::internal("the client sent an empty response")),
     }
 }
 
@@ -560,16 +1269,7 @@ fn accepted() -> Response<McpBody> {
     response
 }
 
-fn json_response(body: Bytes) -> Response<McpBody> {
-    let mut response = Response::new(McpBody::full(body));
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    response
-}
-
-fn header_str<'a>(headers: &'a HeaderMap, name: &HeaderName) -> Option<&'a str> {
+fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
@@ -578,601 +1278,4 @@ fn supported_version(version: &str) -> Option<&'static str> {
         .iter()
         .copied()
         .find(|v| *v == version)
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct InitializeParams {
-    protocol_version: String,
-    #[serde(default)]
-    capabilities: Value,
-    #[serde(default)]
-    client_info: Value,
-}
-
-#[derive(Deserialize, Default)]
-struct RequestMeta {
-    #[serde(rename = "progressToken", default)]
-    progress_token: Option<Value>,
-}
-
-#[derive(Deserialize)]
-struct CallToolParams<'a> {
-    #[serde(borrow)]
-    name: Cow<'a, str>,
-    #[serde(borrow, default)]
-    arguments: Option<&'a RawValue>,
-    #[serde(rename = "_meta", default)]
-    meta: Option<RequestMeta>,
-}
-
-#[derive(Deserialize, Default)]
-struct ListParams {
-    #[serde(default)]
-    cursor: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct SetLevelParams {
-    level: LoggingLevel,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct CancelledParams {
-    request_id: Value,
-}
-
-fn parse_params<'a, T: Deserialize<'a>>(params: Option<&'a RawValue>) -> Result<T, RpcError> {
-    serde_json::from_str(params.map_or("{}", RawValue::get))
-        .map_err(|e| RpcError::invalid_params(format!("Invalid params: {e}")))
-}
-
-/// The answer to one JSON-RPC request before it becomes an HTTP response.
-enum Reply {
-    /// The whole JSON-RPC response, known now.
-    Ready(Bytes),
-    /// A handler still running; may stream notifications first.
-    Running(Running),
-}
-
-struct Running {
-    id: RequestId,
-    future: crate::tool::BoxFuture<CallToolResult>,
-    notifications: Option<mpsc::UnboundedReceiver<Bytes>>,
-    cancel: CancellationToken,
-    /// Keeps the request registered for `notifications/cancelled` until it is answered.
-    in_flight: Option<InFlight>,
-}
-
-impl Inner {
-    async fn handle(
-        self: &Arc<Self>,
-        req: Request<Bytes>,
-        prefix: &str,
-        cors_allowed: bool,
-    ) -> Result<Response<McpBody>, Error> {
-        let (mut parts, body) = req.into_parts();
-        let external =
-            forwarded::external(&parts, self.config.trusted_proxies.as_ref()).into_owned();
-        self.config
-            .policy
-            .check(&parts.headers, &external.authority, cors_allowed)?;
-        let external_prefix = external.path(prefix.trim_end_matches('/'));
-        if cors_allowed && Cors::is_preflight(&parts.method, &parts.headers) {
-            if let (Some(cors), Some(origin)) =
-                (&self.config.cors, parts.headers.get(header::ORIGIN))
-            {
-                transport::route(parts.uri.path(), prefix, self.config.rest_view)?;
-                return Ok(cors.preflight(origin, &parts.headers));
-            }
-        }
-        if let Some((resource, verifier)) = &self.config.oauth {
-            let metadata = format!(
-                "{}{}",
-                external.origin(),
-                auth::well_known_path(&external_prefix)
-            );
-            let principal = authenticate(&parts.headers, resource, &**verifier, &metadata).await?;
-            parts.extensions.insert(principal);
-        }
-        let path = parts.uri.path().to_owned();
-        match transport::route(&path, prefix, self.config.rest_view)? {
-            Route::Endpoint => {}
-            Route::RestTools => return self.rest_tools(&parts.method),
-            Route::RestTool(name) => return self.rest_tool(name, parts, body).await,
-            Route::RestImage(name) => return self.rest_image(name, parts, body).await,
-            Route::OpenApi => return self.openapi(&parts.method, &external, prefix),
-            Route::RestCompletions => {
-                return Err(Error::new(
-                    ErrorKind::NotFound,
-                    "Not Found: this server has no completions",
-                ));
-            }
-            Route::LegacySse | Route::LegacyMessages if self.config.stateless => {
-                return Err(Error::new(
-                    ErrorKind::MethodNotAllowed,
-                    "Method Not Allowed: the HTTP+SSE transport needs sessions, and this server is stateless",
-                )
-                .with_allow("POST"));
-            }
-            Route::LegacySse if parts.method == Method::GET => {
-                return self.legacy_open(&parts.headers, &external_prefix);
-            }
-            Route::LegacyMessages if parts.method == Method::POST => {
-                return self.legacy_message(parts, body).await;
-            }
-            Route::LegacySse => {
-                return Err(Error::from(ErrorKind::MethodNotAllowed).with_allow("GET"));
-            }
-            Route::LegacyMessages => {
-                return Err(Error::from(ErrorKind::MethodNotAllowed).with_allow("POST"));
-            }
-        }
-        let allow = if self.config.stateless {
-            "POST"
-        } else {
-            "GET, POST, DELETE"
-        };
-        match parts.method {
-            Method::POST => self.post(parts, body).await,
-            Method::GET if !self.config.stateless => self.get(&parts),
-            Method::DELETE if !self.config.stateless => self.delete(&parts),
-            _ => Err(Error::new(
-                ErrorKind::MethodNotAllowed,
-                format!("Method Not Allowed: {} (allowed: {allow})", parts.method),
-            )
-            .with_allow(allow)),
-        }
-    }
-
-    fn check_version_header(headers: &HeaderMap) -> Result<&'static str, Error> {
-        match headers.get(&MCP_PROTOCOL_VERSION) {
-            None => Ok(DEFAULT_HEADER_VERSION),
-            Some(value) => value.to_str().ok().and_then(supported_version).ok_or_else(|| {
-                Error::new(
-                    ErrorKind::UnsupportedProtocolVersion,
-                    format!(
-                        "Bad Request: Unsupported protocol version: {} (supported versions: {})",
-                        String::from_utf8_lossy(value.as_bytes()),
-                        SUPPORTED_PROTOCOL_VERSIONS.join(", ")
-                    ),
-                )
-            }),
-        }
-    }
-
-    /// The session named by `Mcp-Session-Id` (`None` in stateless mode).
-    /// The session named by `Mcp-Session-Id` (`None` in stateless mode). A session bound to
-    /// another principal is not found, as an unknown one.
-    fn session(&self, parts: &http::request::Parts) -> Result<Option<Arc<Session>>, Error> {
-        if self.config.stateless {
-            return Ok(None);
-        }
-        let Some(id) = header_str(&parts.headers, &MCP_SESSION_ID) else {
-            return Err(ErrorKind::MissingSession.into());
-        };
-        self.store
-            .get(id)
-            .filter(|session| session.principal() == self.principal_of(parts).as_deref())
-            .map(Some)
-            .ok_or_else(|| ErrorKind::SessionNotFound.into())
-    }
-
-    /// The principal sessions are bound to, when they are.
-    fn principal_of(&self, parts: &http::request::Parts) -> Option<String> {
-        self.config
-            .bind_sessions
-            .as_ref()
-            .and_then(|bind| bind(parts))
-    }
-
-    fn get(&self, parts: &http::request::Parts) -> Result<Response<McpBody>, Error> {
-        let headers = &parts.headers;
-        if !transport::accepts(headers).1 {
-            return Err(Error::new(
-                ErrorKind::NotAcceptable,
-                "Not Acceptable: Client must accept text/event-stream",
-            ));
-        }
-        Self::check_version_header(headers)?;
-        let Some(session) = self.session(parts)? else {
-            return Err(ErrorKind::MethodNotAllowed.into());
-        };
-        let Some(rx) = session.open_stream(64) else {
-            return Err(Error::new(ErrorKind::SessionNotFound, "Session not found"));
-        };
-        Ok(sse::response(McpBody::stream(rx)))
-    }
-
-    fn delete(&self, parts: &http::request::Parts) -> Result<Response<McpBody>, Error> {
-        let Some(session) = self.session(parts)? else {
-            return Err(ErrorKind::MethodNotAllowed.into());
-        };
-        if let Some(removed) = self.store.remove(session.id()) {
-            removed.close();
-        }
-        session.close();
-        Ok(Response::new(McpBody::empty()))
-    }
-
-    async fn post(
-        self: &Arc<Self>,
-        parts: http::request::Parts,
-        body: Bytes,
-    ) -> Result<Response<McpBody>, Error> {
-        let (json, sse) = transport::accepts(&parts.headers);
-        if !(json && sse) {
-            return Err(Error::new(
-                ErrorKind::NotAcceptable,
-                "Not Acceptable: Client must accept both application/json and text/event-stream",
-            ));
-        }
-        transport::require_json_content_type(&parts.headers)?;
-        if body.len() > self.config.max_body {
-            return Err(Error::payload_too_large(self.config.max_body));
-        }
-        Self::check_version_header(&parts.headers)?;
-        let envelope = match serde_json::from_slice::<Envelope<'_>>(&body) {
-            Ok(envelope) => envelope,
-            Err(e) => {
-                let first = body.iter().find(|b| !b.is_ascii_whitespace());
-                return Err(
-                    if first == Some(&b'[') && serde_json::from_slice::<&RawValue>(&body).is_ok() {
-                        Error::new(
-                            ErrorKind::InvalidRequest,
-                            "Invalid Request: JSON-RPC batches are not supported",
-                        )
-                    } else if e.is_data() {
-                        Error::new(
-                            ErrorKind::InvalidRequest,
-                            "Invalid Request: expected a JSON-RPC object",
-                        )
-                    } else {
-                        Error::new(ErrorKind::Parse, format!("Parse error: {e}"))
-                    },
-                );
-            }
-        };
-        let message = envelope.classify().map_err(|invalid| {
-            Error::new(ErrorKind::InvalidRequest, invalid.message).with_id(invalid.id)
-        })?;
-        if let Message::Request { id, method, params } = &message {
-            if method == "initialize" {
-                return self.initialize(&parts, id, *params);
-            }
-        }
-        let session = self.session(&parts)?;
-        match message {
-            Message::Notification { method, params } => {
-                self.notification(session.as_deref(), &method, params);
-                Ok(accepted())
-            }
-            // Answers to server-to-client requests; nothing in this server sends those yet.
-            Message::Response => Ok(accepted()),
-            Message::Request { id, method, params } => {
-                let reply = match self.request(parts, session, &id, &method, params) {
-                    Ok(reply) => reply,
-                    Err(error) => Reply::Ready(jsonrpc::error_bytes(Some(&id), &error)),
-                };
-                Ok(self.respond(reply).await)
-            }
-        }
-    }
-
-    fn initialize(
-        &self,
-        parts: &http::request::Parts,
-        id: &RequestId,
-        params: Option<&RawValue>,
-    ) -> Result<Response<McpBody>, Error> {
-        if !self.config.stateless && parts.headers.contains_key(&MCP_SESSION_ID) {
-            // A known session is already initialised; an unknown one gets the usual 404.
-            self.session(parts)?;
-            return Err(Error::new(
-                ErrorKind::InvalidRequest,
-                "Invalid Request: Server already initialized",
-            )
-            .with_id(Some(id.clone())));
-        }
-        let params: InitializeParams = match parse_params(params) {
-            Ok(params) => params,
-            Err(error) => return Ok(self.reply_now(jsonrpc::error_bytes(Some(id), &error))),
-        };
-        let version =
-            supported_version(&params.protocol_version).unwrap_or(LATEST_PROTOCOL_VERSION);
-        let mut session_id = None;
-        if !self.config.stateless {
-            let principal = self.principal_of(parts);
-            let session = Session::new(version, params.capabilities, params.client_info)
-                .map(|s| s.with_principal(principal))
-                .map_err(|e| {
-                    Error::new(
-                        ErrorKind::TooManySessions,
-                        format!("Service Unavailable: {e}"),
-                    )
-                })?;
-            let session = Arc::new(session);
-            session_id = Some(session.id().to_owned());
-            self.store
-                .insert(session)
-                .map_err(|_| Error::from(ErrorKind::TooManySessions))?;
-        }
-        let mut response = self.reply_now(self.initialize_result(id, version));
-        if let Some(session_id) = session_id.and_then(|s| HeaderValue::from_str(&s).ok()) {
-            response.headers_mut().insert(MCP_SESSION_ID, session_id);
-        }
-        Ok(response)
-    }
-
-    /// The JSON-RPC response to `initialize` at `version`.
-    fn initialize_result(&self, id: &RequestId, version: &str) -> Bytes {
-        let mut capabilities = serde_json::Map::new();
-        capabilities.insert("tools".into(), serde_json::json!({ "listChanged": false }));
-        capabilities.insert("logging".into(), serde_json::json!({}));
-        let mut result = serde_json::Map::new();
-        result.insert("protocolVersion".into(), Value::String(version.to_owned()));
-        result.insert("capabilities".into(), Value::Object(capabilities));
-        result.insert("serverInfo".into(), self.server_info.clone());
-        if let Some(instructions) = &self.instructions {
-            result.insert("instructions".into(), Value::String(instructions.clone()));
-        }
-        jsonrpc::result_bytes(id, Value::Object(result).to_string().as_bytes())
-    }
-
-    fn notification(&self, session: Option<&Session>, method: &str, params: Option<&RawValue>) {
-        match method {
-            "notifications/initialized" => {
-                if let Some(session) = session {
-                    session.mark_initialized();
-                }
-            }
-            "notifications/cancelled" => {
-                let Ok(params) = parse_params::<CancelledParams>(params) else {
-                    return;
-                };
-                if let (Some(session), Some(id)) =
-                    (session, RequestId::from_value(&params.request_id))
-                {
-                    session.cancel_request(&id);
-                }
-            }
-            // Other notifications need no action; the spec lets receivers ignore them.
-            _ => {}
-        }
-    }
-
-    fn request(
-        &self,
-        parts: http::request::Parts,
-        session: Option<Arc<Session>>,
-        id: &RequestId,
-        method: &str,
-        params: Option<&RawValue>,
-    ) -> Result<Reply, RpcError> {
-        let ready = |result: &[u8]| Ok(Reply::Ready(jsonrpc::result_bytes(id, result)));
-        match method {
-            "ping" => ready(b"{}"),
-            "tools/list" => self.list_tools(params).and_then(|page| ready(&page)),
-            "tools/call" => self.call_tool(parts, session, id, params),
-            "logging/setLevel" => {
-                let params: SetLevelParams = parse_params(params)?;
-                if let Some(session) = session {
-                    session.set_log_level(params.level);
-                }
-                ready(b"{}")
-            }
-            _ => Err(RpcError::new(
-                jsonrpc::METHOD_NOT_FOUND,
-                format!("Method not found: {method}"),
-            )),
-        }
-    }
-
-    fn list_tools(&self, params: Option<&RawValue>) -> Result<Vec<u8>, RpcError> {
-        let params: ListParams = parse_params(params)?;
-        let tools = self
-            .tools
-            .read()
-            .map(|t| Arc::clone(&t))
-            .map_err(|_| RpcError::internal("tool registry unavailable"))?;
-        let start = match params.cursor.as_deref() {
-            None => 0,
-            Some(cursor) => decode_cursor(cursor)
-                .filter(|start| *start <= tools.definitions.len())
-                .ok_or_else(|| RpcError::invalid_params("Invalid params: invalid cursor"))?,
-        };
-        let end = (start + self.config.page_size).min(tools.definitions.len());
-        let mut out = Vec::with_capacity(
-            64 + tools.definitions[start..end]
-                .iter()
-                .map(|d| d.get().len() + 1)
-                .sum::<usize>(),
-        );
-        out.extend_from_slice(b"{\"tools\":[");
-        for (i, definition) in tools.definitions[start..end].iter().enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
-            out.extend_from_slice(definition.get().as_bytes());
-        }
-        out.push(b']');
-        if end < tools.definitions.len() {
-            out.extend_from_slice(b",\"nextCursor\":\"");
-            out.extend_from_slice(encode_cursor(end).as_bytes());
-            out.push(b'"');
-        }
-        out.push(b'}');
-        Ok(out)
-    }
-
-    fn call_tool(
-        &self,
-        parts: http::request::Parts,
-        session: Option<Arc<Session>>,
-        id: &RequestId,
-        params: Option<&RawValue>,
-    ) -> Result<Reply, RpcError> {
-        if params.is_none() {
-            return Err(RpcError::invalid_params(
-                "Invalid params: tools/call needs params with a name",
-            ));
-        }
-        let params: CallToolParams<'_> = parse_params(params)?;
-        let arguments = params.arguments.filter(|a| a.get() != "null");
-        if arguments.is_some_and(|a| !a.get().starts_with('{')) {
-            return Err(RpcError::invalid_params(
-                "Invalid params: tools/call arguments must be an object",
-            ));
-        }
-        let invoke = {
-            let tools = self
-                .tools
-                .read()
-                .map_err(|_| RpcError::internal("tool registry unavailable"))?;
-            match tools.index.get(&*params.name) {
-                Some(&i) => Arc::clone(&tools.tools[i].invoke),
-                None => {
-                    return Err(
-                        RpcError::invalid_params(format!("Unknown tool: {}", params.name))
-                            .with_data(serde_json::json!({ "name": params.name })),
-                    );
-                }
-            }
-        };
-        let progress_token = params
-            .meta
-            .and_then(|m| m.progress_token)
-            .filter(|t| t.is_string() || t.is_i64() || t.is_u64());
-        let (sink, notifications) = if self.config.response_mode == ResponseMode::Json {
-            (None, None)
-        } else {
-            let (tx, rx) = mpsc::unbounded_channel();
-            (Some(tx), Some(rx))
-        };
-        // Without a session nothing can cancel the call: share one token that never fires.
-        let in_flight = session.as_ref().map(|s| s.begin_request(id.clone()));
-        let cancel = in_flight
-            .as_ref()
-            .map_or_else(|| self.never_cancelled.clone(), |f| f.token.clone());
-        let ctx = RequestContext::new(
-            id.clone(),
-            progress_token,
-            parts,
-            session,
-            sink,
-            cancel.clone(),
-        );
-        Ok(Reply::Running(Running {
-            id: id.clone(),
-            future: invoke(arguments, ctx),
-            notifications,
-            cancel,
-            in_flight,
-        }))
-    }
-
-    /// A complete answer, as JSON or, in [`ResponseMode::Sse`], as a one-event stream.
-    fn reply_now(&self, message: Bytes) -> Response<McpBody> {
-        if self.config.response_mode == ResponseMode::Sse {
-            sse::response(McpBody::full(sse::event(&message)))
-        } else {
-            json_response(message)
-        }
-    }
-
-    async fn respond(&self, reply: Reply) -> Response<McpBody> {
-        let Running {
-            id,
-            future,
-            notifications,
-            cancel,
-            in_flight,
-        } = match reply {
-            Reply::Ready(message) => return self.reply_now(message),
-            Reply::Running(running) => running,
-        };
-        // The plain path: nothing to stream and nothing can cancel the call (only a call in a
-        // session can be named by `notifications/cancelled`). Await it where it stands.
-        if notifications.is_none() && in_flight.is_none() {
-            let result = future.await;
-            return self.reply_now(jsonrpc::serialize_result(&id, &result));
-        }
-        let mut future = Box::pin(async move {
-            let result = future.await;
-            drop(in_flight);
-            jsonrpc::serialize_result(&id, &result)
-        });
-        let Some(mut notifications) = notifications else {
-            return tokio::select! {
-                biased;
-                () = cancel.cancelled() => cancelled_response(),
-                message = &mut future => self.reply_now(message),
-            };
-        };
-        // Run the handler here until it finishes or sends its first notification. Handlers that
-        // send nothing are answered in one piece with no task spawned.
-        let first = tokio::select! {
-            biased;
-            () = cancel.cancelled() => return cancelled_response(),
-            Some(first) = notifications.recv() => first,
-            message = &mut future => {
-                let mut out = Vec::new();
-                while let Ok(n) = notifications.try_recv() {
-                    sse::push_event(&mut out, &n);
-                }
-                if out.is_empty() {
-                    return self.reply_now(message);
-                }
-                sse::push_event(&mut out, &message);
-                return sse::response(McpBody::full(out));
-            }
-        };
-        let (tx, rx) = mpsc::channel(32);
-        tokio::spawn(stream_handler(first, future, notifications, cancel, tx));
-        sse::response(McpBody::stream(rx))
-    }
-}
-
-/// Forwards a running handler's notifications and then its result as SSE events. A client that
-/// went away does not cancel the handler (the spec says a disconnect is not a cancellation).
-async fn stream_handler(
-    first: Bytes,
-    mut future: impl Future<Output = Bytes> + Unpin,
-    mut notifications: mpsc::UnboundedReceiver<Bytes>,
-    cancel: CancellationToken,
-    tx: mpsc::Sender<Bytes>,
-) {
-    let _ = tx.send(sse::event(&first)).await;
-    loop {
-        tokio::select! {
-            biased;
-            () = cancel.cancelled() => return,
-            Some(n) = notifications.recv() => {
-                let _ = tx.send(sse::event(&n)).await;
-            }
-            message = &mut future => {
-                let mut out = Vec::new();
-                while let Ok(n) = notifications.try_recv() {
-                    sse::push_event(&mut out, &n);
-                }
-                sse::push_event(&mut out, &message);
-                let _ = tx.send(Bytes::from(out)).await;
-                return;
-            }
-        }
-    }
-}
-
-/// A cancelled request gets no JSON-RPC response: an SSE stream that ends with no event.
-fn cancelled_response() -> Response<McpBody> {
-    sse::response(McpBody::empty())
-}
-
-fn encode_cursor(offset: usize) -> String {
-    format!("o{offset:x}")
-}
-
-fn decode_cursor(cursor: &str) -> Option<usize> {
-    usize::from_str_radix(cursor.strip_prefix('o')?, 16).ok()
 }

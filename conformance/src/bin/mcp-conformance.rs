@@ -10,8 +10,8 @@ const USAGE: &str = "usage: mcp-conformance URL [--case NAME]...
 
 Runs every conformance case against the mcp-mount conformance fixture at URL
 (e.g. http://127.0.0.1:3000/mcp), whose variants must be mounted beside it at
-URL-stateless, URL-limited, URL-capped, URL-expiring and URL-proxied (fixture-server
-does this).";
+URL-stateless, URL-limited, URL-capped, URL-expiring, URL-proxied, URL-oauth and
+URL-impatient (fixture-server does this).";
 
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);

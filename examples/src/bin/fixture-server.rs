@@ -4,7 +4,7 @@
 //! `fixture-server [--framework axum|actix-web|poem|salvo] [--addr 127.0.0.1:3000] [--prefix /mcp]`
 //!
 //! The fixture is mounted at PREFIX and its variants at PREFIX-stateless, PREFIX-limited,
-//! PREFIX-capped and PREFIX-expiring; the app also has `GET /` and `GET /health`, and an "auth"
+//! PREFIX-capped, PREFIX-expiring and PREFIX-impatient; the app also has `GET /` and `GET /health`, and an "auth"
 //! middleware that turns the `x-user` header into a `Principal` extension. Prints
 //! `listening on http://ADDR/PREFIX` once it accepts connections.
 

@@ -10,14 +10,17 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use bytes::Bytes;
-use http::{HeaderMap, Response, StatusCode};
+use http::{Response, StatusCode};
 use tokio::sync::mpsc;
 
-use super::{InitializeParams, Inner, Reply, Running, parse_params, supported_version};
+use super::{Call, Inner, client_reply, supported_version};
 use crate::body::McpBody;
+use crate::context::Outbound;
+use crate::dispatch::{InitializeParams, parse_params};
 use crate::error::{Error, ErrorKind};
 use crate::jsonrpc::{self, Envelope, Message};
 use crate::session::Session;
+use crate::stream::{Reply, Running};
 use crate::{LATEST_PROTOCOL_VERSION, sse, transport};
 
 /// How many events may wait for a slow legacy client before the server waits too.
@@ -31,6 +34,8 @@ pub(super) struct LegacySessions {
 
 struct LegacySession {
     stream: mpsc::Sender<Bytes>,
+    /// Who opened it, when sessions are bound to their principal.
+    principal: Option<String>,
     /// Set by `initialize`, which arrives as the first message.
     session: OnceLock<Arc<Session>>,
 }
@@ -70,25 +75,27 @@ fn endpoint_event(path: &str) -> Bytes {
     Bytes::from(format!("event: endpoint\ndata: {path}\n\n"))
 }
 
+fn unavailable(e: getrandom::Error) -> Error {
+    Error::new(
+        ErrorKind::TooManySessions,
+        format!("Service Unavailable: {e}"),
+    )
+}
+
 impl Inner {
-    /// `GET {prefix}/sse`: opens a legacy session and its stream.
+    /// `GET {prefix}/sse`: opens a legacy session and its stream; `prefix` is the external one.
     pub(super) fn legacy_open(
         &self,
-        headers: &HeaderMap,
+        parts: &http::request::Parts,
         prefix: &str,
     ) -> Result<Response<McpBody>, Error> {
-        if !transport::accepts(headers).1 {
+        if !transport::accepts(&parts.headers).1 {
             return Err(Error::new(
                 ErrorKind::NotAcceptable,
                 "Not Acceptable: Client must accept text/event-stream",
             ));
         }
-        let id = crate::session::new_session_id().map_err(|e| {
-            Error::new(
-                ErrorKind::TooManySessions,
-                format!("Service Unavailable: {e}"),
-            )
-        })?;
+        let id = crate::session::new_session_id().map_err(unavailable)?;
         let (tx, rx) = mpsc::channel(STREAM_CAPACITY);
         let endpoint = format!("{}/messages?sessionId={id}", prefix.trim_end_matches('/'));
         // A fresh channel has room: the endpoint event is always first.
@@ -97,6 +104,7 @@ impl Inner {
             id,
             LegacySession {
                 stream: tx,
+                principal: self.principal_of(parts),
                 session: OnceLock::new(),
             },
             self.config.max_sessions,
@@ -135,6 +143,7 @@ impl Inner {
         let legacy = self
             .legacy
             .get(id)
+            .filter(|legacy| legacy.principal == self.principal_of(&parts))
             .ok_or_else(|| Error::from(ErrorKind::SessionNotFound))?;
         let envelope = serde_json::from_slice::<Envelope<'_>>(&body)
             .map_err(|e| Error::new(ErrorKind::Parse, format!("Parse error: {e}")))?;
@@ -156,28 +165,33 @@ impl Inner {
                     Ok(params) => {
                         let version = supported_version(&params.protocol_version)
                             .unwrap_or(LATEST_PROTOCOL_VERSION);
-                        let session =
-                            Session::new(version, params.capabilities, params.client_info)
-                                .map_err(|e| {
-                                    Error::new(
-                                        ErrorKind::TooManySessions,
-                                        format!("Service Unavailable: {e}"),
-                                    )
-                                })?;
+                        let session = Session::new(
+                            version,
+                            params.capabilities,
+                            params.client_info,
+                            self.config.replay,
+                        )
+                        .map_err(unavailable)?;
                         let _ = legacy.session.set(Arc::new(session));
                         self.initialize_result(&id, version)
                     }
                 };
-                let _ = legacy.stream.send(sse::event(&answer)).await;
+                let _ = legacy.stream.send(sse::event(None, &answer)).await;
             }
             Message::Request { id, method, params } => {
-                let reply = match self.request(parts, session, &id, &method, params) {
+                let call = Call {
+                    parts,
+                    session,
+                    id: &id,
+                    plain_json: false,
+                };
+                let reply = match self.request(call, &method, params) {
                     Ok(reply) => reply,
                     Err(error) => Reply::Ready(jsonrpc::error_bytes(Some(&id), &error)),
                 };
                 match reply {
                     Reply::Ready(answer) => {
-                        let _ = legacy.stream.send(sse::event(&answer)).await;
+                        let _ = legacy.stream.send(sse::event(None, &answer)).await;
                     }
                     Reply::Running(running) => {
                         tokio::spawn(pump(running, legacy.stream.clone()));
@@ -185,10 +199,13 @@ impl Inner {
                 }
             }
             Message::Notification { method, params } => {
-                self.notification(session.as_deref(), &method, params)
+                self.notification(session.as_deref(), &method, params);
             }
-            // Answers to server-to-client requests; nothing in this server sends those yet.
-            Message::Response => {}
+            Message::Response { id, result, error } => {
+                if let Some(session) = &session {
+                    session.complete_client_request(&id, client_reply(result, error));
+                }
+            }
         }
         let mut response = Response::new(McpBody::empty());
         *response.status_mut() = StatusCode::ACCEPTED;
@@ -196,35 +213,38 @@ impl Inner {
     }
 }
 
-/// Runs a handler, sending its notifications and then its result to the session's stream.
+/// Runs a handler, sending what it sends and then its result to the session's stream.
 async fn pump(running: Running, stream: mpsc::Sender<Bytes>) {
     let Running {
-        id,
-        future,
-        notifications,
+        mut future,
+        mut outbound,
         cancel,
-        in_flight,
+        ..
     } = running;
-    let mut future = std::pin::pin!(async move {
-        let result = future.await;
-        drop(in_flight);
-        jsonrpc::serialize_result(&id, &result)
-    });
-    let mut notifications = notifications;
     loop {
         tokio::select! {
             biased;
             () = cancel.cancelled() => return,
-            Some(n) = async { match notifications.as_mut() { Some(rx) => rx.recv().await, None => None } } => {
-                let _ = stream.send(sse::event(&n)).await;
+            Some(item) = async {
+                match outbound.as_mut() {
+                    Some(rx) => rx.recv().await,
+                    None => None,
+                }
+            } => {
+                // The old transport has one stream per session: no connection to close.
+                if let Outbound::Message(message) = item {
+                    let _ = stream.send(sse::event(None, &message)).await;
+                }
             }
             answer = &mut future => {
-                if let Some(rx) = notifications.as_mut() {
-                    while let Ok(n) = rx.try_recv() {
-                        let _ = stream.send(sse::event(&n)).await;
+                if let Some(rx) = outbound.as_mut() {
+                    while let Ok(item) = rx.try_recv() {
+                        if let Outbound::Message(message) = item {
+                            let _ = stream.send(sse::event(None, &message)).await;
+                        }
                     }
                 }
-                let _ = stream.send(sse::event(&answer)).await;
+                let _ = stream.send(sse::event(None, &answer)).await;
                 return;
             }
         }

@@ -11,13 +11,14 @@ use http::{HeaderValue, Method, Response, StatusCode, header};
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
-use super::Inner;
+use super::{Call, Inner};
 use crate::body::McpBody;
 use crate::context::RequestContext;
 use crate::error::{Error, ErrorKind};
 use crate::forwarded::External;
 use crate::jsonrpc::RequestId;
 use crate::model::{CallToolResult, Content};
+use crate::stream::Reply;
 use crate::transport;
 
 fn json_body(status: StatusCode, value: &impl serde::Serialize) -> Response<McpBody> {
@@ -60,7 +61,7 @@ impl Inner {
             .read()
             .map(|t| Arc::clone(&t))
             .map_err(|_| Error::from(ErrorKind::NotFound))?;
-        let definitions: Vec<&RawValue> = tools.definitions.iter().map(|d| &**d).collect();
+        let definitions: Vec<&RawValue> = tools.definitions().iter().map(|d| &**d).collect();
         Ok(json_body(StatusCode::OK, &json!({ "tools": definitions })))
     }
 
@@ -103,8 +104,8 @@ impl Inner {
                     "tool registry unavailable",
                 )
             })?;
-            match tools.index.get(name) {
-                Some(&i) => Arc::clone(&tools.tools[i].invoke),
+            match tools.get(name) {
+                Some(tool) => Arc::clone(&tool.invoke),
                 None => {
                     return Err(rest_error(
                         StatusCode::NOT_FOUND,
@@ -120,6 +121,7 @@ impl Inner {
             None,
             None,
             self.never_cancelled.clone(),
+            self.config.client_timeout,
         );
         Ok(invoke(arguments, ctx).await)
     }
@@ -178,6 +180,61 @@ impl Inner {
         Ok(response)
     }
 
+    /// `POST {prefix}/completions`: `completion/complete` over REST. The body is the request's
+    /// params (`ref`, `argument`, `context`); the answer is its result, or 400 with the error.
+    pub(super) async fn rest_completions(
+        &self,
+        parts: http::request::Parts,
+        body: Bytes,
+    ) -> Result<Response<McpBody>, Error> {
+        only(&parts.method, Method::POST)?;
+        transport::require_json_content_type(&parts.headers)?;
+        if body.len() > self.config.max_body {
+            return Err(Error::payload_too_large(self.config.max_body));
+        }
+        let params = match serde_json::from_slice::<&RawValue>(&body) {
+            Ok(raw) if raw.get().starts_with('{') => raw,
+            Ok(_) => {
+                return Ok(rest_error(
+                    StatusCode::BAD_REQUEST,
+                    "the body must be a JSON object",
+                ));
+            }
+            Err(e) => {
+                return Ok(rest_error(
+                    StatusCode::BAD_REQUEST,
+                    format!("the body is not valid JSON: {e}"),
+                ));
+            }
+        };
+        let id = RequestId::Str("rest".into());
+        let call = Call {
+            parts,
+            session: None,
+            id: &id,
+            plain_json: true,
+        };
+        let answer = match self.complete(call, Some(params)) {
+            Ok(Reply::Ready(answer)) => answer,
+            Ok(Reply::Running(running)) => running.future.await,
+            Err(error) => {
+                return Ok(json_body(
+                    StatusCode::BAD_REQUEST,
+                    &json!({ "error": error.message, "code": error.code }),
+                ));
+            }
+        };
+        let answer: Value = serde_json::from_slice(&answer).unwrap_or(Value::Null);
+        Ok(match (answer.get("result"), answer.get("error")) {
+            (Some(result), _) => json_body(StatusCode::OK, result),
+            (None, Some(error)) => json_body(
+                StatusCode::BAD_REQUEST,
+                &json!({ "error": error.get("message").cloned().unwrap_or(Value::Null), "code": error.get("code").cloned().unwrap_or(Value::Null) }),
+            ),
+            (None, None) => rest_error(StatusCode::INTERNAL_SERVER_ERROR, "no completion result"),
+        })
+    }
+
     /// `GET {prefix}/openapi.json`: the REST view as an OpenAPI 3.1 document.
     pub(super) fn openapi(
         &self,
@@ -198,7 +255,7 @@ impl Inner {
             json!({"get": {"operationId": "listTools", "summary": "Lists every tool (as MCP tools/list does)",
                 "responses": {"200": {"description": "The tools", "content": {"application/json": {"schema": {"type": "object"}}}}}}}),
         );
-        for definition in &tools.definitions {
+        for definition in tools.definitions() {
             let Ok(tool) = serde_json::from_str::<Value>(definition.get()) else {
                 continue;
             };

@@ -1,0 +1,39 @@
+//! Completion handlers for prompt arguments and resource-template variables.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Arc;
+
+use crate::context::RequestContext;
+use crate::model::Completion;
+use crate::tool::BoxFuture;
+
+/// What `completion/complete` asks a completion handler for.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CompletionRequest {
+    /// The prompt argument or template variable being completed.
+    pub argument: String,
+    /// What the user typed so far.
+    pub value: String,
+    /// Values already chosen for the other arguments or variables (`context.arguments`).
+    pub context: HashMap<String, String>,
+}
+
+pub(crate) type CompleteFn =
+    dyn Fn(CompletionRequest, RequestContext) -> BoxFuture<Completion> + Send + Sync;
+
+/// Boxes a completion handler: an async fn or closure taking the [`CompletionRequest`] and a
+/// [`RequestContext`] and returning anything that converts into a [`Completion`] (such as a
+/// `Vec<String>`).
+pub(crate) fn completer<F, Fut, R>(handler: F) -> Arc<CompleteFn>
+where
+    F: Fn(CompletionRequest, RequestContext) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = R> + Send + 'static,
+    R: Into<Completion>,
+{
+    Arc::new(move |request, ctx| {
+        let fut = handler(request, ctx);
+        Box::pin(async move { fut.await.into() })
+    })
+}

@@ -1,0 +1,455 @@
+//! Method dispatch: what each JSON-RPC method does.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::future::Future;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use serde_json::value::RawValue;
+use tokio::sync::mpsc;
+
+use crate::context::RequestContext;
+use crate::jsonrpc::{self, RequestId, RpcError};
+use crate::model::{Completion, LoggingLevel, ResourceContents};
+use crate::registry::Registry;
+use crate::server::{Call, Inner, snapshot};
+use crate::session::Session;
+use crate::stream::{Reply, Running};
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct InitializeParams {
+    pub(crate) protocol_version: String,
+    #[serde(default)]
+    pub(crate) capabilities: Value,
+    #[serde(default)]
+    pub(crate) client_info: Value,
+}
+
+#[derive(Deserialize, Default)]
+struct RequestMeta {
+    #[serde(rename = "progressToken", default)]
+    progress_token: Option<Value>,
+}
+
+impl RequestMeta {
+    /// The progress token, when it is a string or an integer as the spec requires.
+    fn token(meta: Option<Self>) -> Option<Value> {
+        meta.and_then(|m| m.progress_token)
+            .filter(|t| t.is_string() || t.is_i64() || t.is_u64())
+    }
+}
+
+#[derive(Deserialize)]
+struct CallToolParams<'a> {
+    #[serde(borrow)]
+    name: Cow<'a, str>,
+    #[serde(borrow, default)]
+    arguments: Option<&'a RawValue>,
+    #[serde(rename = "_meta", default)]
+    meta: Option<RequestMeta>,
+}
+
+#[derive(Deserialize, Default)]
+struct ListParams {
+    #[serde(default)]
+    cursor: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct SetLevelParams {
+    level: LoggingLevel,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CancelledParams {
+    request_id: Value,
+}
+
+#[derive(Deserialize)]
+struct UriParams {
+    uri: String,
+    #[serde(rename = "_meta", default)]
+    meta: Option<RequestMeta>,
+}
+
+#[derive(Deserialize)]
+struct GetPromptParams {
+    name: String,
+    #[serde(default)]
+    arguments: Option<HashMap<String, String>>,
+    #[serde(rename = "_meta", default)]
+    meta: Option<RequestMeta>,
+}
+
+#[derive(Deserialize)]
+#[serde(tag = "type")]
+enum Reference {
+    #[serde(rename = "ref/prompt")]
+    Prompt { name: String },
+    #[serde(rename = "ref/resource")]
+    Resource { uri: String },
+}
+
+#[derive(Deserialize)]
+struct CompleteArgument {
+    name: String,
+    value: String,
+}
+
+#[derive(Deserialize, Default)]
+struct CompleteContext {
+    #[serde(default)]
+    arguments: Option<HashMap<String, String>>,
+}
+
+#[derive(Deserialize)]
+struct CompleteParams {
+    #[serde(rename = "ref")]
+    reference: Reference,
+    argument: CompleteArgument,
+    #[serde(default)]
+    context: Option<CompleteContext>,
+    #[serde(rename = "_meta", default)]
+    meta: Option<RequestMeta>,
+}
+
+pub(crate) fn parse_params<'a, T: Deserialize<'a>>(
+    params: Option<&'a RawValue>,
+) -> Result<T, RpcError> {
+    serde_json::from_str(params.map_or("{}", RawValue::get))
+        .map_err(|e| RpcError::invalid_params(format!("Invalid params: {e}")))
+}
+
+fn to_json(value: &impl Serialize) -> Result<Vec<u8>, RpcError> {
+    serde_json::to_vec(value)
+        .map_err(|e| RpcError::internal(format!("could not serialise the result: {e}")))
+}
+
+fn list<T: crate::registry::Entry>(
+    lock: &std::sync::RwLock<std::sync::Arc<Registry<T>>>,
+    field: &str,
+    params: Option<&RawValue>,
+    page_size: usize,
+) -> Result<Vec<u8>, RpcError> {
+    let params: ListParams = parse_params(params)?;
+    snapshot(lock)?.page(field, params.cursor.as_deref(), page_size)
+}
+
+impl Inner {
+    pub(crate) fn notification(
+        &self,
+        session: Option<&Session>,
+        method: &str,
+        params: Option<&RawValue>,
+    ) {
+        match method {
+            "notifications/initialized" => {
+                if let Some(session) = session {
+                    session.mark_initialized();
+                }
+            }
+            "notifications/cancelled" => {
+                let Ok(params) = parse_params::<CancelledParams>(params) else {
+                    return;
+                };
+                if let (Some(session), Some(id)) =
+                    (session, RequestId::from_value(&params.request_id))
+                {
+                    session.cancel_request(&id);
+                }
+            }
+            // Other notifications need no action; the spec lets receivers ignore them.
+            _ => {}
+        }
+    }
+
+    pub(crate) fn request(
+        &self,
+        call: Call<'_>,
+        method: &str,
+        params: Option<&RawValue>,
+    ) -> Result<Reply, RpcError> {
+        let id = call.id;
+        let ready = |result: &[u8]| Ok(Reply::Ready(jsonrpc::result_bytes(id, result)));
+        let page_size = self.config.page_size;
+        match method {
+            "ping" => ready(b"{}"),
+            "tools/list" => ready(&list(&self.tools, "tools", params, page_size)?),
+            "tools/call" => self.call_tool(call, params),
+            "resources/list" => ready(&list(&self.resources, "resources", params, page_size)?),
+            "resources/templates/list" => ready(&list(
+                &self.templates,
+                "resourceTemplates",
+                params,
+                page_size,
+            )?),
+            "resources/read" => self.read_resource(call, params),
+            "resources/subscribe" | "resources/unsubscribe" => {
+                let params: UriParams = parse_params(params)?;
+                if method == "resources/unsubscribe" {
+                    if let Some(session) = &call.session {
+                        session.unsubscribe(&params.uri);
+                    }
+                    return ready(b"{}");
+                }
+                if !self.resource_exists(&params.uri)? {
+                    return Err(RpcError::resource_not_found(&params.uri));
+                }
+                if let Some(session) = &call.session {
+                    if !session.subscribe(&params.uri) {
+                        return Err(RpcError::invalid_params(format!(
+                            "Invalid params: a session may hold at most {} subscriptions",
+                            crate::session::MAX_SUBSCRIPTIONS
+                        )));
+                    }
+                }
+                ready(b"{}")
+            }
+            "prompts/list" => ready(&list(&self.prompts, "prompts", params, page_size)?),
+            "prompts/get" => self.get_prompt(call, params),
+            "completion/complete" => self.complete(call, params),
+            "logging/setLevel" => {
+                let params: SetLevelParams = parse_params(params)?;
+                if let Some(session) = &call.session {
+                    session.set_log_level(params.level);
+                }
+                ready(b"{}")
+            }
+            _ => Err(RpcError::new(
+                jsonrpc::METHOD_NOT_FOUND,
+                format!("Method not found: {method}"),
+            )),
+        }
+    }
+
+    /// Starts a handler with its own [`RequestContext`]; `start` gets the context and returns
+    /// the future of the serialised `result`.
+    fn run<Fut>(
+        &self,
+        call: Call<'_>,
+        progress_token: Option<Value>,
+        start: impl FnOnce(RequestContext) -> Fut,
+    ) -> Reply
+    where
+        Fut: Future<Output = Result<Vec<u8>, RpcError>> + Send + 'static,
+    {
+        let (sink, outbound) = if call.plain_json {
+            (None, None)
+        } else {
+            let (tx, rx) = mpsc::unbounded_channel();
+            (Some(tx), Some(rx))
+        };
+        let in_flight = call
+            .session
+            .as_ref()
+            .map(|s| s.begin_request(call.id.clone()));
+        // Without a session nothing can cancel the call: share one token that never fires.
+        let cancellable = in_flight.is_some();
+        let cancel = in_flight
+            .as_ref()
+            .map_or_else(|| self.never_cancelled.clone(), |f| f.token.clone());
+        let ctx = RequestContext::new(
+            call.id.clone(),
+            progress_token,
+            call.parts,
+            call.session,
+            sink,
+            cancel.clone(),
+            self.config.client_timeout,
+        );
+        let work = start(ctx);
+        let id = call.id.clone();
+        let future = Box::pin(async move {
+            let result = work.await;
+            drop(in_flight);
+            match result {
+                Ok(result) => jsonrpc::result_bytes(&id, &result),
+                Err(error) => jsonrpc::error_bytes(Some(&id), &error),
+            }
+        });
+        Reply::Running(Running {
+            future,
+            outbound,
+            cancel,
+            cancellable,
+        })
+    }
+
+    fn call_tool(&self, call: Call<'_>, params: Option<&RawValue>) -> Result<Reply, RpcError> {
+        if params.is_none() {
+            return Err(RpcError::invalid_params(
+                "Invalid params: tools/call needs params with a name",
+            ));
+        }
+        let params: CallToolParams<'_> = parse_params(params)?;
+        let arguments = params.arguments.filter(|a| a.get() != "null");
+        if arguments.is_some_and(|a| !a.get().starts_with('{')) {
+            return Err(RpcError::invalid_params(
+                "Invalid params: tools/call arguments must be an object",
+            ));
+        }
+        let invoke = {
+            let tools = self
+                .tools
+                .read()
+                .map_err(|_| RpcError::internal("tool registry unavailable"))?;
+            match tools.get(&params.name) {
+                Some(tool) => std::sync::Arc::clone(&tool.invoke),
+                None => {
+                    return Err(
+                        RpcError::invalid_params(format!("Unknown tool: {}", params.name))
+                            .with_data(serde_json::json!({ "name": params.name })),
+                    );
+                }
+            }
+        };
+        let token = RequestMeta::token(params.meta);
+        Ok(self.run(call, token, |ctx| {
+            let result = invoke(arguments, ctx);
+            async move { to_json(&result.await) }
+        }))
+    }
+
+    /// Whether `uri` names a resource or matches a template.
+    fn resource_exists(&self, uri: &str) -> Result<bool, RpcError> {
+        Ok(snapshot(&self.resources)?.get(uri).is_some()
+            || snapshot(&self.templates)?
+                .iter()
+                .any(|t| t.matches(uri).is_some()))
+    }
+
+    fn read_resource(&self, call: Call<'_>, params: Option<&RawValue>) -> Result<Reply, RpcError> {
+        #[derive(Serialize)]
+        struct ReadResult<'a> {
+            contents: &'a [ResourceContents],
+        }
+        let params: UriParams = parse_params(params)?;
+        let token = RequestMeta::token(params.meta);
+        let read = if let Some(resource) = snapshot(&self.resources)?.get(&params.uri) {
+            let resource = resource.clone();
+            Box::new(move |ctx| resource.read(ctx)) as Box<dyn FnOnce(_) -> _>
+        } else {
+            let templates = snapshot(&self.templates)?;
+            let Some((template, vars)) = templates
+                .iter()
+                .find_map(|t| Some((t.clone(), t.matches(&params.uri)?)))
+            else {
+                return Err(RpcError::resource_not_found(&params.uri));
+            };
+            Box::new(move |ctx| template.read(vars, ctx))
+        };
+        Ok(self.run(call, token, |ctx| {
+            let contents = read(ctx);
+            async move {
+                let contents = contents.await?;
+                to_json(&ReadResult {
+                    contents: &contents,
+                })
+            }
+        }))
+    }
+
+    fn get_prompt(&self, call: Call<'_>, params: Option<&RawValue>) -> Result<Reply, RpcError> {
+        let params: GetPromptParams = parse_params(params)?;
+        let prompts = snapshot(&self.prompts)?;
+        let Some(prompt) = prompts.get(&params.name) else {
+            return Err(
+                RpcError::invalid_params(format!("Unknown prompt: {}", params.name))
+                    .with_data(serde_json::json!({ "name": params.name })),
+            );
+        };
+        let arguments = params.arguments.unwrap_or_default();
+        let missing: Vec<&str> = prompt
+            .arguments
+            .iter()
+            .filter(|a| a.is_required() && !arguments.contains_key(a.name()))
+            .map(|a| a.name())
+            .collect();
+        if !missing.is_empty() {
+            return Err(RpcError::invalid_params(format!(
+                "Invalid params: prompt {} needs the argument(s) {}",
+                params.name,
+                missing.join(", ")
+            ))
+            .with_data(serde_json::json!({ "missing": missing })));
+        }
+        let prompt = prompt.clone();
+        let token = RequestMeta::token(params.meta);
+        Ok(self.run(call, token, |ctx| {
+            let result = prompt.get(arguments, ctx);
+            async move { to_json(&result.await?) }
+        }))
+    }
+
+    pub(crate) fn complete(
+        &self,
+        call: Call<'_>,
+        params: Option<&RawValue>,
+    ) -> Result<Reply, RpcError> {
+        #[derive(Serialize)]
+        struct CompleteResult {
+            completion: Completion,
+        }
+        let params: CompleteParams = parse_params(params)?;
+        let argument = params.argument.name;
+        let completer = match &params.reference {
+            Reference::Prompt { name } => {
+                let prompts = snapshot(&self.prompts)?;
+                let prompt = prompts.get(name).ok_or_else(|| {
+                    RpcError::invalid_params(format!("Unknown prompt: {name}"))
+                        .with_data(serde_json::json!({ "name": name }))
+                })?;
+                if !prompt.arguments.iter().any(|a| a.name() == argument) {
+                    return Err(RpcError::invalid_params(format!(
+                        "Invalid params: prompt {name} has no argument {argument}"
+                    )));
+                }
+                prompt
+                    .completers
+                    .iter()
+                    .find(|(a, _)| *a == argument)
+                    .map(|(_, c)| std::sync::Arc::clone(c))
+            }
+            Reference::Resource { uri } => {
+                let templates = snapshot(&self.templates)?;
+                let template = templates.get(uri).ok_or_else(|| {
+                    RpcError::invalid_params(format!("Unknown resource template: {uri}"))
+                        .with_data(serde_json::json!({ "uri": uri }))
+                })?;
+                if !template.has_variable(&argument) {
+                    return Err(RpcError::invalid_params(format!(
+                        "Invalid params: resource template {uri} has no variable {argument}"
+                    )));
+                }
+                template
+                    .completers
+                    .iter()
+                    .find(|(v, _)| *v == argument)
+                    .map(|(_, c)| std::sync::Arc::clone(c))
+            }
+        };
+        let Some(completer) = completer else {
+            return Ok(Reply::Ready(jsonrpc::result_bytes(
+                call.id,
+                br#"{"completion":{"values":[],"total":0,"hasMore":false}}"#,
+            )));
+        };
+        let request = crate::completion::CompletionRequest {
+            argument,
+            value: params.argument.value,
+            context: params.context.and_then(|c| c.arguments).unwrap_or_default(),
+        };
+        let token = RequestMeta::token(params.meta);
+        Ok(self.run(call, token, |ctx| {
+            let completion = completer(request, ctx);
+            async move {
+                to_json(&CompleteResult {
+                    completion: completion.await.capped(),
+                })
+            }
+        }))
+    }
+}

@@ -1,0 +1,281 @@
+//! Turning a request's answer into an HTTP response: one JSON body when the handler sends
+//! nothing first, an SSE stream (with event ids and replay on resumable sessions) when it does.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{HeaderValue, Response, header};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::body::McpBody;
+use crate::context::Outbound;
+use crate::server::ResponseMode;
+use crate::session::Session;
+use crate::sse;
+use crate::tool::BoxFuture;
+
+/// The answer to one JSON-RPC request before it becomes an HTTP response.
+pub(crate) enum Reply {
+    /// The whole JSON-RPC response, known now.
+    Ready(Bytes),
+    /// A handler still running; it may send messages first.
+    Running(Running),
+}
+
+pub(crate) struct Running {
+    /// Resolves to the whole JSON-RPC response.
+    pub(crate) future: BoxFuture<Bytes>,
+    /// What the handler sends before its result (`None`: the answer is plain JSON).
+    pub(crate) outbound: Option<mpsc::UnboundedReceiver<Outbound>>,
+    pub(crate) cancel: CancellationToken,
+    /// Whether anything can fire `cancel` (only a call in a session can be named by
+    /// `notifications/cancelled`).
+    pub(crate) cancellable: bool,
+}
+
+/// How SSE streams are written.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct StreamConfig {
+    pub(crate) mode: ResponseMode,
+    /// The `retry` field of priming events.
+    pub(crate) retry: Duration,
+}
+
+pub(crate) fn json_response(body: Bytes) -> Response<McpBody> {
+    let mut response = Response::new(McpBody::full(body));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+/// A cancelled request gets no JSON-RPC response: an SSE stream that ends with no event.
+fn cancelled_response() -> Response<McpBody> {
+    sse::response(McpBody::empty())
+}
+
+/// Messages known in full, written as one SSE body; with ids, a priming event and replay on a
+/// resumable session.
+fn whole_stream(
+    session: Option<&Arc<Session>>,
+    retry: Duration,
+    messages: &[Bytes],
+) -> Response<McpBody> {
+    let mut out = Vec::with_capacity(messages.iter().map(|m| m.len() + 48).sum::<usize>() + 48);
+    let opened = session
+        .filter(|s| s.is_resumable())
+        .and_then(|s| Some((s, s.open_request_stream(None, retry)?)));
+    match opened {
+        Some((session, (stream, priming))) => {
+            out.extend_from_slice(&priming);
+            for message in messages {
+                out.extend_from_slice(&session.record_event(stream, message).0);
+            }
+            session.finish_stream(stream);
+        }
+        None => {
+            for message in messages {
+                sse::push_event(&mut out, None, message);
+            }
+        }
+    }
+    sse::response(McpBody::full(out))
+}
+
+/// A complete answer: JSON, or in [`ResponseMode::Sse`] a stream holding it.
+pub(crate) fn reply_now(
+    config: StreamConfig,
+    session: Option<&Arc<Session>>,
+    message: Bytes,
+) -> Response<McpBody> {
+    if config.mode == ResponseMode::Sse {
+        whole_stream(session, config.retry, &[message])
+    } else {
+        json_response(message)
+    }
+}
+
+/// Sends `reply` as an HTTP response.
+///
+/// A running handler is driven here until it finishes or sends its first message. Handlers that
+/// send nothing are answered in one piece, with no task spawned; the others get an SSE stream
+/// fed by a task that outlives a client disconnect (the spec says a disconnect is not a
+/// cancellation), so a resumable stream can be picked up again with `Last-Event-ID`.
+pub(crate) async fn respond(
+    config: StreamConfig,
+    session: Option<Arc<Session>>,
+    reply: Reply,
+) -> Response<McpBody> {
+    let Running {
+        mut future,
+        outbound,
+        cancel,
+        cancellable,
+    } = match reply {
+        Reply::Ready(message) => return reply_now(config, session.as_ref(), message),
+        Reply::Running(running) => running,
+    };
+    if outbound.is_none() && !cancellable {
+        // The plain path: nothing to stream and nothing to watch; await it where it stands.
+        let message = future.await;
+        return reply_now(config, session.as_ref(), message);
+    }
+    let Some(mut outbound) = outbound else {
+        return tokio::select! {
+            biased;
+            () = cancel.cancelled() => cancelled_response(),
+            message = &mut future => reply_now(config, session.as_ref(), message),
+        };
+    };
+    let first = tokio::select! {
+        biased;
+        () = cancel.cancelled() => return cancelled_response(),
+        Some(first) = outbound.recv() => first,
+        message = &mut future => {
+            let mut queued = Vec::new();
+            while let Ok(item) = outbound.try_recv() {
+                // Closing the connection is moot once the result is here.
+                if let Outbound::Message(m) = item {
+                    queued.push(m);
+                }
+            }
+            if queued.is_empty() {
+                return reply_now(config, session.as_ref(), message);
+            }
+            queued.push(message);
+            return whole_stream(session.as_ref(), config.retry, &queued);
+        }
+    };
+    let (tx, rx) = mpsc::channel(32);
+    let writer = StreamWriter::open(session, tx, config.retry);
+    tokio::spawn(stream_handler(writer, first, future, outbound, cancel));
+    sse::response(McpBody::stream(rx))
+}
+
+/// Where a request stream's events go.
+enum StreamWriter {
+    /// Through the session's replay buffer to whichever connection is attached.
+    Replayable { session: Arc<Session>, stream: u32 },
+    /// Straight to the one connection (no ids; not resumable).
+    Direct(Option<mpsc::Sender<Bytes>>),
+}
+
+impl StreamWriter {
+    /// Opens the stream, queuing its priming event when it is resumable.
+    fn open(session: Option<Arc<Session>>, tx: mpsc::Sender<Bytes>, retry: Duration) -> Self {
+        if let Some(session) = session.filter(|s| s.is_resumable()) {
+            if let Some((stream, _)) = session.open_request_stream(Some(tx.clone()), retry) {
+                return Self::Replayable { session, stream };
+            }
+        }
+        Self::Direct(Some(tx))
+    }
+
+    async fn handle(&mut self, item: Outbound) {
+        match item {
+            Outbound::Message(message) => self.send(&message).await,
+            Outbound::CloseConnection => match self {
+                Self::Replayable { session, stream } => session.detach_stream(*stream),
+                // Only offered on resumable streams; closing this one would lose the result.
+                Self::Direct(_) => {}
+            },
+        }
+    }
+
+    async fn send(&mut self, message: &[u8]) {
+        match self {
+            Self::Replayable { session, stream } => {
+                let (frame, tx) = session.record_event(*stream, message);
+                if let Some(tx) = tx {
+                    // A client that went away loses only the live copy; the event is kept.
+                    let _ = tx.send(frame).await;
+                }
+            }
+            Self::Direct(Some(tx)) => {
+                let _ = tx.send(sse::event(None, message)).await;
+            }
+            Self::Direct(None) => {}
+        }
+    }
+
+    fn finish(self) {
+        if let Self::Replayable { session, stream } = self {
+            session.finish_stream(stream);
+        }
+    }
+}
+
+/// Forwards a running handler's messages and then its result as SSE events.
+async fn stream_handler(
+    mut writer: StreamWriter,
+    first: Outbound,
+    mut future: impl Future<Output = Bytes> + Unpin,
+    mut outbound: mpsc::UnboundedReceiver<Outbound>,
+    cancel: CancellationToken,
+) {
+    writer.handle(first).await;
+    loop {
+        tokio::select! {
+            biased;
+            () = cancel.cancelled() => break,
+            Some(item) = outbound.recv() => writer.handle(item).await,
+            message = &mut future => {
+                while let Ok(item) = outbound.try_recv() {
+                    if let Outbound::Message(m) = item {
+                        writer.send(&m).await;
+                    }
+                }
+                writer.send(&message).await;
+                break;
+            }
+        }
+    }
+    writer.finish();
+}
+
+/// Drives the answers of a batch's requests concurrently and returns the JSON-RPC responses, in
+/// order, leaving out the requests that were cancelled.
+pub(crate) async fn join_replies(replies: Vec<Reply>) -> Vec<Bytes> {
+    type Answer = BoxFuture<Option<Bytes>>;
+    let mut slots: Vec<(Option<Answer>, Option<Bytes>)> = replies
+        .into_iter()
+        .map(|reply| match reply {
+            Reply::Ready(message) => (None, Some(message)),
+            Reply::Running(Running { future, cancel, .. }) => {
+                let answer: Answer = Box::pin(async move {
+                    tokio::select! {
+                        biased;
+                        () = cancel.cancelled() => None,
+                        message = future => Some(message),
+                    }
+                });
+                (Some(answer), None)
+            }
+        })
+        .collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (running, done) in &mut slots {
+            if let Some(future) = running {
+                match future.as_mut().poll(cx) {
+                    std::task::Poll::Ready(message) => {
+                        *done = message;
+                        *running = None;
+                    }
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+    slots.into_iter().filter_map(|(_, done)| done).collect()
+}
