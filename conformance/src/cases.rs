@@ -1871,3 +1871,27 @@ pub async fn sessions_are_bound_to_their_principal(t: &Target) {
     );
     assert_eq!(oauth.send(ping("alice-token")).await.status, 200);
 }
+
+/// `POST {prefix}/completions` is `completion/complete` over REST: the params in, the result
+/// out; a bad reference is 400 with the JSON-RPC error's code.
+pub async fn rest_completes_arguments(t: &Target) {
+    let body = r#"{"ref": {"type": "ref/prompt", "name": "test_prompt_with_arguments"}, "argument": {"name": "arg1", "value": "testV"}}"#;
+    let response = t.send(rest_post(t, "/completions", body)).await;
+    assert_eq!(response.status, 200, "{:?}", response.body);
+    assert_eq!(
+        response.json()["completion"]["values"],
+        json!(["testValue1", "testValue2"])
+    );
+    let template = r#"{"ref": {"type": "ref/resource", "uri": "test://template/{id}/data"}, "argument": {"name": "id", "value": "1"}}"#;
+    let ids = t.send(rest_post(t, "/completions", template)).await;
+    assert_eq!(
+        ids.json()["completion"]["values"],
+        json!(["1", "10", "123"])
+    );
+    let unknown = r#"{"ref": {"type": "ref/prompt", "name": "no_such_prompt"}, "argument": {"name": "a", "value": ""}}"#;
+    let bad = t.send(rest_post(t, "/completions", unknown)).await;
+    assert_eq!(bad.status, 400);
+    assert_eq!(bad.json()["code"], -32602);
+    let not_json = t.send(rest_post(t, "/completions", "{nope")).await;
+    assert_eq!(not_json.status, 400);
+}

@@ -363,6 +363,7 @@ macro_rules! __for_each_case {
             rest_rejects_bad_calls,
             rest_returns_images,
             rest_describes_itself_as_openapi,
+            rest_completes_arguments,
             rest_view_is_behind_the_same_checks,
             cors_preflight_is_answered,
             cors_answers_expose_the_session_id,

@@ -5,7 +5,10 @@ pub mod fixture_apps;
 
 use std::sync::{Arc, RwLock};
 
-use mcp_mount::{Json, LoggingLevel, McpServer, RequestContext, Tool, ToolAnnotations};
+use mcp_mount::{
+    InvalidToken, Json, LoggingLevel, McpServer, Principal, ProtectedResource, RequestContext,
+    TokenVerifier, Tool, ToolAnnotations, VerifyFuture,
+};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -108,12 +111,67 @@ pub struct NoteList {
     pub notes: Vec<Note>,
 }
 
+/// The app's admin dashboard: lists the MCP tools through the REST view and calls `whoami`.
+pub const DASHBOARD: &str = include_str!("../assets/dashboard.html");
+
+/// The user the app's auth middleware found in the request's bearer token.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct User(pub String);
+
+/// The demo's token table: a real app would check a JWT or ask its identity provider.
+const TOKENS: &[(&str, &str)] = &[("demo-token", "demo-admin"), ("alice-token", "alice")];
+
+/// What the app's auth middleware does: the user named by `Authorization: Bearer <token>`.
+pub fn user_from(authorization: Option<&str>) -> Option<User> {
+    let token = authorization?.strip_prefix("Bearer ")?.trim();
+    TOKENS
+        .iter()
+        .find(|(known, _)| *known == token)
+        .map(|(_, user)| User((*user).to_owned()))
+}
+
+/// The same tokens as an MCP token verifier, so the MCP routes answer unauthenticated clients
+/// with the OAuth challenge that lets them discover where to get a token.
+#[derive(Debug)]
+pub struct DemoTokens;
+
+impl TokenVerifier for DemoTokens {
+    fn verify<'a>(&'a self, token: &'a str) -> VerifyFuture<'a> {
+        Box::pin(async move {
+            TOKENS
+                .iter()
+                .find(|(known, _)| *known == token)
+                .map(|(_, user)| Principal::new(*user, ["notes"]))
+                .ok_or_else(|| InvalidToken("unknown token".into()))
+        })
+    }
+}
+
 /// The MCP server of the notes app: its tools work on the same [`Notes`] as the REST routes.
+///
+/// It requires a bearer token (the demo's are `demo-token` and `alice-token`), publishes its
+/// OAuth protected resource metadata, and serves the REST view its dashboard uses.
 pub fn notes_mcp(notes: &Notes) -> McpServer {
     let (list, search, get, add) = (notes.clone(), notes.clone(), notes.clone(), notes.clone());
     McpServer::builder("notes", env!("CARGO_PKG_VERSION"))
         .title("Notes")
         .instructions("Tools to read and write the user's notes.")
+        .rest_view(true)
+        .oauth(
+            ProtectedResource::new(["https://auth.example.com"])
+                .required_scopes(["notes"])
+                .resource_name("Notes"),
+            DemoTokens,
+        )
+        .tool(
+            Tool::new("whoami", |ctx: RequestContext| async move {
+                match ctx.extensions().get::<User>() {
+                    Some(User(name)) => Ok(name.clone()),
+                    None => Err("no user: the auth middleware found no valid token"),
+                }
+            })
+            .description("Says which user the app's auth middleware recognised"),
+        )
         .tool(
             Tool::new("list_notes", move || {
                 let notes = list.all();

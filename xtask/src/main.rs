@@ -5,6 +5,7 @@
 //! framework, runs them all against it, and prints one summary table (also written to
 //! `target/interop/summary.md`). It exits non-zero when anything failed. See `xtask/README.md`.
 
+mod dashboard;
 mod install;
 mod process;
 mod python;
@@ -21,16 +22,18 @@ use serde_json::Value;
 
 const USAGE: &str = "\
 usage: cargo xtask interop [--frameworks axum,actix-web,poem,salvo] [--prefix /PATH]
-                           [--only conformance-0.1.16,conformance-0.2.0,python]
+                           [--only conformance-0.1.16,conformance-0.2.0,python,dashboard]
 
 Installs what it needs into .interop/ (Node 22, the conformance CLI 0.1.16 and 0.2.0-alpha.12,
 Python venvs with mcp 2.3.0 and 1.30.0), builds fixture-server, serves the conformance fixture
 with each framework at PREFIX, runs the selected suites and clients against it, prints a summary
-table, writes it to target/interop/summary.md, and exits 1 if anything failed.
+table, writes it to target/interop/summary.md, and exits 1 if anything failed. It also starts each
+framework's example app and checks its admin dashboard in headless Chromium (Debian's, installed
+with apt-get when missing).
 
   --frameworks LIST  fixture-server --framework values (default: axum,actix-web,poem,salvo)
   --prefix PATH      where the fixture is mounted (default: /api/v1/tenants/acme/mcp)
-  --only LIST        conformance-0.1.16, conformance-0.2.0 and/or python (default: all three)";
+  --only LIST        conformance-0.1.16, conformance-0.2.0, python and/or dashboard (default: all)";
 
 /// What `cargo xtask interop` was asked to do.
 #[derive(Debug)]
@@ -39,6 +42,7 @@ struct Options {
     prefix: String,
     suites: Vec<suite::Suite>,
     python: bool,
+    dashboard: bool,
 }
 
 /// Splits "a,b,,c" into ["a", "b", "c"].
@@ -55,7 +59,7 @@ fn list(value: &str) -> Vec<String> {
 fn parse(args: &[String]) -> Result<Option<Options>, String> {
     let mut frameworks = list("axum,actix-web,poem,salvo");
     let mut prefix = "/api/v1/tenants/acme/mcp".to_owned();
-    let mut only = list("conformance-0.1.16,conformance-0.2.0,python");
+    let mut only = list("conformance-0.1.16,conformance-0.2.0,python,dashboard");
     let mut args = args.iter();
     while let Some(arg) = args.next() {
         if arg == "-h" || arg == "--help" {
@@ -94,9 +98,12 @@ fn parse(args: &[String]) -> Result<Option<Options>, String> {
     }
     let mut suites = Vec::new();
     let mut python = false;
+    let mut dashboard = false;
     for name in &only {
         if name == "python" {
             python = true;
+        } else if name == "dashboard" {
+            dashboard = true;
         } else if let Some(suite) = suite::ALL
             .into_iter()
             .find(|s| s.key == name || s.install.dir == name)
@@ -104,11 +111,11 @@ fn parse(args: &[String]) -> Result<Option<Options>, String> {
             suites.push(suite);
         } else {
             return Err(format!(
-                "--only: unknown run {name:?} (known: conformance-0.1.16, conformance-0.2.0, python)"
+                "--only: unknown run {name:?} (known: conformance-0.1.16, conformance-0.2.0, python, dashboard)"
             ));
         }
     }
-    if suites.is_empty() && !python {
+    if suites.is_empty() && !python && !dashboard {
         return Err("--only selects nothing".into());
     }
     Ok(Some(Options {
@@ -116,6 +123,7 @@ fn parse(args: &[String]) -> Result<Option<Options>, String> {
         prefix: prefix.trim_end_matches('/').to_owned(),
         suites,
         python,
+        dashboard,
     }))
 }
 
@@ -187,34 +195,33 @@ fn install_tools(paths: &Paths, options: &Options) -> Result<Tools, String> {
 
 /// Builds `fixture-server` with the cargo that runs this xtask; returns the binary.
 fn build_fixture_server(paths: &Paths) -> Result<PathBuf, String> {
-    println!("== cargo build -p mcp-mount-examples --bin fixture-server");
+    build_example(paths, "fixture-server")
+}
+
+/// Builds one binary of the examples package; returns its path.
+fn build_example(paths: &Paths, bin: &str) -> Result<PathBuf, String> {
+    println!("== cargo build -p mcp-mount-examples --bin {bin}");
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let messages = process::run_capture(
         Command::new(cargo)
-            .args([
-                "build",
-                "-p",
-                "mcp-mount-examples",
-                "--bin",
-                "fixture-server",
-            ])
+            .args(["build", "-p", "mcp-mount-examples", "--bin", bin])
             .arg("--message-format=json-render-diagnostics")
             .current_dir(&paths.root),
         Duration::from_secs(30 * 60),
     )
-    .map_err(|e| format!("building fixture-server: {e}"))?;
+    .map_err(|e| format!("building {bin}: {e}"))?;
     // The artifact message names the binary wherever CARGO_TARGET_DIR puts it.
     messages
         .lines()
         .filter_map(|line| serde_json::from_str::<Value>(line).ok())
         .filter(|m| m.get("reason").and_then(Value::as_str) == Some("compiler-artifact"))
-        .filter(|m| m.pointer("/target/name").and_then(Value::as_str) == Some("fixture-server"))
+        .filter(|m| m.pointer("/target/name").and_then(Value::as_str) == Some(bin))
         .find_map(|m| {
             m.get("executable")
                 .and_then(Value::as_str)
                 .map(PathBuf::from)
         })
-        .ok_or_else(|| "cargo built no fixture-server executable".to_owned())
+        .ok_or_else(|| format!("cargo built no {bin} executable"))
 }
 
 fn rel<'a>(paths: &Paths, path: &'a Path) -> std::borrow::Cow<'a, str> {
@@ -539,16 +546,64 @@ fn exited(
     Some(row)
 }
 
+/// Each framework's example app, its admin dashboard rendered in headless Chromium.
+fn dashboards(paths: &Paths, options: &Options) -> Vec<Row> {
+    let failed = |framework: &str, why: String| Row {
+        framework: framework.to_owned(),
+        run: "example dashboard (headless Chromium)".into(),
+        result: "did not run".into(),
+        ok: false,
+        notes: why.lines().next().unwrap_or_default().to_owned(),
+        time: Duration::ZERO,
+        failures: vec![why],
+        info: Vec::new(),
+    };
+    let chromium = match dashboard::chromium(&paths.out.join("chromium-install.log")) {
+        Ok(chromium) => chromium,
+        Err(e) => {
+            return options
+                .frameworks
+                .iter()
+                .map(|f| failed(f, e.clone()))
+                .collect();
+        }
+    };
+    let mut rows = Vec::new();
+    for framework in &options.frameworks {
+        println!("== {framework} example dashboard");
+        let out = paths.out.join(framework);
+        if let Err(e) = std::fs::create_dir_all(&out) {
+            rows.push(failed(
+                framework,
+                format!("creating {}: {e}", out.display()),
+            ));
+            continue;
+        }
+        let row = match build_example(paths, framework) {
+            Ok(example) => dashboard::check(framework, &example, &chromium, &out),
+            Err(e) => failed(framework, e),
+        };
+        progress(&row);
+        rows.push(row);
+    }
+    rows
+}
+
 fn interop(options: &Options) -> Result<bool, String> {
     let started = Instant::now();
     let paths = Paths::of_repo();
     std::fs::create_dir_all(&paths.out)
         .map_err(|e| format!("creating {}: {e}", paths.out.display()))?;
     let tools = install_tools(&paths, options)?;
-    let server = build_fixture_server(&paths)?;
     let mut rows = Vec::new();
-    for framework in &options.frameworks {
-        rows.extend(run_framework(&paths, options, &tools, &server, framework));
+    if !options.suites.is_empty() || options.python {
+        let server = build_fixture_server(&paths)?;
+        for framework in &options.frameworks {
+            rows.extend(run_framework(&paths, options, &tools, &server, framework));
+        }
+    }
+    if options.dashboard {
+        rows.extend(dashboards(&paths, options));
     }
     let failed = rows.iter().filter(|r| !r.ok).count();
     let table = report::table(&rows);
@@ -594,6 +649,7 @@ mod tests {
         assert_eq!(options.prefix, "/api/v1/tenants/acme/mcp");
         assert_eq!(options.suites.len(), 2);
         assert!(options.python);
+        assert!(options.dashboard);
     }
 
     #[test]

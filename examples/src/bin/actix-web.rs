@@ -1,9 +1,12 @@
-//! An existing actix-web app (a small notes service with REST routes) with an MCP server mounted
-//! at `/mcp` over the same state. `cargo run -p mcp-mount-examples --bin actix-web`, then point an
-//! MCP client at `http://127.0.0.1:3000/mcp`.
+//! An existing actix-web app (a small notes service with REST routes, bearer-token auth and an
+//! admin page) with an MCP server mounted at `/mcp` over the same state.
+//! `cargo run -p mcp-mount-examples --bin actix-web`, then open `http://127.0.0.1:3000/admin`, or
+//! point an MCP client at `http://127.0.0.1:3000/mcp` with `Authorization: Bearer demo-token`.
 
-use actix_web::{App, HttpResponse, HttpServer, web};
-use mcp_mount_examples::{NewNote, Notes, notes_mcp};
+use actix_web::dev::Service as _;
+use actix_web::http::header;
+use actix_web::{App, HttpMessage, HttpRequest, HttpResponse, HttpServer, web};
+use mcp_mount_examples::{DASHBOARD, NewNote, Notes, User, notes_mcp, user_from};
 
 async fn list(notes: web::Data<Notes>) -> HttpResponse {
     HttpResponse::Ok().json(notes.all())
@@ -20,6 +23,13 @@ async fn one(notes: web::Data<Notes>, id: web::Path<u64>) -> HttpResponse {
     }
 }
 
+/// actix-web keeps middleware data in its own extensions: carry the user into MCP's.
+fn carry_user(req: &HttpRequest, extensions: &mut http::Extensions) {
+    if let Some(user) = req.extensions().get::<User>() {
+        extensions.insert(user.clone());
+    }
+}
+
 #[actix_web::main]
 async fn main() -> std::io::Result<()> {
     let addr = std::env::args()
@@ -31,16 +41,40 @@ async fn main() -> std::io::Result<()> {
     let server = HttpServer::new(move || {
         App::new()
             .app_data(web::Data::new(notes.clone()))
+            // The app's auth middleware: the bearer token's user goes into the extensions.
+            .wrap_fn(|req, srv| {
+                let authorization = req
+                    .headers()
+                    .get(header::AUTHORIZATION)
+                    .and_then(|v| v.to_str().ok());
+                if let Some(user) = user_from(authorization) {
+                    req.extensions_mut().insert(user);
+                }
+                srv.call(req)
+            })
             .route("/health", web::get().to(|| async { "ok" }))
+            .route(
+                "/admin",
+                web::get().to(|| async {
+                    HttpResponse::Ok()
+                        .content_type("text/html; charset=utf-8")
+                        .body(DASHBOARD)
+                }),
+            )
             .route("/notes", web::get().to(list))
             .route("/notes", web::post().to(create))
             .route("/notes/{id}", web::get().to(one))
-            // The one line that adds MCP to the app.
-            .service(web::scope("/mcp").default_service(mcp_mount_actix_web::router(mcp.clone())))
+            // The one line that adds MCP to the app…
+            .service(
+                web::scope("/mcp")
+                    .default_service(mcp_mount_actix_web::router_with(mcp.clone(), carry_user)),
+            )
+            // …and its OAuth metadata, at the root-anchored well-known path.
+            .service(mcp_mount_actix_web::well_known(mcp.clone(), "/mcp"))
     })
     .bind(&addr)?;
     for addr in server.addrs() {
-        println!("notes app on http://{addr}: REST at /notes, MCP at /mcp");
+        println!("notes app on http://{addr}: REST at /notes, MCP at /mcp, admin at /admin");
     }
     server.run().await
 }

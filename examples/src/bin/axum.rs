@@ -1,13 +1,16 @@
-//! An existing axum app (a small notes service with REST routes) with an MCP server mounted at
-//! `/mcp` over the same state. `cargo run -p mcp-mount-examples --bin axum`, then point an MCP
-//! client at `http://127.0.0.1:3000/mcp`.
+//! An existing axum app (a small notes service with REST routes, bearer-token auth and an admin
+//! page) with an MCP server mounted at `/mcp` over the same state.
+//! `cargo run -p mcp-mount-examples --bin axum`, then open `http://127.0.0.1:3000/admin`, or
+//! point an MCP client at `http://127.0.0.1:3000/mcp` with `Authorization: Bearer demo-token`.
 
-use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::extract::{Path, Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{Html, Response};
 use axum::routing::get;
 use axum::serve::ListenerExt;
 use axum::{Json, Router};
-use mcp_mount_examples::{NewNote, Note, Notes, notes_mcp};
+use mcp_mount_examples::{DASHBOARD, NewNote, Note, Notes, notes_mcp, user_from};
 
 async fn list(State(notes): State<Notes>) -> Json<Vec<Note>> {
     Json(notes.all())
@@ -21,22 +24,40 @@ async fn one(State(notes): State<Notes>, Path(id): Path<u64>) -> Result<Json<Not
     notes.get(id).map(Json).ok_or(StatusCode::NOT_FOUND)
 }
 
+/// The app's auth middleware: the bearer token's user goes into the request's extensions,
+/// where the MCP tools find it too.
+async fn auth(mut req: Request, next: Next) -> Response {
+    let authorization = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    if let Some(user) = user_from(authorization) {
+        req.extensions_mut().insert(user);
+    }
+    next.run(req).await
+}
+
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     let addr = std::env::args()
         .nth(1)
         .unwrap_or_else(|| "127.0.0.1:3000".to_owned());
     let notes = Notes::seeded();
+    let mcp = notes_mcp(&notes);
     let app = Router::new()
         .route("/health", get(|| async { "ok" }))
+        .route("/admin", get(|| async { Html(DASHBOARD) }))
         .route("/notes", get(list).post(create))
         .route("/notes/{id}", get(one))
-        // The one line that adds MCP to the app.
-        .nest_service("/mcp", mcp_mount_axum::router(notes_mcp(&notes)))
-        .with_state(notes);
+        .with_state(notes)
+        // The one line that adds MCP to the app…
+        .nest_service("/mcp", mcp_mount_axum::router(mcp.clone()))
+        // …and its OAuth metadata, at the root-anchored well-known path.
+        .merge(mcp_mount_axum::well_known(mcp, "/mcp"))
+        .layer(middleware::from_fn(auth));
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     println!(
-        "notes app on http://{}: REST at /notes, MCP at /mcp",
+        "notes app on http://{}: REST at /notes, MCP at /mcp, admin at /admin",
         listener.local_addr()?
     );
     // Small SSE events must not wait for delayed ACKs (Nagle).

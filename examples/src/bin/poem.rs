@@ -1,12 +1,13 @@
-//! An existing poem app (a small notes service with REST routes) with an MCP server mounted at
-//! `/mcp` over the same state. `cargo run -p mcp-mount-examples --bin poem`, then point an MCP
-//! client at `http://127.0.0.1:3000/mcp`.
+//! An existing poem app (a small notes service with REST routes, bearer-token auth and an admin
+//! page) with an MCP server mounted at `/mcp` over the same state.
+//! `cargo run -p mcp-mount-examples --bin poem`, then open `http://127.0.0.1:3000/admin`, or
+//! point an MCP client at `http://127.0.0.1:3000/mcp` with `Authorization: Bearer demo-token`.
 
-use mcp_mount_examples::{NewNote, Note, Notes, notes_mcp};
+use mcp_mount_examples::{DASHBOARD, NewNote, Note, Notes, notes_mcp, user_from};
 use poem::http::StatusCode;
-use poem::listener::TcpListener;
-use poem::web::{Data, Json, Path};
-use poem::{EndpointExt, Route, Server, get, handler};
+use poem::listener::TcpAcceptor;
+use poem::web::{Data, Html, Json, Path};
+use poem::{Endpoint, EndpointExt, IntoResponse, Route, Server, get, handler};
 
 #[handler]
 fn list(notes: Data<&Notes>) -> Json<Vec<Note>> {
@@ -28,19 +29,49 @@ fn health() -> &'static str {
     "ok"
 }
 
+#[handler]
+fn admin() -> Html<&'static str> {
+    Html(DASHBOARD)
+}
+
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     let addr = std::env::args()
         .nth(1)
         .unwrap_or_else(|| "127.0.0.1:3000".to_owned());
     let notes = Notes::seeded();
+    let mcp = notes_mcp(&notes);
     let app = Route::new()
         .at("/health", get(health))
+        .at("/admin", get(admin))
         .at("/notes", get(list).post(create))
         .at("/notes/:id", get(one))
-        // The one line that adds MCP to the app.
-        .nest("/mcp", mcp_mount_poem::router(notes_mcp(&notes)))
-        .data(notes);
-    println!("notes app on http://{addr}: REST at /notes, MCP at /mcp");
-    Server::new(TcpListener::bind(addr)).run(app).await
+        // The one line that adds MCP to the app…
+        .nest("/mcp", mcp_mount_poem::router(mcp.clone()))
+        // …and its OAuth metadata, at the root-anchored well-known path.
+        .at(
+            mcp_mount::well_known_path("/mcp"),
+            mcp_mount_poem::well_known(mcp, "/mcp"),
+        )
+        .data(notes)
+        // The app's auth middleware: the bearer token's user goes into the extensions.
+        .around(|ep, mut req| async move {
+            let authorization = req
+                .headers()
+                .get("authorization")
+                .and_then(|v| v.to_str().ok());
+            if let Some(user) = user_from(authorization) {
+                req.extensions_mut().insert(user);
+            }
+            Ok(ep.call(req).await?.into_response())
+        });
+    let listener = std::net::TcpListener::bind(&addr)?;
+    listener.set_nonblocking(true)?;
+    println!(
+        "notes app on http://{}: REST at /notes, MCP at /mcp, admin at /admin",
+        listener.local_addr()?
+    );
+    Server::new_with_acceptor(TcpAcceptor::from_std(listener)?)
+        .run(app)
+        .await
 }

@@ -1,11 +1,12 @@
-//! An existing salvo app (a small notes service with REST routes) with an MCP server mounted at
-//! `/mcp` over the same state. `cargo run -p mcp-mount-examples --bin salvo`, then point an MCP
-//! client at `http://127.0.0.1:3000/mcp`.
+//! An existing salvo app (a small notes service with REST routes, bearer-token auth and an admin
+//! page) with an MCP server mounted at `/mcp` over the same state.
+//! `cargo run -p mcp-mount-examples --bin salvo`, then open `http://127.0.0.1:3000/admin`, or
+//! point an MCP client at `http://127.0.0.1:3000/mcp` with `Authorization: Bearer demo-token`.
 
-use mcp_mount_examples::{NewNote, Notes, notes_mcp};
+use mcp_mount_examples::{DASHBOARD, NewNote, Notes, User, notes_mcp, user_from};
 use salvo::conn::tcp::TcpAcceptor;
 use salvo::http::StatusCode;
-use salvo::writing::Json;
+use salvo::writing::{Json, Text};
 use salvo::{Depot, FlowCtrl, Handler, Request, Response, Router, Server};
 
 /// The notes REST API: `GET /notes`, `POST /notes`, `GET /notes/{id}`.
@@ -47,6 +48,50 @@ impl Handler for NotesApi {
     }
 }
 
+/// The app's auth middleware: the bearer token's user goes into the depot.
+struct Auth;
+
+#[salvo::async_trait]
+impl Handler for Auth {
+    async fn handle(
+        &self,
+        req: &mut Request,
+        depot: &mut Depot,
+        _res: &mut Response,
+        _ctrl: &mut FlowCtrl,
+    ) {
+        let authorization = req
+            .headers()
+            .get("authorization")
+            .and_then(|v| v.to_str().ok());
+        if let Some(user) = user_from(authorization) {
+            depot.insert_typed(user);
+        }
+    }
+}
+
+/// salvo keeps middleware data in its depot: carry the user into MCP's extensions.
+fn carry_user(depot: &Depot, extensions: &mut http::Extensions) {
+    if let Ok(user) = depot.get_typed::<User>() {
+        extensions.insert(user.clone());
+    }
+}
+
+struct Admin;
+
+#[salvo::async_trait]
+impl Handler for Admin {
+    async fn handle(
+        &self,
+        _req: &mut Request,
+        _depot: &mut Depot,
+        res: &mut Response,
+        _ctrl: &mut FlowCtrl,
+    ) {
+        res.render(Text::Html(DASHBOARD));
+    }
+}
+
 struct Health;
 
 #[salvo::async_trait]
@@ -68,8 +113,11 @@ async fn main() -> std::io::Result<()> {
         .nth(1)
         .unwrap_or_else(|| "127.0.0.1:3000".to_owned());
     let notes = Notes::seeded();
+    let mcp = notes_mcp(&notes);
     let router = Router::new()
+        .hoop(Auth)
         .push(Router::with_path("health").get(Health))
+        .push(Router::with_path("admin").get(Admin))
         .push(
             Router::with_path("notes")
                 .get(NotesApi {
@@ -82,8 +130,10 @@ async fn main() -> std::io::Result<()> {
                     notes: notes.clone(),
                 })),
         )
-        // The one line that adds MCP to the app.
-        .push(Router::with_path("mcp").push(mcp_mount_salvo::router(notes_mcp(&notes))));
+        // The one line that adds MCP to the app…
+        .push(Router::with_path("mcp").push(mcp_mount_salvo::router_with(mcp.clone(), carry_user)))
+        // …and its OAuth metadata, at the root-anchored well-known path.
+        .push(mcp_mount_salvo::well_known(mcp, "/mcp"));
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     println!(
         "notes app on http://{}: REST at /notes, MCP at /mcp",
