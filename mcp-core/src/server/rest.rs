@@ -36,6 +36,21 @@ fn rest_error(status: StatusCode, message: impl Into<String>) -> Response<McpBod
     json_body(status, &json!({ "error": message.into() }))
 }
 
+/// The body as a JSON object, or the 400 that says why it is not one.
+fn json_object(body: &[u8]) -> Result<&RawValue, Response<McpBody>> {
+    match serde_json::from_slice::<&RawValue>(body) {
+        Ok(raw) if raw.get().starts_with('{') => Ok(raw),
+        Ok(_) => Err(rest_error(
+            StatusCode::BAD_REQUEST,
+            "the body must be a JSON object",
+        )),
+        Err(e) => Err(rest_error(
+            StatusCode::BAD_REQUEST,
+            format!("the body is not valid JSON: {e}"),
+        )),
+    }
+}
+
 fn only(method: &Method, allowed: Method) -> Result<(), Error> {
     if *method == allowed {
         Ok(())
@@ -78,24 +93,10 @@ impl Inner {
         if body.len() > self.config.max_body {
             return Err(Error::payload_too_large(self.config.max_body).into_response());
         }
-        let arguments: Option<&RawValue> = if body.iter().all(u8::is_ascii_whitespace) {
+        let arguments = if body.iter().all(u8::is_ascii_whitespace) {
             None
         } else {
-            match serde_json::from_slice::<&RawValue>(body) {
-                Ok(raw) if raw.get().starts_with('{') => Some(raw),
-                Ok(_) => {
-                    return Err(rest_error(
-                        StatusCode::BAD_REQUEST,
-                        "the body must be a JSON object: the tool's arguments",
-                    ));
-                }
-                Err(e) => {
-                    return Err(rest_error(
-                        StatusCode::BAD_REQUEST,
-                        format!("the body is not valid JSON: {e}"),
-                    ));
-                }
-            }
+            Some(json_object(body)?)
         };
         let invoke = {
             let tools = self.tools.read().map_err(|_| {
@@ -192,20 +193,9 @@ impl Inner {
         if body.len() > self.config.max_body {
             return Err(Error::payload_too_large(self.config.max_body));
         }
-        let params = match serde_json::from_slice::<&RawValue>(&body) {
-            Ok(raw) if raw.get().starts_with('{') => raw,
-            Ok(_) => {
-                return Ok(rest_error(
-                    StatusCode::BAD_REQUEST,
-                    "the body must be a JSON object",
-                ));
-            }
-            Err(e) => {
-                return Ok(rest_error(
-                    StatusCode::BAD_REQUEST,
-                    format!("the body is not valid JSON: {e}"),
-                ));
-            }
+        let params = match json_object(&body) {
+            Ok(params) => params,
+            Err(response) => return Ok(response),
         };
         let id = RequestId::Str("rest".into());
         let call = Call {
