@@ -36,18 +36,12 @@ fn rest_error(status: StatusCode, message: impl Into<String>) -> Response<McpBod
     json_body(status, &json!({ "error": message.into() }))
 }
 
-/// The body as a JSON object, or the 400 that says why it is not one.
-fn json_object(body: &[u8]) -> Result<&RawValue, Response<McpBody>> {
+/// The body as a JSON object, or why it is not one (answered with 400).
+fn json_object(body: &[u8]) -> Result<&RawValue, String> {
     match serde_json::from_slice::<&RawValue>(body) {
         Ok(raw) if raw.get().starts_with('{') => Ok(raw),
-        Ok(_) => Err(rest_error(
-            StatusCode::BAD_REQUEST,
-            "the body must be a JSON object",
-        )),
-        Err(e) => Err(rest_error(
-            StatusCode::BAD_REQUEST,
-            format!("the body is not valid JSON: {e}"),
-        )),
+        Ok(_) => Err("the body must be a JSON object".to_owned()),
+        Err(e) => Err(format!("the body is not valid JSON: {e}")),
     }
 }
 
@@ -96,7 +90,7 @@ impl Inner {
         let arguments = if body.iter().all(u8::is_ascii_whitespace) {
             None
         } else {
-            Some(json_object(body)?)
+            Some(json_object(body).map_err(|why| rest_error(StatusCode::BAD_REQUEST, why))?)
         };
         let invoke = {
             let tools = self.tools.read().map_err(|_| {
@@ -195,7 +189,7 @@ impl Inner {
         }
         let params = match json_object(&body) {
             Ok(params) => params,
-            Err(response) => return Ok(response),
+            Err(why) => return Ok(rest_error(StatusCode::BAD_REQUEST, why)),
         };
         let id = RequestId::Str("rest".into());
         let call = Call {
