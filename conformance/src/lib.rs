@@ -2,7 +2,7 @@
 //! base URL, the [`suite!`] macro that makes each case its own `#[test]` in every adapter, and the
 //! `mcp-conformance` CLI that runs the same cases against any running fixture.
 //!
-//! A case is written once, in [`cases`], and listed once, in [`for_each_case!`]; it then runs
+//! A case is written once, in [`cases`], and listed once, in the `__for_each_case!` macro; it then runs
 //! against every adapter and from the CLI.
 
 use std::future::Future;
