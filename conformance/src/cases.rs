@@ -10,10 +10,12 @@ use crate::{Target, initialize_body, next_id, request_body};
 
 mod client_requests;
 mod features;
+mod modern;
 mod streams;
 
 pub use client_requests::*;
 pub use features::*;
+pub use modern::*;
 pub use streams::*;
 
 const EVENT_WAIT: Duration = Duration::from_secs(5);

@@ -373,6 +373,12 @@ macro_rules! __for_each_case {
             oauth_metadata_resolves_under_the_prefix,
             oauth_principal_reaches_handlers,
             sessions_are_bound_to_their_principal,
+            modern_discover_describes_the_server,
+            modern_requests_are_stateless,
+            modern_meta_is_validated,
+            modern_headers_must_mirror_the_body,
+            modern_unknown_and_removed_methods_are_404,
+            modern_missing_resource_is_invalid_params,
         }
     };
 }

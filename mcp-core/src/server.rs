@@ -28,7 +28,13 @@ use crate::tool::Tool;
 use crate::transport::{self, HostOriginPolicy, Route};
 
 mod legacy;
+mod modern;
 mod rest;
+
+pub use modern::{
+    HEADER_MISMATCH, MISSING_REQUIRED_CLIENT_CAPABILITY, MODERN_PROTOCOL_VERSION,
+    UNSUPPORTED_PROTOCOL_VERSION,
+};
 
 /// The newest protocol version of the handshake era.
 pub const LATEST_PROTOCOL_VERSION: &str = "2025-11-25";
@@ -942,8 +948,18 @@ impl Inner {
         if body.len() > self.config.max_body {
             return Err(Error::payload_too_large(self.config.max_body));
         }
+        let is_batch = body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[');
+        if !is_batch && modern::may_be_modern(&body) {
+            let message = serde_json::from_slice::<Envelope<'_>>(&body)
+                .ok()
+                .and_then(|envelope| envelope.classify().ok())
+                .filter(modern::is_modern);
+            if let Some(message) = message {
+                return Ok(self.modern(parts, message).await);
+            }
+        }
         Self::check_version_header(&parts.headers)?;
-        if body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+        if is_batch {
             return self.batch(parts, &body).await;
         }
         let envelope = match serde_json::from_slice::<Envelope<'_>>(&body) {

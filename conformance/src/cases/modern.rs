@@ -1,0 +1,305 @@
+//! The 2026-07-28 stateless era on the same endpoint: era detection, `server/discover`,
+//! `_meta` and header validation, result shapes and caching fields.
+
+use serde_json::{Value, json};
+
+use super::assert_error;
+use crate::{Target, next_id};
+
+const MODERN: &str = "2026-07-28";
+
+/// The `_meta` a modern client puts on every request.
+fn meta(version: &str) -> Value {
+    json!({
+        "io.modelcontextprotocol/protocolVersion": version,
+        "io.modelcontextprotocol/clientCapabilities": {},
+        "io.modelcontextprotocol/clientInfo": {"name": "mcp-mount-conformance", "version": "0.1.0"}
+    })
+}
+
+/// A modern request body: `params` with the modern `_meta` added.
+fn modern_body(method: &str, mut params: Value) -> Value {
+    if let Some(params) = params.as_object_mut() {
+        params.insert("_meta".into(), meta(MODERN));
+    }
+    json!({"jsonrpc": "2.0", "id": next_id(), "method": method, "params": params})
+}
+
+/// A POST of `body` with the headers a conforming modern client sends: `MCP-Protocol-Version`,
+/// `Mcp-Method` and, when given, `Mcp-Name`.
+fn modern_post(t: &Target, body: &Value, name: Option<&str>) -> http::request::Builder {
+    let method = body["method"].as_str().unwrap_or_default().to_owned();
+    with_version(t.post(body), MODERN)
+        .header("mcp-method", method)
+        .header_opt("mcp-name", name)
+}
+
+/// Replaces the `MCP-Protocol-Version` that [`Target::post`] set.
+fn with_version(
+    mut builder: http::request::Builder,
+    version: &'static str,
+) -> http::request::Builder {
+    if let Some(headers) = builder.headers_mut() {
+        headers.insert(
+            "mcp-protocol-version",
+            http::HeaderValue::from_static(version),
+        );
+    }
+    builder
+}
+
+/// Adds a header when there is a value.
+trait HeaderOpt {
+    fn header_opt(self, name: &str, value: Option<&str>) -> Self;
+}
+
+impl HeaderOpt for http::request::Builder {
+    fn header_opt(self, name: &str, value: Option<&str>) -> Self {
+        match value {
+            Some(value) => self.header(name, value),
+            None => self,
+        }
+    }
+}
+
+/// Sends a well-formed modern request and returns its (checked 200) result.
+async fn modern_call(t: &Target, method: &str, params: Value, name: Option<&str>) -> Value {
+    let response = t
+        .send(modern_post(t, &modern_body(method, params), name))
+        .await;
+    assert_eq!(response.status, 200, "{method}: {:?}", response.body);
+    assert!(
+        response.header("mcp-session-id").is_none(),
+        "{method}: a modern answer minted a session"
+    );
+    let result = response.result();
+    assert_eq!(result["resultType"], "complete", "{method}: {result}");
+    assert_eq!(
+        result
+            .pointer("/_meta/io.modelcontextprotocol~1serverInfo/name")
+            .and_then(Value::as_str),
+        Some("mcp-conformance-test-server"),
+        "{method}: serverInfo in _meta: {result}"
+    );
+    result
+}
+
+fn assert_cacheable(result: &Value, what: &str) {
+    assert!(
+        result["ttlMs"].as_u64().is_some(),
+        "{what}: ttlMs must be an integer >= 0: {result}"
+    );
+    assert!(
+        matches!(result["cacheScope"].as_str(), Some("public" | "private")),
+        "{what}: cacheScope: {result}"
+    );
+}
+
+/// `server/discover` names both eras' versions, the capabilities, the instructions and the
+/// server, and may be cached.
+pub async fn modern_discover_describes_the_server(t: &Target) {
+    let result = modern_call(t, "server/discover", json!({}), None).await;
+    let versions: Vec<&str> = result["supportedVersions"]
+        .as_array()
+        .unwrap_or_else(|| panic!("supportedVersions is not an array: {result}"))
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert_eq!(
+        versions.first(),
+        Some(&MODERN),
+        "newest first: {versions:?}"
+    );
+    assert!(
+        versions.contains(&"2025-11-25"),
+        "legacy versions too: {versions:?}"
+    );
+    assert!(result["capabilities"]["tools"].is_object(), "{result}");
+    assert!(result["instructions"].is_string(), "{result}");
+    assert_cacheable(&result, "server/discover");
+}
+
+/// Modern requests need no session, ignore a stale `Mcp-Session-Id`, and their results carry
+/// `resultType`, the server info and, for lists and reads, the caching fields.
+pub async fn modern_requests_are_stateless(t: &Target) {
+    let body = modern_body("tools/list", json!({}));
+    let response = t
+        .send(modern_post(t, &body, None).header("mcp-session-id", "no-such-session"))
+        .await;
+    assert_eq!(response.status, 200, "{:?}", response.body);
+    assert!(response.header("mcp-session-id").is_none());
+    let list = response.result();
+    assert!(
+        list["tools"].as_array().is_some_and(|t| !t.is_empty()),
+        "{list}"
+    );
+    assert_cacheable(&list, "tools/list");
+    for method in ["prompts/list", "resources/list", "resources/templates/list"] {
+        let result = modern_call(t, method, json!({}), None).await;
+        assert_cacheable(&result, method);
+    }
+    let read = modern_call(
+        t,
+        "resources/read",
+        json!({"uri": "test://static-text"}),
+        Some("test://static-text"),
+    )
+    .await;
+    assert_cacheable(&read, "resources/read");
+    let call = modern_call(
+        t,
+        "tools/call",
+        json!({"name": "test_simple_text", "arguments": {}}),
+        Some("test_simple_text"),
+    )
+    .await;
+    assert_eq!(
+        call.pointer("/content/0/text").and_then(Value::as_str),
+        Some("This is a simple text response for testing."),
+        "{call}"
+    );
+    assert!(
+        call.get("ttlMs").is_none(),
+        "tools/call is not cacheable: {call}"
+    );
+    let prompt = modern_call(
+        t,
+        "prompts/get",
+        json!({"name": "test_simple_prompt"}),
+        Some("test_simple_prompt"),
+    )
+    .await;
+    assert!(prompt["messages"].is_array(), "{prompt}");
+    // The legacy era is still there beside it.
+    t.connect().await.call("tools/list", json!({})).await;
+}
+
+/// Missing `_meta` fields are invalid params and an unknown modern version is
+/// `UnsupportedProtocolVersion` naming what is supported, all with HTTP 400.
+pub async fn modern_meta_is_validated(t: &Target) {
+    let mut body = modern_body("tools/list", json!({}));
+    body["params"]["_meta"]
+        .as_object_mut()
+        .map(|m| m.remove("io.modelcontextprotocol/clientCapabilities"));
+    let response = t.send(modern_post(t, &body, None)).await;
+    assert_error(&response, 400, -32602, "no clientCapabilities");
+
+    let body = json!({"jsonrpc": "2.0", "id": next_id(), "method": "server/discover",
+        "params": {"_meta": {"io.modelcontextprotocol/clientCapabilities": {}}}});
+    let response = t.send(modern_post(t, &body, None)).await;
+    assert_error(&response, 400, -32602, "no protocolVersion");
+
+    let mut body = modern_body("server/discover", json!({}));
+    body["params"]["_meta"]["io.modelcontextprotocol/protocolVersion"] = json!("2099-01-01");
+    let response = t
+        .send(with_version(t.post(&body), "2099-01-01").header("mcp-method", "server/discover"))
+        .await;
+    assert_error(&response, 400, -32022, "unsupported version");
+    let error = response.rpc()["error"].clone();
+    assert_eq!(error["data"]["requested"], "2099-01-01", "{error}");
+    assert!(
+        error["data"]["supported"]
+            .as_array()
+            .is_some_and(|s| s.contains(&json!(MODERN))),
+        "{error}"
+    );
+}
+
+/// `MCP-Protocol-Version`, `Mcp-Method` and `Mcp-Name` must be present and mirror the body
+/// (base64-wrapped values decoded first); anything else is 400 `HeaderMismatch`.
+pub async fn modern_headers_must_mirror_the_body(t: &Target) {
+    let call = || {
+        modern_body(
+            "tools/call",
+            json!({"name": "test_simple_text", "arguments": {}}),
+        )
+    };
+    // No MCP-Protocol-Version.
+    let body = call();
+    let request = t
+        .post_raw()
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-method", "tools/call")
+        .header("mcp-name", "test_simple_text")
+        .extension(bytes::Bytes::from(body.to_string()));
+    assert_error(
+        &t.send(request).await,
+        400,
+        -32020,
+        "no MCP-Protocol-Version",
+    );
+    // MCP-Protocol-Version disagrees with _meta.
+    let mut request = modern_post(t, &call(), Some("test_simple_text"));
+    if let Some(h) = request.headers_mut() {
+        h.insert(
+            "mcp-protocol-version",
+            http::HeaderValue::from_static("2025-11-25"),
+        );
+    }
+    assert_error(
+        &t.send(request).await,
+        400,
+        -32020,
+        "MCP-Protocol-Version mismatch",
+    );
+    // No Mcp-Name on tools/call.
+    let response = t.send(modern_post(t, &call(), None)).await;
+    assert_error(&response, 400, -32020, "no Mcp-Name");
+    // Mcp-Name naming another tool.
+    let response = t.send(modern_post(t, &call(), Some("echo"))).await;
+    assert_error(&response, 400, -32020, "Mcp-Name mismatch");
+    // Mcp-Method naming another method.
+    let body = call();
+    let mut request = modern_post(t, &body, Some("test_simple_text"));
+    if let Some(h) = request.headers_mut() {
+        h.insert("mcp-method", http::HeaderValue::from_static("tools/list"));
+    }
+    assert_error(&t.send(request).await, 400, -32020, "Mcp-Method mismatch");
+    // The base64 form of the right name is accepted ("test_simple_text").
+    let response = t
+        .send(modern_post(
+            t,
+            &call(),
+            Some("=?base64?dGVzdF9zaW1wbGVfdGV4dA==?="),
+        ))
+        .await;
+    assert_eq!(response.status, 200, "base64 Mcp-Name: {:?}", response.body);
+    assert_eq!(response.result()["resultType"], "complete");
+}
+
+/// Unknown methods and the methods 2026-07-28 removed are HTTP 404 with `-32601`.
+pub async fn modern_unknown_and_removed_methods_are_404(t: &Target) {
+    for method in [
+        "no/such/method",
+        "ping",
+        "logging/setLevel",
+        "resources/subscribe",
+    ] {
+        let params = if method == "logging/setLevel" {
+            json!({"level": "debug"})
+        } else if method == "resources/subscribe" {
+            json!({"uri": "test://static-text"})
+        } else {
+            json!({})
+        };
+        let response = t
+            .send(modern_post(t, &modern_body(method, params), None))
+            .await;
+        assert_error(&response, 404, -32601, method);
+    }
+}
+
+/// A missing resource is `-32602` in the modern era (the legacy `-32002` is gone).
+pub async fn modern_missing_resource_is_invalid_params(t: &Target) {
+    let uri = "test://no-such-resource";
+    let response = t
+        .send(modern_post(
+            t,
+            &modern_body("resources/read", json!({ "uri": uri })),
+            Some(uri),
+        ))
+        .await;
+    assert_eq!(response.status, 200, "{:?}", response.body);
+    assert_eq!(response.error_code(), -32602, "{:?}", response.body);
+}

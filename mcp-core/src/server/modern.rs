@@ -1,0 +1,401 @@
+//! The 2026-07-28 ("modern") era on the same endpoint: stateless requests that carry their
+//! protocol version and client capabilities in `params._meta`, checked against mirrored
+//! `MCP-Protocol-Version`, `Mcp-Method` and `Mcp-Name` headers.
+//!
+//! A POST is modern when its `params._meta` carries `io.modelcontextprotocol/protocolVersion`
+//! or `io.modelcontextprotocol/clientCapabilities`, or when it is `server/discover` (a method
+//! only the modern era has). `initialize` and everything else keep the session-based legacy
+//! behaviour.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::{HeaderMap, Response, StatusCode};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use serde_json::{Map, Value, json};
+
+use super::{Call, Inner, SUPPORTED_PROTOCOL_VERSIONS, accepted, snapshot};
+use crate::body::McpBody;
+use crate::jsonrpc::{self, INVALID_PARAMS, METHOD_NOT_FOUND, RESOURCE_NOT_FOUND, RequestId};
+use crate::jsonrpc::{Message, RpcError};
+use crate::server::ResponseMode;
+use crate::stream::{self, Reply, Running};
+
+/// The stateless protocol version this server speaks.
+pub const MODERN_PROTOCOL_VERSION: &str = "2026-07-28";
+
+/// Every modern-era version this server speaks, newest first.
+const MODERN_VERSIONS: &[&str] = &[MODERN_PROTOCOL_VERSION];
+
+const META_PROTOCOL_VERSION: &str = "io.modelcontextprotocol/protocolVersion";
+const META_CLIENT_CAPABILITIES: &str = "io.modelcontextprotocol/clientCapabilities";
+const META_SERVER_INFO: &str = "io.modelcontextprotocol/serverInfo";
+
+/// `HeaderMismatch`: a required header is missing, malformed or disagrees with the body.
+pub const HEADER_MISMATCH: i32 = -32020;
+/// `MissingRequiredClientCapability`: the request needs a capability the client lacks.
+pub const MISSING_REQUIRED_CLIENT_CAPABILITY: i32 = -32021;
+/// `UnsupportedProtocolVersion`: the request's `_meta` names a version the server lacks.
+pub const UNSUPPORTED_PROTOCOL_VERSION: i32 = -32022;
+
+const MCP_METHOD: &str = "mcp-method";
+const MCP_NAME: &str = "mcp-name";
+const MCP_PROTOCOL_VERSION: &str = "mcp-protocol-version";
+
+/// Methods the 2026-07-28 revision removed; asking for them is "method not found".
+const REMOVED: &[&str] = &[
+    "ping",
+    "logging/setLevel",
+    "resources/subscribe",
+    "resources/unsubscribe",
+];
+
+/// Methods whose complete results carry `ttlMs` and `cacheScope`.
+const CACHEABLE: &[&str] = &[
+    "server/discover",
+    "tools/list",
+    "prompts/list",
+    "resources/list",
+    "resources/templates/list",
+    "resources/read",
+];
+
+#[derive(Deserialize)]
+struct MetaOnly {
+    #[serde(rename = "_meta", default)]
+    meta: Option<Map<String, Value>>,
+}
+
+/// The `_meta` object of a message's params, when there is one.
+fn meta_of(params: Option<&RawValue>) -> Option<Map<String, Value>> {
+    serde_json::from_str::<MetaOnly>(params?.get()).ok()?.meta
+}
+
+/// Whether `message` speaks the modern era.
+pub(super) fn is_modern(message: &Message<'_>) -> bool {
+    let (method, params) = match message {
+        Message::Request { method, params, .. } => (method, *params),
+        Message::Notification { method, params } => (method, *params),
+        Message::Response { .. } => return false,
+    };
+    match &**method {
+        "server/discover" => return true,
+        // The handshake always selects the legacy era, whatever its `_meta` says.
+        "initialize" => return false,
+        _ => {}
+    }
+    meta_of(params).is_some_and(|meta| {
+        meta.contains_key(META_PROTOCOL_VERSION) || meta.contains_key(META_CLIENT_CAPABILITIES)
+    })
+}
+
+/// Whether the raw body could hold a modern request (a cheap test before parsing twice).
+pub(super) fn may_be_modern(body: &[u8]) -> bool {
+    let contains = |needle: &[u8]| body.windows(needle.len()).any(|w| w == needle);
+    contains(b"io.modelcontextprotocol/") || contains(b"server/discover")
+}
+
+/// A JSON-RPC error answered with an HTTP status.
+fn error_response(
+    status: StatusCode,
+    id: Option<&RequestId>,
+    error: &RpcError,
+) -> Response<McpBody> {
+    let mut response = stream::json_response(jsonrpc::error_bytes(id, error));
+    *response.status_mut() = status;
+    response
+}
+
+fn header_mismatch(message: String) -> RpcError {
+    RpcError::new(HEADER_MISMATCH, format!("Header mismatch: {message}"))
+}
+
+/// Decodes a header value, unwrapping the `=?base64?…?=` form.
+fn decode_header(value: &str) -> Option<String> {
+    match value
+        .strip_prefix("=?base64?")
+        .and_then(|v| v.strip_suffix("?="))
+    {
+        Some(encoded) => String::from_utf8(base64_decode(encoded)?).ok(),
+        None => Some(value.to_owned()),
+    }
+}
+
+/// Standard base64 (padding optional); `None` on anything else.
+fn base64_decode(text: &str) -> Option<Vec<u8>> {
+    fn sextet(c: u8) -> Option<u32> {
+        Some(
+            match c {
+                b'A'..=b'Z' => c - b'A',
+                b'a'..=b'z' => c - b'a' + 26,
+                b'0'..=b'9' => c - b'0' + 52,
+                b'+' => 62,
+                b'/' => 63,
+                _ => return None,
+            }
+            .into(),
+        )
+    }
+    let data = text.trim_end_matches('=').as_bytes();
+    if data.len() % 4 == 1 {
+        return None;
+    }
+    let mut out = Vec::with_capacity(data.len() * 3 / 4);
+    for chunk in data.chunks(4) {
+        let mut n = 0u32;
+        for (i, &c) in chunk.iter().enumerate() {
+            n |= sextet(c)? << (18 - 6 * i);
+        }
+        let bytes = n.to_be_bytes();
+        out.extend_from_slice(&bytes[1..chunk.len()]);
+    }
+    Some(out)
+}
+
+/// Compares a required header with the value the body implies.
+fn check_header(headers: &HeaderMap, name: &str, expected: &str) -> Result<(), RpcError> {
+    let Some(raw) = headers.get(name) else {
+        return Err(header_mismatch(format!("the {name} header is required")));
+    };
+    let decoded = raw.to_str().ok().and_then(decode_header);
+    match decoded {
+        Some(value) if value == expected => Ok(()),
+        Some(value) => Err(header_mismatch(format!(
+            "{name} is {value:?} but the body says {expected:?}"
+        ))),
+        None => Err(header_mismatch(format!("{name} holds invalid characters"))),
+    }
+}
+
+#[derive(Deserialize)]
+struct NamedParams {
+    #[serde(default)]
+    name: Option<Value>,
+    #[serde(default)]
+    uri: Option<Value>,
+}
+
+impl Inner {
+    /// Handles a modern-era POST: validates its `_meta` and headers, dispatches it with no
+    /// session, and shapes the result as the 2026-07-28 revision wants.
+    pub(super) async fn modern(
+        self: &Arc<Self>,
+        parts: http::request::Parts,
+        message: Message<'_>,
+    ) -> Response<McpBody> {
+        let (id, method, params) = match message {
+            Message::Request { id, method, params } => (id, method, params),
+            // Notifications change nothing in a stateless exchange (cancellation is closing
+            // the stream).
+            Message::Notification { .. } | Message::Response { .. } => return accepted(),
+        };
+        if let Err(error) = validate(&parts.headers, &method, params) {
+            return error_response(StatusCode::BAD_REQUEST, Some(&id), &error);
+        }
+        if method == "server/discover" {
+            let result = self.discover();
+            return stream::json_response(jsonrpc::result_bytes(
+                &id,
+                result.to_string().as_bytes(),
+            ));
+        }
+        let known = matches!(
+            &*method,
+            "tools/list"
+                | "tools/call"
+                | "resources/list"
+                | "resources/templates/list"
+                | "resources/read"
+                | "prompts/list"
+                | "prompts/get"
+                | "completion/complete"
+        );
+        if !known || REMOVED.contains(&&*method) {
+            return error_response(
+                StatusCode::NOT_FOUND,
+                Some(&id),
+                &RpcError::new(METHOD_NOT_FOUND, format!("Method not found: {method}")),
+            );
+        }
+        let call = Call {
+            parts,
+            session: None,
+            id: &id,
+            plain_json: self.config.response_mode == ResponseMode::Json,
+        };
+        let reply = match self.request(call, &method, params) {
+            Ok(reply) => reply,
+            Err(error) => Reply::Ready(jsonrpc::error_bytes(Some(&id), &error)),
+        };
+        let shape = Shape {
+            server_info: self.server_info.clone(),
+            cache: CACHEABLE.contains(&&*method),
+        };
+        let reply = match reply {
+            Reply::Ready(message) => Reply::Ready(shape.apply(&message)),
+            Reply::Running(running) => {
+                let Running {
+                    future,
+                    outbound,
+                    cancel,
+                    cancellable,
+                } = running;
+                Reply::Running(Running {
+                    future: Box::pin(async move { shape.apply(&future.await) }),
+                    outbound,
+                    cancel,
+                    cancellable,
+                })
+            }
+        };
+        stream::respond(self.stream_config(), None, reply).await
+    }
+}
+
+/// The `_meta` fields, the version and the mirrored headers of a modern request; the error is
+/// answered with HTTP 400.
+fn validate(headers: &HeaderMap, method: &str, params: Option<&RawValue>) -> Result<(), RpcError> {
+    let meta = meta_of(params).unwrap_or_default();
+    let version = meta.get(META_PROTOCOL_VERSION).and_then(Value::as_str);
+    let capabilities = meta.get(META_CLIENT_CAPABILITIES).filter(|c| c.is_object());
+    let Some(version) = version else {
+        return Err(invalid_meta(META_PROTOCOL_VERSION));
+    };
+    if capabilities.is_none() {
+        return Err(invalid_meta(META_CLIENT_CAPABILITIES));
+    }
+    if !MODERN_VERSIONS.contains(&version) {
+        return Err(RpcError::new(
+            UNSUPPORTED_PROTOCOL_VERSION,
+            format!("Unsupported protocol version: {version}"),
+        )
+        .with_data(json!({ "supported": supported_versions(), "requested": version })));
+    }
+    check_header(headers, MCP_PROTOCOL_VERSION, version)?;
+    check_header(headers, MCP_METHOD, method)?;
+    let field = match method {
+        "tools/call" | "prompts/get" => Some("name"),
+        "resources/read" => Some("uri"),
+        _ => None,
+    };
+    if let Some(field) = field {
+        let named = params
+            .and_then(|p| serde_json::from_str::<NamedParams>(p.get()).ok())
+            .and_then(|p| if field == "name" { p.name } else { p.uri });
+        // Without the field the body is invalid; dispatch answers that with -32602.
+        if let Some(Value::String(value)) = named {
+            check_header(headers, MCP_NAME, &value)?;
+        }
+    }
+    Ok(())
+}
+
+impl Inner {
+    /// The `server/discover` result.
+    fn discover(&self) -> Value {
+        let mut result = Map::new();
+        result.insert("resultType".into(), json!("complete"));
+        result.insert("supportedVersions".into(), json!(supported_versions()));
+        result.insert("capabilities".into(), self.modern_capabilities());
+        if let Some(instructions) = &self.instructions {
+            result.insert("instructions".into(), json!(instructions));
+        }
+        result.insert("ttlMs".into(), json!(0));
+        result.insert("cacheScope".into(), json!("private"));
+        result.insert(
+            "_meta".into(),
+            json!({ META_SERVER_INFO: self.server_info.clone() }),
+        );
+        Value::Object(result)
+    }
+
+    /// What this server offers to modern clients. Change notifications need
+    /// `subscriptions/listen`, which this server does not serve yet.
+    fn modern_capabilities(&self) -> Value {
+        let has = |empty: Result<bool, RpcError>| !empty.unwrap_or(true);
+        let tools = has(snapshot(&self.tools).map(|r| r.is_empty()));
+        let resources = has(snapshot(&self.resources).map(|r| r.is_empty()));
+        let templates = has(snapshot(&self.templates).map(|r| r.is_empty()));
+        let prompts = has(snapshot(&self.prompts).map(|r| r.is_empty()));
+        let mut capabilities = Map::new();
+        if tools {
+            capabilities.insert("tools".into(), json!({}));
+        }
+        if resources || templates {
+            capabilities.insert("resources".into(), json!({}));
+        }
+        if prompts {
+            capabilities.insert("prompts".into(), json!({}));
+        }
+        if prompts || templates {
+            capabilities.insert("completions".into(), json!({}));
+        }
+        Value::Object(capabilities)
+    }
+}
+
+fn invalid_meta(field: &str) -> RpcError {
+    RpcError::new(
+        INVALID_PARAMS,
+        format!("Invalid params: _meta[\"{field}\"] is required"),
+    )
+}
+
+/// The modern versions, then the legacy ones.
+fn supported_versions() -> Vec<&'static str> {
+    MODERN_VERSIONS
+        .iter()
+        .chain(SUPPORTED_PROTOCOL_VERSIONS)
+        .copied()
+        .collect()
+}
+
+/// Turns a legacy-shaped JSON-RPC response into a modern one.
+struct Shape {
+    server_info: Value,
+    cache: bool,
+}
+
+impl Shape {
+    fn apply(&self, message: &[u8]) -> Bytes {
+        let Ok(mut value) = serde_json::from_slice::<Value>(message) else {
+            return Bytes::copy_from_slice(message);
+        };
+        if let Some(result) = value.get_mut("result").and_then(Value::as_object_mut) {
+            result.insert("resultType".into(), json!("complete"));
+            let meta = result
+                .entry("_meta")
+                .or_insert_with(|| Value::Object(Map::new()));
+            if let Some(meta) = meta.as_object_mut() {
+                meta.insert(META_SERVER_INFO.into(), self.server_info.clone());
+            }
+            if self.cache {
+                result.insert("ttlMs".into(), json!(0));
+                result.insert("cacheScope".into(), json!("private"));
+            }
+        } else if let Some(code) = value.pointer_mut("/error/code") {
+            // The modern era dropped -32002: a missing resource is invalid params.
+            if code.as_i64() == Some(i64::from(RESOURCE_NOT_FOUND)) {
+                *code = json!(INVALID_PARAMS);
+            }
+        }
+        serde_json::to_vec(&value).map_or_else(|_| Bytes::copy_from_slice(message), Bytes::from)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_header_values_decode() {
+        assert_eq!(
+            decode_header("=?base64?aMOpbGxv?=").as_deref(),
+            Some("héllo")
+        );
+        assert_eq!(decode_header("=?base64?YWI=?=").as_deref(), Some("ab"));
+        assert_eq!(decode_header("plain").as_deref(), Some("plain"));
+        assert_eq!(decode_header("=?base64?!!?="), None);
+    }
+}
