@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use mcp_mount::{
-    CallToolResult, Completion, CompletionRequest, Content, Cors, CreateMessageParams,
+    CacheScope, CallToolResult, Completion, CompletionRequest, Content, Cors, CreateMessageParams,
     ElicitParams, GetPromptResult, InvalidToken, Json, LoggingLevel, McpServer, McpServerBuilder,
     Prompt, PromptArgument, PromptMessage, ProtectedResource, RequestContext, Resource,
     ResourceContents, ResourceTemplate, ResponseMode, SamplingMessage, TokenVerifier, Tool,
@@ -73,7 +73,8 @@ fn finish(builder: McpServerBuilder, slot: &OnceLock<McpServer>) -> McpServer {
 /// A variant of the fixture with its configuration changed; see [`VARIANTS`]:
 ///
 /// - `stateless`: no sessions;
-/// - `limited`: 16 KiB bodies, JSON answers only, two items a list page;
+/// - `limited`: 16 KiB bodies, JSON answers only, two items a list page, modern results
+///   cacheable publicly for 60 s;
 /// - `capped`: at most two live sessions;
 /// - `expiring`: sessions expire after 800 ms idle;
 /// - `impatient`: SSE answers only, a 300 ms client-request timeout, a 50 ms `retry` and a
@@ -90,7 +91,8 @@ pub fn variant(name: &str) -> McpServer {
             .rest_view(false)
             .max_body(16 * 1024)
             .response_mode(ResponseMode::Json)
-            .page_size(2),
+            .page_size(2)
+            .cache_policy(Duration::from_secs(60), CacheScope::Public),
         "capped" => builder.max_sessions(2),
         "expiring" => builder.session_ttl(Duration::from_millis(800)),
         "impatient" => builder

@@ -379,6 +379,7 @@ macro_rules! __for_each_case {
             modern_headers_must_mirror_the_body,
             modern_unknown_and_removed_methods_are_404,
             modern_missing_resource_is_invalid_params,
+            modern_caching_follows_the_policy,
         }
     };
 }

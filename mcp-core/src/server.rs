@@ -32,7 +32,7 @@ mod modern;
 mod rest;
 
 pub use modern::{
-    HEADER_MISMATCH, MISSING_REQUIRED_CLIENT_CAPABILITY, MODERN_PROTOCOL_VERSION,
+    CacheScope, HEADER_MISMATCH, MISSING_REQUIRED_CLIENT_CAPABILITY, MODERN_PROTOCOL_VERSION,
     UNSUPPORTED_PROTOCOL_VERSION,
 };
 
@@ -85,6 +85,7 @@ pub(crate) struct Config {
     cors: Option<Cors>,
     bind_sessions: Option<BindSessions>,
     oauth: Option<(ProtectedResource, Arc<dyn TokenVerifier>)>,
+    cache: modern::CachePolicy,
 }
 
 /// How a request names the principal its session is bound to.
@@ -125,6 +126,7 @@ impl Default for Config {
             cors: None,
             bind_sessions: None,
             oauth: None,
+            cache: modern::CachePolicy::default(),
         }
     }
 }
@@ -382,6 +384,14 @@ impl McpServerBuilder {
     /// [`McpServer::well_known`]).
     pub fn oauth(mut self, resource: ProtectedResource, verifier: impl TokenVerifier) -> Self {
         self.config.oauth = Some((resource, Arc::new(verifier)));
+        self
+    }
+
+    /// How long, and by whom, 2026-07-28 clients may cache `server/discover`, the lists and
+    /// `resources/read` results: their `ttlMs` and `cacheScope` (default 0 ms, private, so
+    /// clients always re-fetch and never share).
+    pub fn cache_policy(mut self, ttl: Duration, scope: CacheScope) -> Self {
+        self.config.cache = modern::CachePolicy { ttl, scope };
         self
     }
 

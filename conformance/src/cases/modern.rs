@@ -303,3 +303,45 @@ pub async fn modern_missing_resource_is_invalid_params(t: &Target) {
     assert_eq!(response.status, 200, "{:?}", response.body);
     assert_eq!(response.error_code(), -32602, "{:?}", response.body);
 }
+
+/// Cacheable results carry the configured policy: 0 ms and private by default, what the
+/// builder says otherwise; results of other methods carry none.
+pub async fn modern_caching_follows_the_policy(t: &Target) {
+    for (target, ttl, scope) in [
+        (t.clone(), 0, "private"),
+        (t.variant("limited"), 60_000, "public"),
+    ] {
+        for method in [
+            "server/discover",
+            "tools/list",
+            "prompts/list",
+            "resources/list",
+        ] {
+            let result = modern_call(&target, method, json!({}), None).await;
+            assert_eq!(
+                result["ttlMs"],
+                ttl,
+                "{method} on {}: {result}",
+                target.url()
+            );
+            assert_eq!(
+                result["cacheScope"],
+                scope,
+                "{method} on {}: {result}",
+                target.url()
+            );
+        }
+        let result = modern_call(
+            &target,
+            "completion/complete",
+            json!({"ref": {"type": "ref/prompt", "name": "test_prompt_with_arguments"},
+                   "argument": {"name": "arg1", "value": ""}}),
+            None,
+        )
+        .await;
+        assert!(
+            result.get("ttlMs").is_none(),
+            "completion is not cacheable: {result}"
+        );
+    }
+}

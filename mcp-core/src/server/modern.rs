@@ -230,7 +230,7 @@ impl Inner {
         };
         let shape = Shape {
             server_info: self.server_info.clone(),
-            cache: CACHEABLE.contains(&&*method),
+            cache: CACHEABLE.contains(&&*method).then_some(self.config.cache),
         };
         let reply = match reply {
             Reply::Ready(message) => Reply::Ready(shape.apply(&message)),
@@ -301,8 +301,7 @@ impl Inner {
         if let Some(instructions) = &self.instructions {
             result.insert("instructions".into(), json!(instructions));
         }
-        result.insert("ttlMs".into(), json!(0));
-        result.insert("cacheScope".into(), json!("private"));
+        self.config.cache.write(&mut result);
         result.insert(
             "_meta".into(),
             json!({ META_SERVER_INFO: self.server_info.clone() }),
@@ -342,6 +341,37 @@ fn invalid_meta(field: &str) -> RpcError {
     )
 }
 
+/// Whether clients may share a cached result between users.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CacheScope {
+    /// Only the client (user) that fetched it may reuse it. The default: lists and reads may
+    /// vary with the authorization presented.
+    #[default]
+    Private,
+    /// Any cache may share it.
+    Public,
+}
+
+/// The `ttlMs` and `cacheScope` of cacheable modern results.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct CachePolicy {
+    pub(crate) ttl: std::time::Duration,
+    pub(crate) scope: CacheScope,
+}
+
+impl CachePolicy {
+    fn write(self, result: &mut Map<String, Value>) {
+        let ttl = u64::try_from(self.ttl.as_millis()).unwrap_or(u64::MAX);
+        result.insert("ttlMs".into(), json!(ttl));
+        let scope = match self.scope {
+            CacheScope::Private => "private",
+            CacheScope::Public => "public",
+        };
+        result.insert("cacheScope".into(), json!(scope));
+    }
+}
+
 /// The modern versions, then the legacy ones.
 fn supported_versions() -> Vec<&'static str> {
     MODERN_VERSIONS
@@ -354,7 +384,8 @@ fn supported_versions() -> Vec<&'static str> {
 /// Turns a legacy-shaped JSON-RPC response into a modern one.
 struct Shape {
     server_info: Value,
-    cache: bool,
+    /// The caching fields, for cacheable methods.
+    cache: Option<CachePolicy>,
 }
 
 impl Shape {
@@ -370,9 +401,8 @@ impl Shape {
             if let Some(meta) = meta.as_object_mut() {
                 meta.insert(META_SERVER_INFO.into(), self.server_info.clone());
             }
-            if self.cache {
-                result.insert("ttlMs".into(), json!(0));
-                result.insert("cacheScope".into(), json!("private"));
+            if let Some(cache) = &self.cache {
+                cache.write(result);
             }
         } else if let Some(code) = value.pointer_mut("/error/code") {
             // The modern era dropped -32002: a missing resource is invalid params.
