@@ -380,6 +380,8 @@ macro_rules! __for_each_case {
             modern_unknown_and_removed_methods_are_404,
             modern_missing_resource_is_invalid_params,
             modern_caching_follows_the_policy,
+            modern_missing_client_capability_is_32021,
+            modern_logging_follows_the_request_log_level,
         }
     };
 }

@@ -48,6 +48,26 @@ struct Inner {
     sink: Option<mpsc::UnboundedSender<Outbound>>,
     cancel: CancellationToken,
     client_timeout: Duration,
+    /// What a 2026-07-28 request said about itself in `_meta` (`None` in the legacy era).
+    modern: Option<Arc<ModernCall>>,
+}
+
+/// A 2026-07-28 request's own declarations, and what its handler found missing.
+#[derive(Debug, Default)]
+pub(crate) struct ModernCall {
+    /// `_meta["io.modelcontextprotocol/clientCapabilities"]`.
+    pub(crate) capabilities: Value,
+    /// `_meta["io.modelcontextprotocol/logLevel"]`: no log notifications without it.
+    pub(crate) log_level: Option<LoggingLevel>,
+    /// The first client capability the handler needed and the client lacked.
+    pub(crate) missing: std::sync::Mutex<Option<&'static str>>,
+}
+
+impl ModernCall {
+    /// The capability recorded as missing, if any.
+    pub(crate) fn missing(&self) -> Option<&'static str> {
+        self.missing.lock().ok().and_then(|m| *m)
+    }
 }
 
 impl fmt::Debug for RequestContext {
@@ -78,8 +98,39 @@ impl RequestContext {
                 sink,
                 cancel,
                 client_timeout,
+                modern: None,
             }),
         }
+    }
+
+    /// Marks the context as serving a 2026-07-28 request.
+    pub(crate) fn with_modern(mut self, modern: Option<Arc<ModernCall>>) -> Self {
+        if let Some(inner) = Arc::get_mut(&mut self.inner) {
+            inner.modern = modern;
+        }
+        self
+    }
+
+    /// The client's capabilities: the modern request's own, or its session's.
+    fn client_capabilities(&self) -> Result<&Value, ClientRequestError> {
+        match &self.inner.modern {
+            Some(modern) => Ok(&modern.capabilities),
+            None => Ok(self.reachable_session()?.client_capabilities()),
+        }
+    }
+
+    /// `MissingCapability(capability)`, remembered on a modern request so that the whole
+    /// request fails with `MissingRequiredClientCapability`.
+    fn missing(&self, capability: &'static str) -> ClientRequestError {
+        if let Some(mut missing) = self
+            .inner
+            .modern
+            .as_ref()
+            .and_then(|m| m.missing.lock().ok())
+        {
+            missing.get_or_insert(capability);
+        }
+        ClientRequestError::MissingCapability(capability)
     }
 
     /// The JSON-RPC id of the request.
@@ -169,7 +220,12 @@ impl RequestContext {
         logger: Option<&str>,
         data: impl Serialize,
     ) -> bool {
-        if self.session().is_some_and(|s| level < s.log_level()) {
+        if let Some(modern) = &self.inner.modern {
+            // A modern request opts into logs with its own `_meta` logLevel.
+            if modern.log_level.is_none_or(|min| level < min) {
+                return false;
+            }
+        } else if self.session().is_some_and(|s| level < s.log_level()) {
             return false;
         }
         #[derive(Serialize)]
@@ -218,13 +274,12 @@ impl RequestContext {
         &self,
         params: CreateMessageParams,
     ) -> Result<CreateMessageResult, ClientRequestError> {
-        let session = self.reachable_session()?;
-        let capabilities = session.client_capabilities();
+        let capabilities = self.client_capabilities()?;
         if !capabilities["sampling"].is_object() {
-            return Err(ClientRequestError::MissingCapability("sampling"));
+            return Err(self.missing("sampling"));
         }
         if params.uses_tools() && !capabilities["sampling"]["tools"].is_object() {
-            return Err(ClientRequestError::MissingCapability("sampling.tools"));
+            return Err(self.missing("sampling.tools"));
         }
         self.request_client("sampling/createMessage", &params).await
     }
@@ -238,17 +293,16 @@ impl RequestContext {
     /// in this mode (`elicitation: {}` declares form mode only); the other variants as
     /// documented on [`ClientRequestError`].
     pub async fn elicit(&self, params: ElicitParams) -> Result<ElicitResult, ClientRequestError> {
-        let session = self.reachable_session()?;
-        let elicitation = &session.client_capabilities()["elicitation"];
+        let elicitation = &self.client_capabilities()?["elicitation"];
         let Some(modes) = elicitation.as_object() else {
-            return Err(ClientRequestError::MissingCapability("elicitation"));
+            return Err(self.missing("elicitation"));
         };
         if params.is_url() {
             if !modes.contains_key("url") {
-                return Err(ClientRequestError::MissingCapability("elicitation.url"));
+                return Err(self.missing("elicitation.url"));
             }
         } else if !(modes.is_empty() || modes.contains_key("form")) {
-            return Err(ClientRequestError::MissingCapability("elicitation.form"));
+            return Err(self.missing("elicitation.form"));
         }
         self.request_client("elicitation/create", &params).await
     }
@@ -260,9 +314,8 @@ impl RequestContext {
     /// [`ClientRequestError::MissingCapability`] when the client did not declare `roots`; the
     /// other variants as documented on [`ClientRequestError`].
     pub async fn list_roots(&self) -> Result<Vec<Root>, ClientRequestError> {
-        let session = self.reachable_session()?;
-        if !session.client_capabilities()["roots"].is_object() {
-            return Err(ClientRequestError::MissingCapability("roots"));
+        if !self.client_capabilities()?["roots"].is_object() {
+            return Err(self.missing("roots"));
         }
         let result: ListRootsResult = self
             .request_client("roots/list", &serde_json::json!({}))
@@ -272,6 +325,11 @@ impl RequestContext {
 
     /// The session, when a request to the client can reach it and its answer come back.
     fn reachable_session(&self) -> Result<&Arc<Session>, ClientRequestError> {
+        if self.inner.modern.is_some() {
+            return Err(ClientRequestError::Unavailable(
+                "a 2026-07-28 request cannot carry requests to the client (they need MRTR)",
+            ));
+        }
         let Some(session) = &self.inner.session else {
             return Err(ClientRequestError::Unavailable(
                 "stateless mode has no session to route the client's answer to",

@@ -259,7 +259,8 @@ impl Inner {
             sink,
             cancel.clone(),
             self.config.client_timeout,
-        );
+        )
+        .with_modern(call.modern);
         let work = start(ctx);
         let id = call.id.clone();
         let future = Box::pin(async move {

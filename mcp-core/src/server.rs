@@ -1004,6 +1004,7 @@ impl Inner {
             }
             Message::Request { id, method, params } => {
                 let call = Call {
+                    modern: None,
                     parts,
                     session: session.clone(),
                     id: &id,
@@ -1086,6 +1087,7 @@ impl Inner {
                 }
                 Ok(Message::Request { id, method, params }) => {
                     let call = Call {
+                        modern: None,
                         parts: parts.clone(),
                         session: session.clone(),
                         id: &id,
@@ -1225,6 +1227,8 @@ pub(crate) struct Call<'a> {
     pub(crate) id: &'a jsonrpc::RequestId,
     /// The answer is plain JSON: the handler cannot stream or send requests to the client.
     pub(crate) plain_json: bool,
+    /// A 2026-07-28 request's declarations (`None` in the legacy era).
+    pub(crate) modern: Option<Arc<crate::context::ModernCall>>,
 }
 
 /// The client's answer to a server-to-client request, as the waiting handler gets it.

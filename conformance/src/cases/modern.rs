@@ -345,3 +345,87 @@ pub async fn modern_caching_follows_the_policy(t: &Target) {
         );
     }
 }
+
+/// A tool that needs a client capability the modern request did not declare fails with
+/// `MissingRequiredClientCapability` naming it, HTTP 400.
+pub async fn modern_missing_client_capability_is_32021(t: &Target) {
+    for (tool, arguments, required) in [
+        (
+            "test_elicitation",
+            json!({"message": "Who are you?"}),
+            "elicitation",
+        ),
+        ("test_sampling", json!({"prompt": "Hi"}), "sampling"),
+        ("list_roots", json!({}), "roots"),
+    ] {
+        let body = modern_body("tools/call", json!({"name": tool, "arguments": arguments}));
+        let response = t.send(modern_post(t, &body, Some(tool))).await;
+        assert_error(&response, 400, -32021, tool);
+        let error = response.rpc()["error"].clone();
+        assert!(
+            error["data"]["requiredCapabilities"][required].is_object(),
+            "{tool}: {error}"
+        );
+    }
+}
+
+/// Log notifications need the request's own `_meta` logLevel and honour it; an unknown level
+/// is invalid params.
+pub async fn modern_logging_follows_the_request_log_level(t: &Target) {
+    let call = |level: Option<&str>| {
+        let mut body = modern_body(
+            "tools/call",
+            json!({"name": "test_tool_with_logging", "arguments": {}}),
+        );
+        if let Some(level) = level {
+            body["params"]["_meta"]["io.modelcontextprotocol/logLevel"] = json!(level);
+        }
+        body
+    };
+    let logs = |response: &crate::Response| {
+        response
+            .messages()
+            .iter()
+            .filter(|m| m["method"] == "notifications/message")
+            .count()
+    };
+    let silent = t
+        .send(modern_post(t, &call(None), Some("test_tool_with_logging")))
+        .await;
+    assert_eq!(silent.status, 200, "{:?}", silent.body);
+    assert_eq!(logs(&silent), 0, "no logLevel, no logs: {:?}", silent.body);
+    assert_eq!(silent.result()["resultType"], "complete");
+
+    let chatty = t
+        .send(modern_post(
+            t,
+            &call(Some("debug")),
+            Some("test_tool_with_logging"),
+        ))
+        .await;
+    assert_eq!(logs(&chatty), 3, "logLevel debug: {:?}", chatty.body);
+    assert_eq!(chatty.result()["resultType"], "complete");
+
+    let filtered = t
+        .send(modern_post(
+            t,
+            &call(Some("error")),
+            Some("test_tool_with_logging"),
+        ))
+        .await;
+    assert_eq!(
+        logs(&filtered),
+        0,
+        "info logs under logLevel error: {:?}",
+        filtered.body
+    );
+
+    let bad = t
+        .send(modern_post(
+            t,
+            &call(Some("loud")),
+            Some("test_tool_with_logging"),
+        ))
+        .await;
+    assert_error(&bad, 400, -32602, "unknown logLevel");
+}

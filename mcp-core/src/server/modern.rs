@@ -17,8 +17,10 @@ use serde_json::{Map, Value, json};
 
 use super::{Call, Inner, SUPPORTED_PROTOCOL_VERSIONS, accepted, snapshot};
 use crate::body::McpBody;
+use crate::context::ModernCall;
 use crate::jsonrpc::{self, INVALID_PARAMS, METHOD_NOT_FOUND, RESOURCE_NOT_FOUND, RequestId};
 use crate::jsonrpc::{Message, RpcError};
+use crate::model::LoggingLevel;
 use crate::server::ResponseMode;
 use crate::stream::{self, Reply, Running};
 
@@ -31,6 +33,7 @@ const MODERN_VERSIONS: &[&str] = &[MODERN_PROTOCOL_VERSION];
 const META_PROTOCOL_VERSION: &str = "io.modelcontextprotocol/protocolVersion";
 const META_CLIENT_CAPABILITIES: &str = "io.modelcontextprotocol/clientCapabilities";
 const META_SERVER_INFO: &str = "io.modelcontextprotocol/serverInfo";
+const META_LOG_LEVEL: &str = "io.modelcontextprotocol/logLevel";
 
 /// `HeaderMismatch`: a required header is missing, malformed or disagrees with the body.
 pub const HEADER_MISMATCH: i32 = -32020;
@@ -190,9 +193,10 @@ impl Inner {
             // the stream).
             Message::Notification { .. } | Message::Response { .. } => return accepted(),
         };
-        if let Err(error) = validate(&parts.headers, &method, params) {
-            return error_response(StatusCode::BAD_REQUEST, Some(&id), &error);
-        }
+        let modern = match validate(&parts.headers, &method, params) {
+            Ok(modern) => Arc::new(modern),
+            Err(error) => return error_response(StatusCode::BAD_REQUEST, Some(&id), &error),
+        };
         if method == "server/discover" {
             let result = self.discover();
             return stream::json_response(jsonrpc::result_bytes(
@@ -223,12 +227,15 @@ impl Inner {
             session: None,
             id: &id,
             plain_json: self.config.response_mode == ResponseMode::Json,
+            modern: Some(Arc::clone(&modern)),
         };
         let reply = match self.request(call, &method, params) {
             Ok(reply) => reply,
             Err(error) => Reply::Ready(jsonrpc::error_bytes(Some(&id), &error)),
         };
         let shape = Shape {
+            id: id.clone(),
+            call: Arc::clone(&modern),
             server_info: self.server_info.clone(),
             cache: CACHEABLE.contains(&&*method).then_some(self.config.cache),
         };
@@ -249,22 +256,45 @@ impl Inner {
                 })
             }
         };
-        stream::respond(self.stream_config(), None, reply).await
+        let mut response = stream::respond(self.stream_config(), None, reply).await;
+        let json = response
+            .headers()
+            .get(http::header::CONTENT_TYPE)
+            .is_some_and(|v| v.as_bytes() == b"application/json");
+        if json && modern.missing().is_some() {
+            *response.status_mut() = StatusCode::BAD_REQUEST;
+        }
+        response
     }
 }
 
 /// The `_meta` fields, the version and the mirrored headers of a modern request; the error is
 /// answered with HTTP 400.
-fn validate(headers: &HeaderMap, method: &str, params: Option<&RawValue>) -> Result<(), RpcError> {
+fn validate(
+    headers: &HeaderMap,
+    method: &str,
+    params: Option<&RawValue>,
+) -> Result<ModernCall, RpcError> {
     let meta = meta_of(params).unwrap_or_default();
     let version = meta.get(META_PROTOCOL_VERSION).and_then(Value::as_str);
     let capabilities = meta.get(META_CLIENT_CAPABILITIES).filter(|c| c.is_object());
     let Some(version) = version else {
         return Err(invalid_meta(META_PROTOCOL_VERSION));
     };
-    if capabilities.is_none() {
+    let Some(capabilities) = capabilities else {
         return Err(invalid_meta(META_CLIENT_CAPABILITIES));
-    }
+    };
+    let log_level = match meta.get(META_LOG_LEVEL) {
+        None => None,
+        Some(level) => Some(
+            serde_json::from_value::<LoggingLevel>(level.clone()).map_err(|_| {
+                RpcError::new(
+                    INVALID_PARAMS,
+                    format!("Invalid params: unknown _meta[\"{META_LOG_LEVEL}\"] {level}"),
+                )
+            })?,
+        ),
+    };
     if !MODERN_VERSIONS.contains(&version) {
         return Err(RpcError::new(
             UNSUPPORTED_PROTOCOL_VERSION,
@@ -288,7 +318,11 @@ fn validate(headers: &HeaderMap, method: &str, params: Option<&RawValue>) -> Res
             check_header(headers, MCP_NAME, &value)?;
         }
     }
-    Ok(())
+    Ok(ModernCall {
+        capabilities: capabilities.clone(),
+        log_level,
+        missing: std::sync::Mutex::new(None),
+    })
 }
 
 impl Inner {
@@ -383,6 +417,8 @@ fn supported_versions() -> Vec<&'static str> {
 
 /// Turns a legacy-shaped JSON-RPC response into a modern one.
 struct Shape {
+    id: RequestId,
+    call: Arc<ModernCall>,
     server_info: Value,
     /// The caching fields, for cacheable methods.
     cache: Option<CachePolicy>,
@@ -390,6 +426,22 @@ struct Shape {
 
 impl Shape {
     fn apply(&self, message: &[u8]) -> Bytes {
+        if let Some(capability) = self.call.missing() {
+            // The handler needed a capability the client did not declare: the request fails,
+            // whatever the handler made of the refusal.
+            let mut required = json!({});
+            for part in capability.split('.').rev() {
+                required = json!({ part: required });
+            }
+            return jsonrpc::error_bytes(
+                Some(&self.id),
+                &RpcError::new(
+                    MISSING_REQUIRED_CLIENT_CAPABILITY,
+                    format!("Missing required client capability: {capability}"),
+                )
+                .with_data(json!({ "requiredCapabilities": required })),
+            );
+        }
         let Ok(mut value) = serde_json::from_slice::<Value>(message) else {
             return Bytes::copy_from_slice(message);
         };
