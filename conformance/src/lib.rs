@@ -382,6 +382,7 @@ macro_rules! __for_each_case {
             modern_caching_follows_the_policy,
             modern_missing_client_capability_is_32021,
             modern_logging_follows_the_request_log_level,
+            modern_closing_the_stream_cancels,
         }
     };
 }

@@ -429,3 +429,64 @@ pub async fn modern_logging_follows_the_request_log_level(t: &Target) {
         .await;
     assert_error(&bad, 400, -32602, "unknown logLevel");
 }
+
+/// Progress rides the request's own SSE stream, and closing that stream cancels the handler.
+pub async fn modern_closing_the_stream_cancels(t: &Target) {
+    let mut body = modern_body(
+        "tools/call",
+        json!({"name": "test_tool_with_progress", "arguments": {}}),
+    );
+    body["params"]["_meta"]["progressToken"] = json!("p1");
+    let progress = t
+        .send(modern_post(t, &body, Some("test_tool_with_progress")))
+        .await;
+    let messages = progress.messages();
+    let notes = messages
+        .iter()
+        .filter(|m| m["method"] == "notifications/progress" && m["params"]["progressToken"] == "p1")
+        .count();
+    assert_eq!(notes, 3, "progress on the request stream: {messages:?}");
+    assert_eq!(progress.result()["resultType"], "complete");
+
+    let key = format!("modern-slow-{}-{}", std::process::id(), next_id());
+    let mut body = modern_body(
+        "tools/call",
+        json!({"name": "slow", "arguments": {"key": key}}),
+    );
+    body["params"]["_meta"]["io.modelcontextprotocol/logLevel"] = json!("info");
+    let mut stream = t.open(modern_post(t, &body, Some("slow"))).await;
+    let started = stream
+        .next_message(std::time::Duration::from_secs(5))
+        .await
+        .ok()
+        .flatten();
+    assert_eq!(
+        started.map(|m| m["method"].clone()),
+        Some(json!("notifications/message")),
+        "slow announces itself"
+    );
+    drop(stream);
+    let mut cancelled = String::new();
+    for _ in 0..50 {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        let result = modern_call(
+            t,
+            "tools/call",
+            json!({"name": "was_cancelled", "arguments": {"key": key}}),
+            Some("was_cancelled"),
+        )
+        .await;
+        cancelled = result
+            .pointer("/content/0/text")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        if cancelled == "true" {
+            break;
+        }
+    }
+    assert_eq!(
+        cancelled, "true",
+        "the handler kept running after the stream closed"
+    );
+}

@@ -247,12 +247,14 @@ impl Inner {
                     outbound,
                     cancel,
                     cancellable,
+                    cancel_on_disconnect,
                 } = running;
                 Reply::Running(Running {
                     future: Box::pin(async move { shape.apply(&future.await) }),
                     outbound,
                     cancel,
                     cancellable,
+                    cancel_on_disconnect,
                 })
             }
         };
