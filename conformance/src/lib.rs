@@ -383,6 +383,7 @@ macro_rules! __for_each_case {
             modern_missing_client_capability_is_32021,
             modern_logging_follows_the_request_log_level,
             modern_closing_the_stream_cancels,
+            modern_listen_carries_only_opted_in_changes,
         }
     };
 }

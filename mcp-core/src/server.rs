@@ -436,6 +436,7 @@ impl McpServerBuilder {
                 listeners: Mutex::new(Vec::new()),
                 never_cancelled: CancellationToken::new(),
                 legacy: legacy::LegacySessions::default(),
+                events: tokio::sync::broadcast::channel(256).0,
             }),
         })
     }
@@ -486,6 +487,8 @@ pub(crate) struct Inner {
     pub(crate) never_cancelled: CancellationToken,
     /// Sessions of the 2024-11-05 HTTP+SSE transport.
     legacy: legacy::LegacySessions,
+    /// Change events for 2026-07-28 `subscriptions/listen` streams.
+    events: tokio::sync::broadcast::Sender<modern::ServerEvent>,
 }
 
 impl fmt::Debug for McpServer {
@@ -706,6 +709,11 @@ impl McpServer {
         }
         let message =
             jsonrpc::notification_bytes("notifications/resources/updated", &Updated { uri });
+        // No listen stream open is not an error.
+        let _ = self
+            .inner
+            .events
+            .send(modern::ServerEvent::ResourceUpdated(uri.to_owned()));
         self.inner
             .listeners()
             .iter()
@@ -754,6 +762,10 @@ impl Inner {
 
     /// Sends a `list_changed` notification on every live GET stream.
     fn list_changed(&self, method: &str) {
+        if let Some(event) = modern::ServerEvent::list_changed(method) {
+            // No listen stream open is not an error.
+            let _ = self.events.send(event);
+        }
         let message = jsonrpc::notification_bytes(method, &serde_json::json!({}));
         for session in self.listeners() {
             session.send_on_stream(&message);

@@ -490,3 +490,85 @@ pub async fn modern_closing_the_stream_cancels(t: &Target) {
         "the handler kept running after the stream closed"
     );
 }
+
+/// `subscriptions/listen` acknowledges the agreed filter first, then carries only the opted-in
+/// change notifications, each tagged with the subscription id.
+pub async fn modern_listen_carries_only_opted_in_changes(t: &Target) {
+    let id = next_id();
+    let mut body = modern_body(
+        "subscriptions/listen",
+        json!({"notifications": {"toolsListChanged": true,
+                                 "resourceSubscriptions": ["test://static-text"]}}),
+    );
+    body["id"] = json!(id);
+    let mut stream = t.open(modern_post(t, &body, None)).await;
+    let wait = std::time::Duration::from_secs(5);
+    let ack = stream
+        .next_message(wait)
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| panic!("no acknowledgement on the listen stream"));
+    assert_eq!(
+        ack["method"], "notifications/subscriptions/acknowledged",
+        "{ack}"
+    );
+    assert_eq!(
+        ack["params"]["_meta"]["io.modelcontextprotocol/subscriptionId"], id,
+        "{ack}"
+    );
+    assert_eq!(
+        ack["params"]["notifications"]["toolsListChanged"], true,
+        "{ack}"
+    );
+    assert_eq!(
+        ack["params"]["notifications"]["resourceSubscriptions"],
+        json!(["test://static-text"]),
+        "{ack}"
+    );
+    let key = format!("listen_{}_{}", std::process::id(), next_id());
+    let dynamic = |kind: &str, remove: bool| json!({"name": "dynamic", "arguments": {"kind": kind, "key": key, "remove": remove}});
+    let touch = |uri: &str| json!({"name": "touch_resource", "arguments": {"uri": uri}});
+    // Not opted into: a prompt change and another resource's update.
+    modern_call(t, "tools/call", dynamic("prompt", false), Some("dynamic")).await;
+    modern_call(
+        t,
+        "tools/call",
+        touch("test://static-binary"),
+        Some("touch_resource"),
+    )
+    .await;
+    // Opted into.
+    modern_call(t, "tools/call", dynamic("tool", false), Some("dynamic")).await;
+    modern_call(
+        t,
+        "tools/call",
+        touch("test://static-text"),
+        Some("touch_resource"),
+    )
+    .await;
+    let mut seen_tools = false;
+    let mut seen_update = false;
+    while !(seen_tools && seen_update) {
+        let message = stream
+            .next_message(wait)
+            .await
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| panic!("the listen stream ended or went quiet (tools {seen_tools}, update {seen_update})"));
+        assert_eq!(
+            message["params"]["_meta"]["io.modelcontextprotocol/subscriptionId"], id,
+            "untagged: {message}"
+        );
+        match message["method"].as_str() {
+            Some("notifications/tools/list_changed") => seen_tools = true,
+            Some("notifications/resources/updated") => {
+                assert_eq!(message["params"]["uri"], "test://static-text", "{message}");
+                seen_update = true;
+            }
+            _ => panic!("a notification that was not opted into: {message}"),
+        }
+    }
+    modern_call(t, "tools/call", dynamic("tool", true), Some("dynamic")).await;
+    modern_call(t, "tools/call", dynamic("prompt", true), Some("dynamic")).await;
+}

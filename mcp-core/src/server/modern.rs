@@ -34,6 +34,7 @@ const META_PROTOCOL_VERSION: &str = "io.modelcontextprotocol/protocolVersion";
 const META_CLIENT_CAPABILITIES: &str = "io.modelcontextprotocol/clientCapabilities";
 const META_SERVER_INFO: &str = "io.modelcontextprotocol/serverInfo";
 const META_LOG_LEVEL: &str = "io.modelcontextprotocol/logLevel";
+const META_SUBSCRIPTION_ID: &str = "io.modelcontextprotocol/subscriptionId";
 
 /// `HeaderMismatch`: a required header is missing, malformed or disagrees with the body.
 pub const HEADER_MISMATCH: i32 = -32020;
@@ -204,6 +205,9 @@ impl Inner {
                 result.to_string().as_bytes(),
             ));
         }
+        if method == "subscriptions/listen" {
+            return self.subscribe(&id, params);
+        }
         let known = matches!(
             &*method,
             "tools/list"
@@ -345,8 +349,8 @@ impl Inner {
         Value::Object(result)
     }
 
-    /// What this server offers to modern clients. Change notifications need
-    /// `subscriptions/listen`, which this server does not serve yet.
+    /// What this server offers to modern clients; change notifications and resource updates
+    /// come through `subscriptions/listen`.
     fn modern_capabilities(&self) -> Value {
         let has = |empty: Result<bool, RpcError>| !empty.unwrap_or(true);
         let tools = has(snapshot(&self.tools).map(|r| r.is_empty()));
@@ -355,13 +359,16 @@ impl Inner {
         let prompts = has(snapshot(&self.prompts).map(|r| r.is_empty()));
         let mut capabilities = Map::new();
         if tools {
-            capabilities.insert("tools".into(), json!({}));
+            capabilities.insert("tools".into(), json!({ "listChanged": true }));
         }
         if resources || templates {
-            capabilities.insert("resources".into(), json!({}));
+            capabilities.insert(
+                "resources".into(),
+                json!({ "subscribe": true, "listChanged": true }),
+            );
         }
         if prompts {
-            capabilities.insert("prompts".into(), json!({}));
+            capabilities.insert("prompts".into(), json!({ "listChanged": true }));
         }
         if prompts || templates {
             capabilities.insert("completions".into(), json!({}));
@@ -481,5 +488,128 @@ mod tests {
         assert_eq!(decode_header("=?base64?YWI=?=").as_deref(), Some("ab"));
         assert_eq!(decode_header("plain").as_deref(), Some("plain"));
         assert_eq!(decode_header("=?base64?!!?="), None);
+    }
+}
+
+/// A change a `subscriptions/listen` stream may carry.
+#[derive(Clone, Debug)]
+pub(crate) enum ServerEvent {
+    ToolsListChanged,
+    PromptsListChanged,
+    ResourcesListChanged,
+    ResourceUpdated(String),
+}
+
+impl ServerEvent {
+    /// The event behind a legacy `notifications/*/list_changed` method.
+    pub(crate) fn list_changed(method: &str) -> Option<Self> {
+        match method {
+            "notifications/tools/list_changed" => Some(Self::ToolsListChanged),
+            "notifications/prompts/list_changed" => Some(Self::PromptsListChanged),
+            "notifications/resources/list_changed" => Some(Self::ResourcesListChanged),
+            _ => None,
+        }
+    }
+}
+
+/// What a `subscriptions/listen` request opts into.
+#[derive(Debug, Default, Deserialize, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SubscriptionFilter {
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    tools_list_changed: bool,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    prompts_list_changed: bool,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    resources_list_changed: bool,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    resource_subscriptions: Vec<String>,
+}
+
+#[derive(Deserialize, Default)]
+struct ListenParams {
+    #[serde(default)]
+    notifications: Option<SubscriptionFilter>,
+}
+
+/// The most resource URIs one listen stream may watch.
+const MAX_RESOURCE_SUBSCRIPTIONS: usize = crate::session::MAX_SUBSCRIPTIONS;
+
+impl SubscriptionFilter {
+    /// The notification for `event`, tagged with the subscription, when it is opted into.
+    fn notification(&self, event: &ServerEvent, tag: &Value) -> Option<Bytes> {
+        let (method, params) = match event {
+            ServerEvent::ToolsListChanged if self.tools_list_changed => {
+                ("notifications/tools/list_changed", json!({ "_meta": tag }))
+            }
+            ServerEvent::PromptsListChanged if self.prompts_list_changed => (
+                "notifications/prompts/list_changed",
+                json!({ "_meta": tag }),
+            ),
+            ServerEvent::ResourcesListChanged if self.resources_list_changed => (
+                "notifications/resources/list_changed",
+                json!({ "_meta": tag }),
+            ),
+            ServerEvent::ResourceUpdated(uri) if self.resource_subscriptions.contains(uri) => (
+                "notifications/resources/updated",
+                json!({ "uri": uri, "_meta": tag }),
+            ),
+            _ => return None,
+        };
+        Some(jsonrpc::notification_bytes(method, &params))
+    }
+}
+
+impl Inner {
+    /// `subscriptions/listen`: an SSE stream that acknowledges the agreed filter, then carries
+    /// only the opted-in change notifications, each tagged with the subscription id (the
+    /// request's id), until the client closes it.
+    fn subscribe(self: &Arc<Self>, id: &RequestId, params: Option<&RawValue>) -> Response<McpBody> {
+        let params: ListenParams = match crate::dispatch::parse_params(params) {
+            Ok(params) => params,
+            Err(error) => return error_response(StatusCode::OK, Some(id), &error),
+        };
+        let mut filter = params.notifications.unwrap_or_default();
+        filter.resource_subscriptions.dedup();
+        if filter.resource_subscriptions.len() > MAX_RESOURCE_SUBSCRIPTIONS {
+            return error_response(
+                StatusCode::OK,
+                Some(id),
+                &RpcError::invalid_params(format!(
+                    "Invalid params: a subscription may watch at most {MAX_RESOURCE_SUBSCRIPTIONS} resources"
+                )),
+            );
+        }
+        let tag = json!({ META_SUBSCRIPTION_ID: id });
+        let ack = jsonrpc::notification_bytes(
+            "notifications/subscriptions/acknowledged",
+            &json!({ "notifications": &filter, "_meta": &tag }),
+        );
+        // Subscribed before the acknowledgement goes out, so no change after it is missed.
+        let mut events = self.events.subscribe();
+        let (tx, rx) = tokio::sync::mpsc::channel(32);
+        tokio::spawn(async move {
+            if tx.send(crate::sse::event(None, &ack)).await.is_err() {
+                return;
+            }
+            loop {
+                let event = tokio::select! {
+                    () = tx.closed() => return,
+                    event = events.recv() => event,
+                };
+                let event = match event {
+                    Ok(event) => event,
+                    // Too slow a reader lost some events; carry on with the next ones.
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                };
+                if let Some(message) = filter.notification(&event, &tag) {
+                    if tx.send(crate::sse::event(None, &message)).await.is_err() {
+                        return;
+                    }
+                }
+            }
+        });
+        crate::sse::response(McpBody::stream(rx))
     }
 }
