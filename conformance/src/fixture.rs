@@ -76,7 +76,7 @@ fn finish(builder: McpServerBuilder, slot: &OnceLock<McpServer>) -> McpServer {
 /// - `limited`: 16 KiB bodies, JSON answers only, two items a list page, modern results
 ///   cacheable publicly for 60 s;
 /// - `capped`: at most two live sessions;
-/// - `expiring`: sessions expire after 800 ms idle;
+/// - `expiring`: sessions expire after 800 ms idle, MRTR request state after 300 ms;
 /// - `impatient`: SSE answers only, a 300 ms client-request timeout, a 50 ms `retry` and a
 ///   three-event replay buffer.
 ///
@@ -94,7 +94,9 @@ pub fn variant(name: &str) -> McpServer {
             .page_size(2)
             .cache_policy(Duration::from_secs(60), CacheScope::Public),
         "capped" => builder.max_sessions(2),
-        "expiring" => builder.session_ttl(Duration::from_millis(800)),
+        "expiring" => builder
+            .session_ttl(Duration::from_millis(800))
+            .input_request_ttl(Duration::from_millis(300)),
         "impatient" => builder
             .response_mode(ResponseMode::Sse)
             .client_request_timeout(Duration::from_millis(300))

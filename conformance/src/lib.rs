@@ -384,6 +384,8 @@ macro_rules! __for_each_case {
             modern_logging_follows_the_request_log_level,
             modern_closing_the_stream_cancels,
             modern_listen_carries_only_opted_in_changes,
+            modern_input_required_round_trip,
+            modern_input_required_for_roots,
         }
     };
 }

@@ -61,6 +61,21 @@ pub(crate) struct ModernCall {
     pub(crate) log_level: Option<LoggingLevel>,
     /// The first client capability the handler needed and the client lacked.
     pub(crate) missing: std::sync::Mutex<Option<&'static str>>,
+    /// Multi round-trip state, for the methods that may ask the client for input.
+    pub(crate) mrtr: Option<Mrtr>,
+}
+
+/// A modern request's input round trips: the answers it brought, and what its handler asks.
+#[derive(Debug, Default)]
+pub(crate) struct Mrtr {
+    /// The client's answers so far, by key (`input-<n>`).
+    pub(crate) responses: serde_json::Map<String, Value>,
+    /// What the handler asked this time, by key.
+    pub(crate) requests: std::sync::Mutex<serde_json::Map<String, Value>>,
+    /// The key number of the handler's next request to the client.
+    pub(crate) next: std::sync::atomic::AtomicUsize,
+    /// Fired when the handler waits for input it does not have.
+    pub(crate) needed: CancellationToken,
 }
 
 impl ModernCall {
@@ -281,6 +296,9 @@ impl RequestContext {
         if params.uses_tools() && !capabilities["sampling"]["tools"].is_object() {
             return Err(self.missing("sampling.tools"));
         }
+        if let Some(modern) = &self.inner.modern {
+            return Self::input(modern, "sampling/createMessage", &params).await;
+        }
         self.request_client("sampling/createMessage", &params).await
     }
 
@@ -304,6 +322,9 @@ impl RequestContext {
         } else if !(modes.is_empty() || modes.contains_key("form")) {
             return Err(self.missing("elicitation.form"));
         }
+        if let Some(modern) = &self.inner.modern {
+            return Self::input(modern, "elicitation/create", &params).await;
+        }
         self.request_client("elicitation/create", &params).await
     }
 
@@ -317,10 +338,43 @@ impl RequestContext {
         if !self.client_capabilities()?["roots"].is_object() {
             return Err(self.missing("roots"));
         }
-        let result: ListRootsResult = self
-            .request_client("roots/list", &serde_json::json!({}))
-            .await?;
+        let result: ListRootsResult = match &self.inner.modern {
+            Some(modern) => Self::input(modern, "roots/list", &serde_json::json!({})).await?,
+            None => {
+                self.request_client("roots/list", &serde_json::json!({}))
+                    .await?
+            }
+        };
         Ok(result.roots)
+    }
+
+    /// A request to the client in the 2026-07-28 era (MRTR): answered from the input
+    /// responses the request brought, or else recorded for an `input_required` result while
+    /// the handler waits (it is dropped when that result goes out, and run again on retry).
+    async fn input<T: DeserializeOwned>(
+        modern: &ModernCall,
+        method: &str,
+        params: &impl Serialize,
+    ) -> Result<T, ClientRequestError> {
+        let Some(mrtr) = &modern.mrtr else {
+            return Err(ClientRequestError::Unavailable(
+                "only tools/call, prompts/get and resources/read can ask the client for input",
+            ));
+        };
+        let key = format!(
+            "input-{}",
+            mrtr.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        );
+        if let Some(answer) = mrtr.responses.get(&key) {
+            return serde_json::from_value(answer.clone())
+                .map_err(|e| ClientRequestError::InvalidResult(format!("{method}: {e}")));
+        }
+        let request = serde_json::json!({ "method": method, "params": params });
+        if let Ok(mut requests) = mrtr.requests.lock() {
+            requests.insert(key, request);
+        }
+        mrtr.needed.cancel();
+        std::future::pending().await
     }
 
     /// The session, when a request to the client can reach it and its answer come back.

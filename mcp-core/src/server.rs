@@ -29,6 +29,7 @@ use crate::transport::{self, HostOriginPolicy, Route};
 
 mod legacy;
 mod modern;
+mod mrtr;
 mod rest;
 
 pub use modern::{
@@ -86,6 +87,7 @@ pub(crate) struct Config {
     bind_sessions: Option<BindSessions>,
     oauth: Option<(ProtectedResource, Arc<dyn TokenVerifier>)>,
     cache: modern::CachePolicy,
+    input_ttl: Duration,
 }
 
 /// How a request names the principal its session is bound to.
@@ -127,6 +129,7 @@ impl Default for Config {
             bind_sessions: None,
             oauth: None,
             cache: modern::CachePolicy::default(),
+            input_ttl: Duration::from_secs(10 * 60),
         }
     }
 }
@@ -395,6 +398,13 @@ impl McpServerBuilder {
         self
     }
 
+    /// How long the `requestState` of a 2026-07-28 `input_required` result stays valid
+    /// (default 10 minutes): a retry after that is refused with `-32602`.
+    pub fn input_request_ttl(mut self, ttl: Duration) -> Self {
+        self.config.input_ttl = ttl;
+        self
+    }
+
     /// Keeps sessions in `store` instead of the default in-memory store (whose TTL and cap come
     /// from [`session_ttl`](Self::session_ttl) and [`max_sessions`](Self::max_sessions)).
     pub fn session_store(mut self, store: impl SessionStore) -> Self {
@@ -417,6 +427,9 @@ impl McpServerBuilder {
                 self.config.max_sessions,
             ))
         });
+        let mut state_key = [0u8; 32];
+        getrandom::fill(&mut state_key)
+            .map_err(|e| BuildError(format!("no randomness for the requestState key: {e}")))?;
         let mut info = serde_json::Map::new();
         info.insert("name".into(), Value::String(self.name));
         info.insert("version".into(), Value::String(self.version));
@@ -437,6 +450,7 @@ impl McpServerBuilder {
                 never_cancelled: CancellationToken::new(),
                 legacy: legacy::LegacySessions::default(),
                 events: tokio::sync::broadcast::channel(256).0,
+                state_key,
             }),
         })
     }
@@ -489,6 +503,8 @@ pub(crate) struct Inner {
     legacy: legacy::LegacySessions,
     /// Change events for 2026-07-28 `subscriptions/listen` streams.
     events: tokio::sync::broadcast::Sender<modern::ServerEvent>,
+    /// Seals MRTR `requestState` (HMAC-SHA256), drawn when the server is built.
+    state_key: [u8; 32],
 }
 
 impl fmt::Debug for McpServer {

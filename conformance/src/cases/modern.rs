@@ -572,3 +572,152 @@ pub async fn modern_listen_carries_only_opted_in_changes(t: &Target) {
     modern_call(t, "tools/call", dynamic("tool", true), Some("dynamic")).await;
     modern_call(t, "tools/call", dynamic("prompt", true), Some("dynamic")).await;
 }
+
+/// A tools/call body declaring `capabilities`, with extra `params` fields merged in.
+fn call_with(tool: &str, arguments: Value, capabilities: Value, extra: Value) -> Value {
+    let mut body = modern_body("tools/call", json!({"name": tool, "arguments": arguments}));
+    body["params"]["_meta"]["io.modelcontextprotocol/clientCapabilities"] = capabilities;
+    if let (Some(params), Some(extra)) = (body["params"].as_object_mut(), extra.as_object()) {
+        for (k, v) in extra {
+            params.insert(k.clone(), v.clone());
+        }
+    }
+    body
+}
+
+/// MRTR: a handler that elicits makes the call return `input_required` with the request and
+/// a sealed `requestState`; the retry with `inputResponses` resumes it to a complete result.
+/// Tampered, misdirected or expired state is a clean `-32602`.
+pub async fn modern_input_required_round_trip(t: &Target) {
+    let caps = json!({"elicitation": {}});
+    let args = json!({"message": "Who are you?"});
+    let first = t
+        .send(modern_post(
+            t,
+            &call_with("test_elicitation", args.clone(), caps.clone(), json!({})),
+            Some("test_elicitation"),
+        ))
+        .await;
+    assert_eq!(first.status, 200, "{:?}", first.body);
+    let result = first.result();
+    assert_eq!(result["resultType"], "input_required", "{result}");
+    assert!(result.get("ttlMs").is_none(), "{result}");
+    let requests = result["inputRequests"]
+        .as_object()
+        .unwrap_or_else(|| panic!("no inputRequests: {result}"));
+    assert_eq!(requests.len(), 1, "{result}");
+    let (key, request) = requests
+        .iter()
+        .next()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .unwrap_or_default();
+    assert_eq!(request["method"], "elicitation/create", "{request}");
+    assert_eq!(request["params"]["message"], "Who are you?", "{request}");
+    let state = result["requestState"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no requestState: {result}"))
+        .to_owned();
+
+    let answer = json!({ key.clone(): {"action": "accept",
+        "content": {"username": "testuser", "email": "test@example.com"}} });
+    let retry = |state: &str, tool: &str| {
+        call_with(
+            tool,
+            args.clone(),
+            caps.clone(),
+            json!({"inputResponses": answer.clone(), "requestState": state}),
+        )
+    };
+    let done = t
+        .send(modern_post(
+            t,
+            &retry(&state, "test_elicitation"),
+            Some("test_elicitation"),
+        ))
+        .await;
+    assert_eq!(done.status, 200, "{:?}", done.body);
+    let result = done.result();
+    assert_eq!(result["resultType"], "complete", "{result}");
+    let text = result
+        .pointer("/content/0/text")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    assert!(
+        text.contains("action=accept") && text.contains("testuser"),
+        "the handler did not get the answer: {result}"
+    );
+
+    // Tampered state.
+    let mut tampered = state.clone();
+    tampered.insert(0, if state.starts_with('A') { 'B' } else { 'A' });
+    let response = t
+        .send(modern_post(
+            t,
+            &retry(&tampered, "test_elicitation"),
+            Some("test_elicitation"),
+        ))
+        .await;
+    assert_error(&response, 400, -32602, "tampered requestState");
+    // State presented on another request.
+    let response = t
+        .send(modern_post(t, &retry(&state, "echo"), Some("echo")))
+        .await;
+    assert_error(&response, 400, -32602, "requestState of another tool");
+    // Expired state (the expiring variant keeps it 300 ms).
+    let expiring = t.variant("expiring");
+    let first = expiring
+        .send(modern_post(
+            &expiring,
+            &call_with("test_elicitation", args.clone(), caps.clone(), json!({})),
+            Some("test_elicitation"),
+        ))
+        .await;
+    let state = first.result()["requestState"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    let response = expiring
+        .send(modern_post(
+            &expiring,
+            &retry(&state, "test_elicitation"),
+            Some("test_elicitation"),
+        ))
+        .await;
+    assert_error(&response, 400, -32602, "expired requestState");
+}
+
+/// Roots and sampling go through MRTR the same way.
+pub async fn modern_input_required_for_roots(t: &Target) {
+    let caps = json!({"roots": {}});
+    let first = t
+        .send(modern_post(
+            t,
+            &call_with("list_roots", json!({}), caps.clone(), json!({})),
+            Some("list_roots"),
+        ))
+        .await;
+    let result = first.result();
+    assert_eq!(result["resultType"], "input_required", "{result}");
+    let (key, request) = result["inputRequests"]
+        .as_object()
+        .and_then(|r| r.iter().next())
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .unwrap_or_else(|| panic!("no inputRequests: {result}"));
+    assert_eq!(request["method"], "roots/list", "{request}");
+    let state = result["requestState"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let retry = call_with(
+        "list_roots",
+        json!({}),
+        caps,
+        json!({"requestState": state,
+               "inputResponses": {key: {"roots": [{"uri": "file:///work/mrtr", "name": "mrtr"}]}}}),
+    );
+    let done = t.send(modern_post(t, &retry, Some("list_roots"))).await;
+    let result = done.result();
+    assert_eq!(result["resultType"], "complete", "{result}");
+    assert!(result.to_string().contains("file:///work/mrtr"), "{result}");
+}

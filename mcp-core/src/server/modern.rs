@@ -15,9 +15,10 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
+use super::mrtr;
 use super::{Call, Inner, SUPPORTED_PROTOCOL_VERSIONS, accepted, snapshot};
 use crate::body::McpBody;
-use crate::context::ModernCall;
+use crate::context::{ModernCall, Mrtr};
 use crate::jsonrpc::{self, INVALID_PARAMS, METHOD_NOT_FOUND, RESOURCE_NOT_FOUND, RequestId};
 use crate::jsonrpc::{Message, RpcError};
 use crate::model::LoggingLevel;
@@ -127,7 +128,7 @@ fn decode_header(value: &str) -> Option<String> {
 }
 
 /// Standard base64 (padding optional); `None` on anything else.
-fn base64_decode(text: &str) -> Option<Vec<u8>> {
+pub(super) fn base64_decode(text: &str) -> Option<Vec<u8>> {
     fn sextet(c: u8) -> Option<u32> {
         Some(
             match c {
@@ -194,10 +195,54 @@ impl Inner {
             // the stream).
             Message::Notification { .. } | Message::Response { .. } => return accepted(),
         };
-        let modern = match validate(&parts.headers, &method, params) {
-            Ok(modern) => Arc::new(modern),
+        let mut modern = match validate(&parts.headers, &method, params) {
+            Ok(modern) => modern,
             Err(error) => return error_response(StatusCode::BAD_REQUEST, Some(&id), &error),
         };
+        // The requests that may ask the client for input, and what they carry for it.
+        let origin = match &*method {
+            "tools/call" | "prompts/get" | "resources/read" => {
+                let field = if method == "resources/read" {
+                    "uri"
+                } else {
+                    "name"
+                };
+                let name = params
+                    .and_then(|p| serde_json::from_str::<NamedParams>(p.get()).ok())
+                    .and_then(|p| if field == "name" { p.name } else { p.uri })
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default();
+                Some((name, self.principal_of(&parts)))
+            }
+            _ => None,
+        };
+        if let Some((name, principal)) = &origin {
+            let retry: RetryParams = params
+                .and_then(|p| serde_json::from_str(p.get()).ok())
+                .unwrap_or_default();
+            let mut responses = Map::new();
+            if let Some(state) = &retry.request_state {
+                match mrtr::State::open(&self.state_key, state, &method, name, principal.as_deref())
+                {
+                    Ok(state) => responses = state.r,
+                    Err(why) => {
+                        return error_response(
+                            StatusCode::BAD_REQUEST,
+                            Some(&id),
+                            &RpcError::invalid_params(format!(
+                                "Invalid params: requestState is not valid: {why}"
+                            )),
+                        );
+                    }
+                }
+            }
+            responses.extend(retry.input_responses.unwrap_or_default());
+            modern.mrtr = Some(Mrtr {
+                responses,
+                ..Mrtr::default()
+            });
+        }
+        let modern = Arc::new(modern);
         if method == "server/discover" {
             let result = self.discover();
             return stream::json_response(jsonrpc::result_bytes(
@@ -242,6 +287,13 @@ impl Inner {
             call: Arc::clone(&modern),
             server_info: self.server_info.clone(),
             cache: CACHEABLE.contains(&&*method).then_some(self.config.cache),
+            origin: origin.map(|(name, principal)| Origin {
+                method: method.to_string(),
+                name,
+                principal,
+                key: self.state_key,
+                ttl: self.config.input_ttl,
+            }),
         };
         let reply = match reply {
             Reply::Ready(message) => Reply::Ready(shape.apply(&message)),
@@ -253,8 +305,18 @@ impl Inner {
                     cancellable,
                     cancel_on_disconnect,
                 } = running;
+                let needed = modern.mrtr.as_ref().map(|m| m.needed.clone());
                 Reply::Running(Running {
-                    future: Box::pin(async move { shape.apply(&future.await) }),
+                    future: Box::pin(async move {
+                        let Some(needed) = needed else {
+                            return shape.apply(&future.await);
+                        };
+                        tokio::select! {
+                            biased;
+                            message = future => shape.apply(&message),
+                            () = needed.cancelled() => shape.input_required(),
+                        }
+                    }),
                     outbound,
                     cancel,
                     cancellable,
@@ -328,6 +390,7 @@ fn validate(
         capabilities: capabilities.clone(),
         log_level,
         missing: std::sync::Mutex::new(None),
+        mrtr: None,
     })
 }
 
@@ -426,6 +489,8 @@ fn supported_versions() -> Vec<&'static str> {
 
 /// Turns a legacy-shaped JSON-RPC response into a modern one.
 struct Shape {
+    /// Where an `input_required` result's state comes from (MRTR methods only).
+    origin: Option<Origin>,
     id: RequestId,
     call: Arc<ModernCall>,
     server_info: Value,
@@ -433,7 +498,58 @@ struct Shape {
     cache: Option<CachePolicy>,
 }
 
+/// The request an `input_required` result's `requestState` is bound to.
+struct Origin {
+    method: String,
+    name: String,
+    principal: Option<String>,
+    key: [u8; 32],
+    ttl: std::time::Duration,
+}
+
+/// The MRTR fields of a retried request.
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct RetryParams {
+    #[serde(default)]
+    input_responses: Option<Map<String, Value>>,
+    #[serde(default)]
+    request_state: Option<String>,
+}
+
 impl Shape {
+    /// `{resultType: "input_required", inputRequests, requestState}`: what the handler asked
+    /// for, and everything answered so far, sealed.
+    fn input_required(&self) -> Bytes {
+        if self.call.missing().is_some() {
+            return self.apply(b"{}");
+        }
+        let requests = self
+            .call
+            .mrtr
+            .as_ref()
+            .and_then(|m| m.requests.lock().ok().map(|r| r.clone()))
+            .unwrap_or_default();
+        let mut result = Map::new();
+        result.insert("resultType".into(), json!("input_required"));
+        result.insert("inputRequests".into(), Value::Object(requests));
+        if let (Some(origin), Some(mrtr)) = (&self.origin, &self.call.mrtr) {
+            let state = mrtr::State::new(
+                &origin.method,
+                &origin.name,
+                origin.principal.clone(),
+                origin.ttl,
+                mrtr.responses.clone(),
+            );
+            result.insert("requestState".into(), json!(state.seal(&origin.key)));
+        }
+        result.insert(
+            "_meta".into(),
+            json!({ META_SERVER_INFO: self.server_info.clone() }),
+        );
+        jsonrpc::result_bytes(&self.id, Value::Object(result).to_string().as_bytes())
+    }
+
     fn apply(&self, message: &[u8]) -> Bytes {
         if let Some(capability) = self.call.missing() {
             // The handler needed a capability the client did not declare: the request fails,
