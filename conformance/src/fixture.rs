@@ -360,6 +360,22 @@ fn tools(state: Arc<State>) -> McpServerBuilder {
             )
             .description("Has a JSON Schema 2020-12 input schema with $defs and $ref"),
         )
+        .tool(
+            Tool::dynamic(
+                "header_params",
+                serde_json::json!({
+                    "type": "object",
+                    "properties": {
+                        "region": { "type": "string", "x-mcp-header": "Region" },
+                        "count": { "type": "integer", "x-mcp-header": "Count" },
+                        "note": { "type": "string" }
+                    },
+                    "required": ["region"]
+                }),
+                |args, _ctx| async move { serde_json::Value::Object(args).to_string() },
+            )
+            .description("Mirrors two arguments in Mcp-Param-* headers (x-mcp-header)"),
+        )
         // Our own tools.
         .tool(
             Tool::new("add", |args: AddArgs| async move { (args.a + args.b).to_string() })

@@ -386,6 +386,7 @@ macro_rules! __for_each_case {
             modern_listen_carries_only_opted_in_changes,
             modern_input_required_round_trip,
             modern_input_required_for_roots,
+            modern_param_headers_mirror_arguments,
         }
     };
 }

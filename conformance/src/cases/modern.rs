@@ -721,3 +721,54 @@ pub async fn modern_input_required_for_roots(t: &Target) {
     assert_eq!(result["resultType"], "complete", "{result}");
     assert!(result.to_string().contains("file:///work/mrtr"), "{result}");
 }
+
+/// `x-mcp-header` arguments must be mirrored, decoded, in their `Mcp-Param-*` headers;
+/// missing, extra or different headers are 400 `HeaderMismatch`.
+pub async fn modern_param_headers_mirror_arguments(t: &Target) {
+    let send = |arguments: Value, headers: Vec<(&'static str, &'static str)>| {
+        let body = modern_body(
+            "tools/call",
+            json!({"name": "header_params", "arguments": arguments}),
+        );
+        let mut request = modern_post(t, &body, Some("header_params"));
+        for (name, value) in headers {
+            request = request.header(name, value);
+        }
+        t.send(request)
+    };
+    let ok = send(
+        json!({"region": "eu-west", "count": 3, "note": "free"}),
+        vec![("mcp-param-region", "eu-west"), ("mcp-param-count", "3")],
+    )
+    .await;
+    assert_eq!(ok.status, 200, "{:?}", ok.body);
+    assert_eq!(ok.result()["resultType"], "complete");
+    // Base64 form, and an optional argument left out with its header.
+    let ok = send(
+        json!({"region": "zürich"}),
+        vec![("mcp-param-region", "=?base64?esO8cmljaA==?=")],
+    )
+    .await;
+    assert_eq!(ok.status, 200, "base64 Mcp-Param: {:?}", ok.body);
+    for (what, arguments, headers) in [
+        ("missing header", json!({"region": "eu-west"}), vec![]),
+        (
+            "different value",
+            json!({"region": "eu-west"}),
+            vec![("mcp-param-region", "us-east")],
+        ),
+        (
+            "different number",
+            json!({"region": "eu-west", "count": 3}),
+            vec![("mcp-param-region", "eu-west"), ("mcp-param-count", "4")],
+        ),
+        (
+            "header without argument",
+            json!({"region": "eu-west"}),
+            vec![("mcp-param-region", "eu-west"), ("mcp-param-count", "4")],
+        ),
+    ] {
+        let response = send(arguments, headers).await;
+        assert_error(&response, 400, -32020, what);
+    }
+}

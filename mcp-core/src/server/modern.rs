@@ -199,6 +199,11 @@ impl Inner {
             Ok(modern) => modern,
             Err(error) => return error_response(StatusCode::BAD_REQUEST, Some(&id), &error),
         };
+        if method == "tools/call" {
+            if let Err(error) = self.check_param_headers(&parts.headers, params) {
+                return error_response(StatusCode::BAD_REQUEST, Some(&id), &error);
+            }
+        }
         // The requests that may ask the client for input, and what they carry for it.
         let origin = match &*method {
             "tools/call" | "prompts/get" | "resources/read" => {
@@ -394,7 +399,96 @@ fn validate(
     })
 }
 
+#[derive(Deserialize)]
+struct CallParams {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    arguments: Option<Map<String, Value>>,
+}
+
+/// The text a body value must have in its `Mcp-Param-*` header; `None` for values that cannot
+/// travel in one (objects, arrays, null).
+fn header_text(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) => Some(s.clone()),
+        Value::Bool(b) => Some(b.to_string()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// Whether a decoded header value stands for `body` (integers compare numerically).
+fn header_matches(header: &str, body: &Value) -> bool {
+    match body {
+        Value::Number(n) => match (n.as_i64(), header.trim().parse::<i64>()) {
+            (Some(a), Ok(b)) => a == b,
+            _ => header_text(body).is_some_and(|t| t == header),
+        },
+        _ => header_text(body).is_some_and(|t| t == header),
+    }
+}
+
 impl Inner {
+    /// `x-mcp-header` parameters of the called tool: each `Mcp-Param-<Name>` header must be
+    /// there when the argument is, hold valid characters, and (decoded) equal the argument.
+    fn check_param_headers(
+        &self,
+        headers: &HeaderMap,
+        params: Option<&RawValue>,
+    ) -> Result<(), RpcError> {
+        let Some(call) = params.and_then(|p| serde_json::from_str::<CallParams>(p.get()).ok())
+        else {
+            return Ok(());
+        };
+        let Some(name) = call.name else {
+            return Ok(());
+        };
+        let Some(schema) = snapshot(&self.tools)?
+            .get(&name)
+            .map(|tool| tool.input_schema().clone())
+        else {
+            return Ok(());
+        };
+        let Some(properties) = schema.get("properties").and_then(Value::as_object) else {
+            return Ok(());
+        };
+        let arguments = call.arguments.unwrap_or_default();
+        for (property, definition) in properties {
+            let Some(header) = definition.get("x-mcp-header").and_then(Value::as_str) else {
+                continue;
+            };
+            let header_name = format!("mcp-param-{}", header.to_ascii_lowercase());
+            let sent = headers.get(header_name.as_str());
+            match (arguments.get(property), sent) {
+                (None | Some(Value::Null), None) => {}
+                (Some(_), None) => {
+                    return Err(header_mismatch(format!(
+                        "the Mcp-Param-{header} header is required with the argument {property}"
+                    )));
+                }
+                (None | Some(Value::Null), Some(_)) => {
+                    return Err(header_mismatch(format!(
+                        "Mcp-Param-{header} was sent without the argument {property}"
+                    )));
+                }
+                (Some(value), Some(raw)) => {
+                    let Some(decoded) = raw.to_str().ok().and_then(decode_header) else {
+                        return Err(header_mismatch(format!(
+                            "Mcp-Param-{header} holds invalid characters"
+                        )));
+                    };
+                    if !header_matches(&decoded, value) {
+                        return Err(header_mismatch(format!(
+                            "Mcp-Param-{header} is {decoded:?} but the argument {property} is {value}"
+                        )));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// The `server/discover` result.
     fn discover(&self) -> Value {
         let mut result = Map::new();
