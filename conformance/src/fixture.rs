@@ -514,6 +514,33 @@ fn client_tools(builder: McpServerBuilder, state: Arc<State>) -> McpServerBuilde
             })
             .description("Asks the client's model for a completion that may use a tool (needs sampling.tools)"),
         )
+        // The official 2026-07-28 suite's diagnostic tools.
+        .tool(
+            Tool::new("test_missing_capability", |ctx: RequestContext| async move {
+                let params = CreateMessageParams::new(10).message(SamplingMessage::user_text("Hello"));
+                match ctx.create_message(params).await {
+                    Ok(answer) => CallToolResult::success(vec![Content::text(
+                        answer.text().unwrap_or("(no text)").to_owned(),
+                    )]),
+                    Err(e) => CallToolResult::error(e.to_string()),
+                }
+            })
+            .description("Needs sampling, so a client that did not declare it gets -32021"),
+        )
+        .tool(
+            Tool::new("test_streaming_elicitation", |ctx: RequestContext| async move {
+                let schema = json!({"type": "object", "properties": {"name": {"type": "string"}}});
+                elicit_outcome("User response", ctx.elicit(ElicitParams::form("Your name?", schema)).await)
+            })
+            .description("Elicits while the request's stream is open (input_required in 2026-07-28)"),
+        )
+        .tool(
+            Tool::new("test_logging_tool", |ctx: RequestContext| async move {
+                ctx.log(LoggingLevel::Info, Some("fixture"), "a log line").await;
+                "logged"
+            })
+            .description("Logs once at info"),
+        )
         .tool(
             Tool::new("test_elicitation", |args: ElicitationArgs, ctx: RequestContext| async move {
                 let schema = json!({
@@ -645,6 +672,8 @@ fn client_tools(builder: McpServerBuilder, state: Arc<State>) -> McpServerBuilde
 /// Tools that change the server while it runs.
 fn runtime_tools(builder: McpServerBuilder, slot: Arc<OnceLock<McpServer>>) -> McpServerBuilder {
     let touch_slot = Arc::clone(&slot);
+    let trigger_tools = Arc::clone(&slot);
+    let trigger_prompts = Arc::clone(&slot);
     builder
         .tool(
             Tool::new("dynamic", move |args: DynamicArgs| {
@@ -694,6 +723,33 @@ fn runtime_tools(builder: McpServerBuilder, slot: Arc<OnceLock<McpServer>>) -> M
                 }
             })
             .description("Adds or removes a tool, resource or prompt at run time"),
+        )
+        .tool(
+            Tool::new("test_trigger_tool_change", move || {
+                // Adds the marker tool, or removes it when it is there: a change either way.
+                let changed = trigger_tools.get().is_some_and(|server| {
+                    server.remove_tool("trigger_marker")
+                        || server
+                            .add_tool(Tool::new("trigger_marker", || async { "marker" }))
+                            .is_ok()
+                });
+                async move { changed.to_string() }
+            })
+            .description("Changes the tool list (the official suite's listen-stream hook)"),
+        )
+        .tool(
+            Tool::new("test_trigger_prompt_change", move || {
+                let changed = trigger_prompts.get().is_some_and(|server| {
+                    server.remove_prompt("trigger_marker")
+                        || server
+                            .add_prompt(Prompt::new("trigger_marker", |_args, _ctx| async {
+                                "marker"
+                            }))
+                            .is_ok()
+                });
+                async move { changed.to_string() }
+            })
+            .description("Changes the prompt list (the official suite's listen-stream hook)"),
         )
         .tool(
             Tool::new("touch_resource", move |args: UriArgs| {

@@ -104,11 +104,16 @@ fn parse(args: &[String]) -> Result<Option<Options>, String> {
             python = true;
         } else if name == "dashboard" {
             dashboard = true;
-        } else if let Some(suite) = suite::ALL
-            .into_iter()
-            .find(|s| s.key == name || s.install.dir == name)
+        } else if suite::ALL
+            .iter()
+            .any(|s| s.key == name || s.install.dir == name)
         {
-            suites.push(suite);
+            // One name may cover several requirement sets of one suite version.
+            suites.extend(
+                suite::ALL
+                    .into_iter()
+                    .filter(|s| s.key == name || s.install.dir == name),
+            );
         } else {
             return Err(format!(
                 "--only: unknown run {name:?} (known: conformance-0.1.16, conformance-0.2.0, python, dashboard)"
@@ -647,7 +652,7 @@ mod tests {
         let options = parse(&[]).unwrap().unwrap();
         assert_eq!(options.frameworks, ["axum", "actix-web", "poem", "salvo"]);
         assert_eq!(options.prefix, "/api/v1/tenants/acme/mcp");
-        assert_eq!(options.suites.len(), 2);
+        assert_eq!(options.suites.len(), 3);
         assert!(options.python);
         assert!(options.dashboard);
     }
@@ -662,8 +667,9 @@ mod tests {
         assert!(options.suites.is_empty());
         assert!(options.python);
         let options = parse(&args("--only conformance-0.2.0")).unwrap().unwrap();
-        assert_eq!(options.suites.len(), 1);
-        assert_eq!(options.suites[0].key, "conformance-0.2.0");
+        assert_eq!(options.suites.len(), 2);
+        assert!(options.suites.iter().all(|s| s.key == "conformance-0.2.0"));
+        assert_eq!(options.suites[1].args, ["--requirements", "2026-07-28"]);
         assert!(!options.python);
     }
 

@@ -195,6 +195,11 @@ pub async fn modern_meta_is_validated(t: &Target) {
         .send(with_version(t.post(&body), "2099-01-01").header("mcp-method", "server/discover"))
         .await;
     assert_error(&response, 400, -32022, "unsupported version");
+    // A header that contradicts _meta is a mismatch even when _meta names an unknown version.
+    let mismatched = t
+        .send(with_version(t.post(&body), MODERN).header("mcp-method", "server/discover"))
+        .await;
+    assert_error(&mismatched, 400, -32020, "header disagrees with _meta");
     let error = response.rpc()["error"].clone();
     assert_eq!(error["data"]["requested"], "2099-01-01", "{error}");
     assert!(
@@ -272,6 +277,7 @@ pub async fn modern_headers_must_mirror_the_body(t: &Target) {
 pub async fn modern_unknown_and_removed_methods_are_404(t: &Target) {
     for method in [
         "no/such/method",
+        "initialize",
         "ping",
         "logging/setLevel",
         "resources/subscribe",

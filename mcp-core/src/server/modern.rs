@@ -4,8 +4,9 @@
 //!
 //! A POST is modern when its `params._meta` carries `io.modelcontextprotocol/protocolVersion`
 //! or `io.modelcontextprotocol/clientCapabilities`, or when it is `server/discover` (a method
-//! only the modern era has). `initialize` and everything else keep the session-based legacy
-//! behaviour.
+//! only the modern era has). Everything else, `initialize` without modern `_meta` included,
+//! keeps the session-based legacy behaviour; an `initialize` that carries modern `_meta` is a
+//! removed method (404).
 
 use std::sync::Arc;
 
@@ -50,6 +51,7 @@ const MCP_PROTOCOL_VERSION: &str = "mcp-protocol-version";
 
 /// Methods the 2026-07-28 revision removed; asking for them is "method not found".
 const REMOVED: &[&str] = &[
+    "initialize",
     "ping",
     "logging/setLevel",
     "resources/subscribe",
@@ -84,11 +86,8 @@ pub(super) fn is_modern(message: &Message<'_>) -> bool {
         Message::Notification { method, params } => (method, *params),
         Message::Response { .. } => return false,
     };
-    match &**method {
-        "server/discover" => return true,
-        // The handshake always selects the legacy era, whatever its `_meta` says.
-        "initialize" => return false,
-        _ => {}
+    if method == "server/discover" {
+        return true;
     }
     meta_of(params).is_some_and(|meta| {
         meta.contains_key(META_PROTOCOL_VERSION) || meta.contains_key(META_CLIENT_CAPABILITIES)
@@ -368,6 +367,11 @@ fn validate(
             })?,
         ),
     };
+    // A header that contradicts the body is a mismatch whatever the version; only a version
+    // both agree on (or that the header leaves out) is checked for support.
+    if headers.contains_key(MCP_PROTOCOL_VERSION) {
+        check_header(headers, MCP_PROTOCOL_VERSION, version)?;
+    }
     if !MODERN_VERSIONS.contains(&version) {
         return Err(RpcError::new(
             UNSUPPORTED_PROTOCOL_VERSION,
