@@ -40,6 +40,7 @@ pub struct RequestContext {
     inner: Arc<Inner>,
 }
 
+#[derive(Clone)]
 struct Inner {
     request_id: RequestId,
     progress_token: Option<Value>,
@@ -50,6 +51,8 @@ struct Inner {
     client_timeout: Duration,
     /// What a 2026-07-28 request said about itself in `_meta` (`None` in the legacy era).
     modern: Option<Arc<ModernCall>>,
+    /// The MRTR key of this context's requests to the client ([`RequestContext::with_input_key`]).
+    input_key: Option<String>,
 }
 
 /// A 2026-07-28 request's own declarations, and what its handler found missing.
@@ -114,6 +117,7 @@ impl RequestContext {
                 cancel,
                 client_timeout,
                 modern: None,
+                input_key: None,
             }),
         }
     }
@@ -126,8 +130,35 @@ impl RequestContext {
         self
     }
 
+    /// The capabilities the client declared: in its request's `_meta` (2026-07-28) or at
+    /// `initialize` (its session's); `None` for a legacy request without a session. Lets a
+    /// handler ask only for input the client can give.
+    pub fn client_capabilities(&self) -> Option<&Value> {
+        match &self.inner.modern {
+            Some(modern) => Some(&modern.capabilities),
+            None => self.session().map(Session::client_capabilities),
+        }
+    }
+
+    /// This context with `key` naming its requests to the client in a 2026-07-28
+    /// `input_required` result (`inputRequests[key]`, answered in `inputResponses[key]`); by
+    /// default the n-th request a handler makes is `input-<n>`. Keys must be unique within
+    /// the request. In the legacy era the key is unused.
+    ///
+    /// ```ignore
+    /// let name = ctx.with_input_key("user_name").elicit(params).await?;
+    /// ```
+    #[must_use]
+    pub fn with_input_key(&self, key: impl Into<String>) -> Self {
+        let mut inner = (*self.inner).clone();
+        inner.input_key = Some(key.into());
+        Self {
+            inner: Arc::new(inner),
+        }
+    }
+
     /// The client's capabilities: the modern request's own, or its session's.
-    fn client_capabilities(&self) -> Result<&Value, ClientRequestError> {
+    fn declared_capabilities(&self) -> Result<&Value, ClientRequestError> {
         match &self.inner.modern {
             Some(modern) => Ok(&modern.capabilities),
             None => Ok(self.reachable_session()?.client_capabilities()),
@@ -289,7 +320,7 @@ impl RequestContext {
         &self,
         params: CreateMessageParams,
     ) -> Result<CreateMessageResult, ClientRequestError> {
-        let capabilities = self.client_capabilities()?;
+        let capabilities = self.declared_capabilities()?;
         if !capabilities["sampling"].is_object() {
             return Err(self.missing("sampling"));
         }
@@ -297,7 +328,13 @@ impl RequestContext {
             return Err(self.missing("sampling.tools"));
         }
         if let Some(modern) = &self.inner.modern {
-            return Self::input(modern, "sampling/createMessage", &params).await;
+            return Self::input(
+                modern,
+                self.inner.input_key.as_deref(),
+                "sampling/createMessage",
+                &params,
+            )
+            .await;
         }
         self.request_client("sampling/createMessage", &params).await
     }
@@ -311,7 +348,7 @@ impl RequestContext {
     /// in this mode (`elicitation: {}` declares form mode only); the other variants as
     /// documented on [`ClientRequestError`].
     pub async fn elicit(&self, params: ElicitParams) -> Result<ElicitResult, ClientRequestError> {
-        let elicitation = &self.client_capabilities()?["elicitation"];
+        let elicitation = &self.declared_capabilities()?["elicitation"];
         let Some(modes) = elicitation.as_object() else {
             return Err(self.missing("elicitation"));
         };
@@ -323,7 +360,13 @@ impl RequestContext {
             return Err(self.missing("elicitation.form"));
         }
         if let Some(modern) = &self.inner.modern {
-            return Self::input(modern, "elicitation/create", &params).await;
+            return Self::input(
+                modern,
+                self.inner.input_key.as_deref(),
+                "elicitation/create",
+                &params,
+            )
+            .await;
         }
         self.request_client("elicitation/create", &params).await
     }
@@ -335,11 +378,19 @@ impl RequestContext {
     /// [`ClientRequestError::MissingCapability`] when the client did not declare `roots`; the
     /// other variants as documented on [`ClientRequestError`].
     pub async fn list_roots(&self) -> Result<Vec<Root>, ClientRequestError> {
-        if !self.client_capabilities()?["roots"].is_object() {
+        if !self.declared_capabilities()?["roots"].is_object() {
             return Err(self.missing("roots"));
         }
         let result: ListRootsResult = match &self.inner.modern {
-            Some(modern) => Self::input(modern, "roots/list", &serde_json::json!({})).await?,
+            Some(modern) => {
+                Self::input(
+                    modern,
+                    self.inner.input_key.as_deref(),
+                    "roots/list",
+                    &serde_json::json!({}),
+                )
+                .await?
+            }
             None => {
                 self.request_client("roots/list", &serde_json::json!({}))
                     .await?
@@ -353,6 +404,7 @@ impl RequestContext {
     /// the handler waits (it is dropped when that result goes out, and run again on retry).
     async fn input<T: DeserializeOwned>(
         modern: &ModernCall,
+        key: Option<&str>,
         method: &str,
         params: &impl Serialize,
     ) -> Result<T, ClientRequestError> {
@@ -361,10 +413,8 @@ impl RequestContext {
                 "only tools/call, prompts/get and resources/read can ask the client for input",
             ));
         };
-        let key = format!(
-            "input-{}",
-            mrtr.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-        );
+        let n = mrtr.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let key = key.map_or_else(|| format!("input-{n}"), str::to_owned);
         if let Some(answer) = mrtr.responses.get(&key) {
             return serde_json::from_value(answer.clone())
                 .map_err(|e| ClientRequestError::InvalidResult(format!("{method}: {e}")));

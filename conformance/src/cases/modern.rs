@@ -769,6 +769,11 @@ pub async fn modern_param_headers_mirror_arguments(t: &Target) {
             vec![("mcp-param-region", "eu-west"), ("mcp-param-count", "4")],
         ),
         (
+            "unpadded base64",
+            json!({"region": "Hello"}),
+            vec![("mcp-param-region", "=?base64?SGVsbG8?=")],
+        ),
+        (
             "header without argument",
             json!({"region": "eu-west"}),
             vec![("mcp-param-region", "eu-west"), ("mcp-param-count", "4")],

@@ -126,7 +126,7 @@ fn decode_header(value: &str) -> Option<String> {
     }
 }
 
-/// Standard base64 (padding optional); `None` on anything else.
+/// Standard, padded base64; `None` on anything else.
 pub(super) fn base64_decode(text: &str) -> Option<Vec<u8>> {
     fn sextet(c: u8) -> Option<u32> {
         Some(
@@ -141,10 +141,12 @@ pub(super) fn base64_decode(text: &str) -> Option<Vec<u8>> {
             .into(),
         )
     }
-    let data = text.trim_end_matches('=').as_bytes();
-    if data.len() % 4 == 1 {
+    // Padded, as RFC 4648 §4 requires: a value that is not a whole number of quanta, or
+    // carries more than two `=` at its end, is refused.
+    if text.len() % 4 != 0 || text.len() - text.trim_end_matches('=').len() > 2 {
         return None;
     }
+    let data = text.trim_end_matches('=').as_bytes();
     let mut out = Vec::with_capacity(data.len() * 3 / 4);
     for chunk in data.chunks(4) {
         let mut n = 0u32;
@@ -702,6 +704,15 @@ mod tests {
         assert_eq!(decode_header("=?base64?YWI=?=").as_deref(), Some("ab"));
         assert_eq!(decode_header("plain").as_deref(), Some("plain"));
         assert_eq!(decode_header("=?base64?!!?="), None);
+        assert_eq!(
+            decode_header("=?base64?SGVsbG8?="),
+            None,
+            "padding is required"
+        );
+        assert_eq!(
+            decode_header("=?base64?SGVsbG8=?=").as_deref(),
+            Some("Hello")
+        );
     }
 }
 
