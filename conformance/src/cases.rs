@@ -778,6 +778,13 @@ pub async fn json_schema_2020_12_passes_through_verbatim(t: &Target) {
     );
     assert_eq!(schema["properties"]["address"]["$ref"], "#/$defs/address");
     assert_eq!(schema["additionalProperties"], false);
+    // The broader 2020-12 vocabulary (SEP-2106) is kept too.
+    assert_eq!(schema["$defs"]["address"]["$anchor"], "addressDef");
+    assert!(schema["allOf"][0]["anyOf"].is_array(), "{schema}");
+    assert!(
+        schema["if"].is_object() && schema["then"].is_object() && schema["else"].is_object(),
+        "{schema}"
+    );
 }
 
 /// A typed tool returns text.

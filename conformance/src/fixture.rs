@@ -347,19 +347,27 @@ fn tools(state: Arc<State>) -> McpServerBuilder {
                     "type": "object",
                     "$defs": {
                         "address": {
+                            "$anchor": "addressDef",
                             "type": "object",
                             "properties": { "street": { "type": "string" }, "city": { "type": "string" } }
                         }
                     },
                     "properties": {
                         "name": { "type": "string" },
-                        "address": { "$ref": "#/$defs/address" }
+                        "address": { "$ref": "#/$defs/address" },
+                        "contactMethod": { "type": "string", "enum": ["phone", "email"] },
+                        "phone": { "type": "string" },
+                        "email": { "type": "string" }
                     },
+                    "allOf": [{ "anyOf": [{ "required": ["phone"] }, { "required": ["email"] }] }],
+                    "if": { "properties": { "contactMethod": { "const": "phone" } }, "required": ["contactMethod"] },
+                    "then": { "required": ["phone"] },
+                    "else": { "required": ["email"] },
                     "additionalProperties": false
                 }),
                 |args, _ctx| async move { serde_json::Value::Object(args).to_string() },
             )
-            .description("Has a JSON Schema 2020-12 input schema with $defs and $ref"),
+            .description("Has a JSON Schema 2020-12 input schema with $defs, $anchor, $ref, allOf/anyOf and if/then/else"),
         )
         .tool(
             Tool::dynamic(

@@ -387,6 +387,7 @@ macro_rules! __for_each_case {
             modern_input_required_round_trip,
             modern_input_required_for_roots,
             modern_param_headers_mirror_arguments,
+            modern_input_required_rounds_and_keys,
         }
     };
 }

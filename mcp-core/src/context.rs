@@ -145,8 +145,13 @@ impl RequestContext {
     /// default the n-th request a handler makes is `input-<n>`. Keys must be unique within
     /// the request. In the legacy era the key is unused.
     ///
-    /// ```ignore
-    /// let name = ctx.with_input_key("user_name").elicit(params).await?;
+    /// ```
+    /// # use mcp_mount::{ClientRequestError, ElicitParams, RequestContext};
+    /// # async fn handler(ctx: RequestContext, params: ElicitParams) -> Result<(), ClientRequestError> {
+    /// let answer = ctx.with_input_key("user_name").elicit(params).await?;
+    /// # let _ = answer;
+    /// # Ok(())
+    /// # }
     /// ```
     #[must_use]
     pub fn with_input_key(&self, key: impl Into<String>) -> Self {

@@ -783,3 +783,127 @@ pub async fn modern_param_headers_mirror_arguments(t: &Target) {
         assert_error(&response, 400, -32020, what);
     }
 }
+
+/// Sends a modern `tools/call` or `prompts/get` declaring every client capability, with
+/// `extra` params, and returns its result.
+async fn mrtr_step(t: &Target, method: &str, name: &str, extra: Value) -> Value {
+    let mut params = json!({ "name": name });
+    if method == "tools/call" {
+        params["arguments"] = json!({});
+    }
+    let mut body = modern_body(method, params);
+    body["params"]["_meta"]["io.modelcontextprotocol/clientCapabilities"] =
+        json!({"elicitation": {}, "sampling": {}, "roots": {}});
+    if let (Some(params), Some(extra)) = (body["params"].as_object_mut(), extra.as_object()) {
+        params.extend(extra.clone());
+    }
+    let response = t.send(modern_post(t, &body, Some(name))).await;
+    assert_eq!(response.status, 200, "{name}: {:?}", response.body);
+    response.result()
+}
+
+/// Handler-chosen keys; concurrent client requests in one round; sequential ones in several
+/// rounds whose state grows; MRTR on prompts/get; only declared capabilities are asked for.
+pub async fn modern_input_required_rounds_and_keys(t: &Target) {
+    // Three at once.
+    let round = mrtr_step(
+        t,
+        "tools/call",
+        "test_input_required_result_multiple_inputs",
+        json!({}),
+    )
+    .await;
+    let mut keys: Vec<&str> = round["inputRequests"]
+        .as_object()
+        .map(|r| r.keys().map(String::as_str).collect())
+        .unwrap_or_default();
+    keys.sort_unstable();
+    assert_eq!(keys, ["client_roots", "greeting", "user_name"], "{round}");
+    let done = mrtr_step(
+        t,
+        "tools/call",
+        "test_input_required_result_multiple_inputs",
+        json!({"requestState": round["requestState"], "inputResponses": {
+            "user_name": {"action": "accept", "content": {"name": "Ada"}},
+            "greeting": {"role": "assistant", "content": {"type": "text", "text": "Hi"}, "model": "m"},
+            "client_roots": {"roots": []}}}),
+    )
+    .await;
+    assert_eq!(done["resultType"], "complete", "{done}");
+    assert_eq!(done["content"][0]["text"], "Hi Ada (0 roots)", "{done}");
+
+    // Two rounds.
+    let first = mrtr_step(
+        t,
+        "tools/call",
+        "test_input_required_result_multi_round",
+        json!({}),
+    )
+    .await;
+    assert!(first["inputRequests"]["step1"].is_object(), "{first}");
+    let second = mrtr_step(
+        t,
+        "tools/call",
+        "test_input_required_result_multi_round",
+        json!({"requestState": first["requestState"],
+               "inputResponses": {"step1": {"action": "accept", "content": {"name": "Ada"}}}}),
+    )
+    .await;
+    assert_eq!(second["resultType"], "input_required", "{second}");
+    assert!(second["inputRequests"]["step2"].is_object(), "{second}");
+    assert_ne!(second["requestState"], first["requestState"]);
+    let third = mrtr_step(
+        t,
+        "tools/call",
+        "test_input_required_result_multi_round",
+        json!({"requestState": second["requestState"],
+               "inputResponses": {"step2": {"action": "accept", "content": {"color": "green"}}}}),
+    )
+    .await;
+    assert_eq!(third["content"][0]["text"], "Ada likes green", "{third}");
+
+    // prompts/get.
+    let asked = mrtr_step(
+        t,
+        "prompts/get",
+        "test_input_required_result_prompt",
+        json!({}),
+    )
+    .await;
+    assert!(
+        asked["inputRequests"]["user_context"].is_object(),
+        "{asked}"
+    );
+    let prompt = mrtr_step(
+        t,
+        "prompts/get",
+        "test_input_required_result_prompt",
+        json!({"requestState": asked["requestState"],
+               "inputResponses": {"user_context": {"action": "accept", "content": {"context": "tests"}}}}),
+    )
+    .await;
+    assert!(
+        prompt.to_string().contains("Use this context: tests"),
+        "{prompt}"
+    );
+
+    // Only declared capabilities are asked for.
+    let mut body = modern_body(
+        "tools/call",
+        json!({"name": "test_input_required_result_capabilities", "arguments": {}}),
+    );
+    body["params"]["_meta"]["io.modelcontextprotocol/clientCapabilities"] = json!({"sampling": {}});
+    let result = t
+        .send(modern_post(
+            t,
+            &body,
+            Some("test_input_required_result_capabilities"),
+        ))
+        .await
+        .result();
+    let methods: Vec<&str> = result["inputRequests"]
+        .as_object()
+        .map(|r| r.values().filter_map(|v| v["method"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(methods, ["sampling/createMessage"], "{result}");
+}
