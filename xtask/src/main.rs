@@ -33,7 +33,8 @@ with apt-get when missing).
 
   --frameworks LIST  fixture-server --framework values (default: axum,actix-web,poem,salvo)
   --prefix PATH      where the fixture is mounted (default: /api/v1/tenants/acme/mcp)
-  --only LIST        conformance-0.1.16, conformance-0.2.0, python and/or dashboard (default: all)";
+  --only LIST        conformance-0.1.16, conformance-0.2.0, conformance-0.2.0-2026-07-28,
+                     python and/or dashboard (default: all but conformance-0.2.0-2026-07-28)";
 
 /// What `cargo xtask interop` was asked to do.
 #[derive(Debug)]
@@ -116,7 +117,7 @@ fn parse(args: &[String]) -> Result<Option<Options>, String> {
             );
         } else {
             return Err(format!(
-                "--only: unknown run {name:?} (known: conformance-0.1.16, conformance-0.2.0, python, dashboard)"
+                "--only: unknown run {name:?} (known: conformance-0.1.16, conformance-0.2.0, conformance-0.2.0-2026-07-28, python, dashboard)"
             ));
         }
     }
@@ -652,7 +653,7 @@ mod tests {
         let options = parse(&[]).unwrap().unwrap();
         assert_eq!(options.frameworks, ["axum", "actix-web", "poem", "salvo"]);
         assert_eq!(options.prefix, "/api/v1/tenants/acme/mcp");
-        assert_eq!(options.suites.len(), 3);
+        assert_eq!(options.suites.len(), 2);
         assert!(options.python);
         assert!(options.dashboard);
     }
@@ -667,9 +668,13 @@ mod tests {
         assert!(options.suites.is_empty());
         assert!(options.python);
         let options = parse(&args("--only conformance-0.2.0")).unwrap().unwrap();
-        assert_eq!(options.suites.len(), 2);
-        assert!(options.suites.iter().all(|s| s.key == "conformance-0.2.0"));
-        assert_eq!(options.suites[1].args, ["--requirements", "2026-07-28"]);
+        assert_eq!(options.suites.len(), 1);
+        assert_eq!(options.suites[0].key, "conformance-0.2.0");
+        let options = parse(&args("--only conformance-0.2.0-2026-07-28"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(options.suites.len(), 1);
+        assert_eq!(options.suites[0].args, ["--requirements", "2026-07-28"]);
         assert!(!options.python);
     }
 
