@@ -17,6 +17,9 @@ use crate::session::Session;
 use crate::sse;
 use crate::tool::BoxFuture;
 
+/// How often a stream whose closing cancels its request gets a keep-alive comment.
+const KEEP_ALIVE: Duration = Duration::from_millis(500);
+
 /// The answer to one JSON-RPC request before it becomes an HTTP response.
 pub(crate) enum Reply {
     /// The whole JSON-RPC response, known now.
@@ -234,6 +237,10 @@ async fn stream_handler(
         }
     };
     tokio::pin!(disconnected);
+    // Some servers notice a gone client only when a write fails: a watched stream gets a
+    // keep-alive comment now and then (the 2026-07-28 transport encourages them anyway).
+    let mut keep_alive =
+        tokio::time::interval_at(tokio::time::Instant::now() + KEEP_ALIVE, KEEP_ALIVE);
     loop {
         tokio::select! {
             biased;
@@ -242,6 +249,16 @@ async fn stream_handler(
                 // Closing the stream cancels the request: the handler is dropped here.
                 cancel.cancel();
                 break;
+            }
+            _ = keep_alive.tick(), if watch.is_some() => {
+                let gone = match &watch {
+                    Some(tx) => tx.send(Bytes::from_static(b":\n\n")).await.is_err(),
+                    None => false,
+                };
+                if gone {
+                    cancel.cancel();
+                    break;
+                }
             }
             Some(item) = outbound.recv() => writer.handle(item).await,
             message = &mut future => {
