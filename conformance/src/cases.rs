@@ -10,10 +10,12 @@ use crate::{Target, initialize_body, next_id, request_body};
 
 mod client_requests;
 mod features;
+mod modern;
 mod streams;
 
 pub use client_requests::*;
 pub use features::*;
+pub use modern::*;
 pub use streams::*;
 
 const EVENT_WAIT: Duration = Duration::from_secs(5);
@@ -776,6 +778,13 @@ pub async fn json_schema_2020_12_passes_through_verbatim(t: &Target) {
     );
     assert_eq!(schema["properties"]["address"]["$ref"], "#/$defs/address");
     assert_eq!(schema["additionalProperties"], false);
+    // The broader 2020-12 vocabulary (SEP-2106) is kept too.
+    assert_eq!(schema["$defs"]["address"]["$anchor"], "addressDef");
+    assert!(schema["allOf"][0]["anyOf"].is_array(), "{schema}");
+    assert!(
+        schema["if"].is_object() && schema["then"].is_object() && schema["else"].is_object(),
+        "{schema}"
+    );
 }
 
 /// A typed tool returns text.

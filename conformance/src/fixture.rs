@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use mcp_mount::{
-    CallToolResult, Completion, CompletionRequest, Content, Cors, CreateMessageParams,
+    CacheScope, CallToolResult, Completion, CompletionRequest, Content, Cors, CreateMessageParams,
     ElicitParams, GetPromptResult, InvalidToken, Json, LoggingLevel, McpServer, McpServerBuilder,
     Prompt, PromptArgument, PromptMessage, ProtectedResource, RequestContext, Resource,
     ResourceContents, ResourceTemplate, ResponseMode, SamplingMessage, TokenVerifier, Tool,
@@ -73,9 +73,10 @@ fn finish(builder: McpServerBuilder, slot: &OnceLock<McpServer>) -> McpServer {
 /// A variant of the fixture with its configuration changed; see [`VARIANTS`]:
 ///
 /// - `stateless`: no sessions;
-/// - `limited`: 16 KiB bodies, JSON answers only, two items a list page;
+/// - `limited`: 16 KiB bodies, JSON answers only, two items a list page, modern results
+///   cacheable publicly for 60 s;
 /// - `capped`: at most two live sessions;
-/// - `expiring`: sessions expire after 800 ms idle;
+/// - `expiring`: sessions expire after 800 ms idle, MRTR request state after 300 ms;
 /// - `impatient`: SSE answers only, a 300 ms client-request timeout, a 50 ms `retry` and a
 ///   three-event replay buffer.
 ///
@@ -90,9 +91,12 @@ pub fn variant(name: &str) -> McpServer {
             .rest_view(false)
             .max_body(16 * 1024)
             .response_mode(ResponseMode::Json)
-            .page_size(2),
+            .page_size(2)
+            .cache_policy(Duration::from_secs(60), CacheScope::Public),
         "capped" => builder.max_sessions(2),
-        "expiring" => builder.session_ttl(Duration::from_millis(800)),
+        "expiring" => builder
+            .session_ttl(Duration::from_millis(800))
+            .input_request_ttl(Duration::from_millis(300)),
         "impatient" => builder
             .response_mode(ResponseMode::Sse)
             .client_request_timeout(Duration::from_millis(300))
@@ -249,6 +253,7 @@ fn base() -> (McpServerBuilder, Arc<OnceLock<McpServer>>) {
     let builder = runtime_tools(builder, Arc::clone(&slot));
     let builder = resources(builder);
     let builder = prompts(builder);
+    let builder = mrtr_tools(builder);
     (builder, slot)
 }
 
@@ -342,19 +347,43 @@ fn tools(state: Arc<State>) -> McpServerBuilder {
                     "type": "object",
                     "$defs": {
                         "address": {
+                            "$anchor": "addressDef",
                             "type": "object",
                             "properties": { "street": { "type": "string" }, "city": { "type": "string" } }
                         }
                     },
                     "properties": {
                         "name": { "type": "string" },
-                        "address": { "$ref": "#/$defs/address" }
+                        "address": { "$ref": "#/$defs/address" },
+                        "contactMethod": { "type": "string", "enum": ["phone", "email"] },
+                        "phone": { "type": "string" },
+                        "email": { "type": "string" }
                     },
+                    "allOf": [{ "anyOf": [{ "required": ["phone"] }, { "required": ["email"] }] }],
+                    "if": { "properties": { "contactMethod": { "const": "phone" } }, "required": ["contactMethod"] },
+                    "then": { "required": ["phone"] },
+                    "else": { "required": ["email"] },
                     "additionalProperties": false
                 }),
                 |args, _ctx| async move { serde_json::Value::Object(args).to_string() },
             )
-            .description("Has a JSON Schema 2020-12 input schema with $defs and $ref"),
+            .description("Has a JSON Schema 2020-12 input schema with $defs, $anchor, $ref, allOf/anyOf and if/then/else"),
+        )
+        .tool(
+            Tool::dynamic(
+                "header_params",
+                serde_json::json!({
+                    "type": "object",
+                    "properties": {
+                        "region": { "type": "string", "x-mcp-header": "Region" },
+                        "count": { "type": "integer", "x-mcp-header": "Count" },
+                        "note": { "type": "string" }
+                    },
+                    "required": ["region"]
+                }),
+                |args, _ctx| async move { serde_json::Value::Object(args).to_string() },
+            )
+            .description("Mirrors two arguments in Mcp-Param-* headers (x-mcp-header)"),
         )
         // Our own tools.
         .tool(
@@ -494,6 +523,33 @@ fn client_tools(builder: McpServerBuilder, state: Arc<State>) -> McpServerBuilde
             })
             .description("Asks the client's model for a completion that may use a tool (needs sampling.tools)"),
         )
+        // The official 2026-07-28 suite's diagnostic tools.
+        .tool(
+            Tool::new("test_missing_capability", |ctx: RequestContext| async move {
+                let params = CreateMessageParams::new(10).message(SamplingMessage::user_text("Hello"));
+                match ctx.create_message(params).await {
+                    Ok(answer) => CallToolResult::success(vec![Content::text(
+                        answer.text().unwrap_or("(no text)").to_owned(),
+                    )]),
+                    Err(e) => CallToolResult::error(e.to_string()),
+                }
+            })
+            .description("Needs sampling, so a client that did not declare it gets -32021"),
+        )
+        .tool(
+            Tool::new("test_streaming_elicitation", |ctx: RequestContext| async move {
+                let schema = json!({"type": "object", "properties": {"name": {"type": "string"}}});
+                elicit_outcome("User response", ctx.elicit(ElicitParams::form("Your name?", schema)).await)
+            })
+            .description("Elicits while the request's stream is open (input_required in 2026-07-28)"),
+        )
+        .tool(
+            Tool::new("test_logging_tool", |ctx: RequestContext| async move {
+                ctx.log(LoggingLevel::Info, Some("fixture"), "a log line").await;
+                "logged"
+            })
+            .description("Logs once at info"),
+        )
         .tool(
             Tool::new("test_elicitation", |args: ElicitationArgs, ctx: RequestContext| async move {
                 let schema = json!({
@@ -625,6 +681,8 @@ fn client_tools(builder: McpServerBuilder, state: Arc<State>) -> McpServerBuilde
 /// Tools that change the server while it runs.
 fn runtime_tools(builder: McpServerBuilder, slot: Arc<OnceLock<McpServer>>) -> McpServerBuilder {
     let touch_slot = Arc::clone(&slot);
+    let trigger_tools = Arc::clone(&slot);
+    let trigger_prompts = Arc::clone(&slot);
     builder
         .tool(
             Tool::new("dynamic", move |args: DynamicArgs| {
@@ -674,6 +732,37 @@ fn runtime_tools(builder: McpServerBuilder, slot: Arc<OnceLock<McpServer>>) -> M
                 }
             })
             .description("Adds or removes a tool, resource or prompt at run time"),
+        )
+        .tool(
+            Tool::new("test_trigger_tool_change", move || {
+                // Adds the marker tool, or removes it when it is there: a change either way.
+                let changed = trigger_tools.get().is_some_and(|server| {
+                    server.remove_tool("trigger_marker")
+                        || server
+                            .add_tool(
+                                Tool::new("trigger_marker", || async { "marker" })
+                                    .description("Toggled by test_trigger_tool_change"),
+                            )
+                            .is_ok()
+                });
+                async move { changed.to_string() }
+            })
+            .description("Changes the tool list (the official suite's listen-stream hook)"),
+        )
+        .tool(
+            Tool::new("test_trigger_prompt_change", move || {
+                let changed = trigger_prompts.get().is_some_and(|server| {
+                    server.remove_prompt("trigger_marker")
+                        || server
+                            .add_prompt(
+                                Prompt::new("trigger_marker", |_args, _ctx| async { "marker" })
+                                    .description("Toggled by test_trigger_prompt_change"),
+                            )
+                            .is_ok()
+                });
+                async move { changed.to_string() }
+            })
+            .description("Changes the prompt list (the official suite's listen-stream hook)"),
         )
         .tool(
             Tool::new("touch_resource", move |args: UriArgs| {
@@ -833,5 +922,242 @@ fn prompts(builder: McpServerBuilder) -> McpServerBuilder {
             )
             .description("A prompt whose messages use every content type")
             .argument(PromptArgument::new("style").description("An optional style")),
+        )
+}
+
+/// An elicitation form asking for one field of `kind`.
+fn ask(message: &str, field: &str, kind: &str) -> ElicitParams {
+    ElicitParams::form(
+        message,
+        json!({"type": "object", "properties": {field: {"type": kind}}, "required": [field]}),
+    )
+}
+
+/// The field of an accepted elicitation, as text.
+fn answered(result: &mcp_mount::ElicitResult, field: &str) -> String {
+    result
+        .content
+        .as_ref()
+        .and_then(|c| c.get(field))
+        .map_or_else(
+            || "?".to_owned(),
+            |v| v.as_str().map_or_else(|| v.to_string(), str::to_owned),
+        )
+}
+
+/// A sampling request for `prompt`.
+fn sample(prompt: &str, max_tokens: u32) -> CreateMessageParams {
+    CreateMessageParams::new(max_tokens).message(SamplingMessage::user_text(prompt))
+}
+
+fn failed(e: &mcp_mount::ClientRequestError) -> CallToolResult {
+    CallToolResult::error(e.to_string())
+}
+
+/// The official 2026-07-28 suite's MRTR tools and prompt: plain handler code that asks the
+/// client for input, which the 2026-07-28 era turns into `input_required` round trips.
+fn mrtr_tools(builder: McpServerBuilder) -> McpServerBuilder {
+    builder
+        .tool(
+            Tool::new(
+                "test_input_required_result_elicitation",
+                |ctx: RequestContext| async move {
+                    let asked = ctx
+                        .with_input_key("user_name")
+                        .elicit(ask("What is your name?", "name", "string"))
+                        .await;
+                    match asked {
+                        Ok(answer) => CallToolResult::success(vec![Content::text(format!(
+                            "Hello, {}!",
+                            answered(&answer, "name")
+                        ))]),
+                        Err(e) => failed(&e),
+                    }
+                },
+            )
+            .description("Asks for the user's name (MRTR elicitation)"),
+        )
+        .tool(
+            Tool::new(
+                "test_input_required_result_sampling",
+                |ctx: RequestContext| async move {
+                    match ctx
+                        .with_input_key("capital_question")
+                        .create_message(sample("What is the capital of France?", 100))
+                        .await
+                    {
+                        Ok(answer) => CallToolResult::success(vec![Content::text(
+                            answer.text().unwrap_or("(no text)").to_owned(),
+                        )]),
+                        Err(e) => failed(&e),
+                    }
+                },
+            )
+            .description("Asks the client's model a question (MRTR sampling)"),
+        )
+        .tool(
+            Tool::new(
+                "test_input_required_result_list_roots",
+                |ctx: RequestContext| async move {
+                    match ctx.with_input_key("client_roots").list_roots().await {
+                        Ok(roots) => CallToolResult::success(vec![Content::text(format!(
+                            "roots: {}",
+                            roots
+                                .iter()
+                                .map(|r| r.uri.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ))]),
+                        Err(e) => failed(&e),
+                    }
+                },
+            )
+            .description("Asks for the client's roots (MRTR roots/list)"),
+        )
+        .tool(
+            Tool::new(
+                "test_input_required_result_request_state",
+                |ctx: RequestContext| async move {
+                    match ctx
+                        .with_input_key("confirm")
+                        .elicit(ask("Please confirm", "ok", "boolean"))
+                        .await
+                    {
+                        // Reaching here on a retry means the sealed requestState was verified.
+                        Ok(answer) => CallToolResult::success(vec![Content::text(format!(
+                            "state-ok: ok={}",
+                            answered(&answer, "ok")
+                        ))]),
+                        Err(e) => failed(&e),
+                    }
+                },
+            )
+            .description("Asks for a confirmation; the retry's requestState is verified"),
+        )
+        .tool(
+            Tool::new(
+                "test_input_required_result_tampered_state",
+                |ctx: RequestContext| async move {
+                    match ctx
+                        .with_input_key("confirm")
+                        .elicit(ask("Please confirm", "ok", "boolean"))
+                        .await
+                    {
+                        Ok(_) => CallToolResult::success(vec![Content::text("state-ok")]),
+                        Err(e) => failed(&e),
+                    }
+                },
+            )
+            .description("Asks for a confirmation; a tampered requestState is refused"),
+        )
+        .tool(
+            Tool::new(
+                "test_input_required_result_multiple_inputs",
+                |ctx: RequestContext| async move {
+                    let name_ctx = ctx.with_input_key("user_name");
+                    let greeting_ctx = ctx.with_input_key("greeting");
+                    let roots_ctx = ctx.with_input_key("client_roots");
+                    let (name, greeting, roots) = tokio::join!(
+                        name_ctx.elicit(ask("What is your name?", "name", "string")),
+                        greeting_ctx.create_message(sample("Generate a greeting", 50)),
+                        roots_ctx.list_roots(),
+                    );
+                    match (name, greeting, roots) {
+                        (Ok(name), Ok(greeting), Ok(roots)) => {
+                            CallToolResult::success(vec![Content::text(format!(
+                                "{} {} ({} roots)",
+                                greeting.text().unwrap_or("Hello"),
+                                answered(&name, "name"),
+                                roots.len()
+                            ))])
+                        }
+                        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => failed(&e),
+                    }
+                },
+            )
+            .description("Asks for a name, a greeting and the roots at once"),
+        )
+        .tool(
+            Tool::new(
+                "test_input_required_result_multi_round",
+                |ctx: RequestContext| async move {
+                    let name = match ctx
+                        .with_input_key("step1")
+                        .elicit(ask("Step 1: What is your name?", "name", "string"))
+                        .await
+                    {
+                        Ok(name) => name,
+                        Err(e) => return failed(&e),
+                    };
+                    let color = match ctx
+                        .with_input_key("step2")
+                        .elicit(ask(
+                            "Step 2: What is your favorite color?",
+                            "color",
+                            "string",
+                        ))
+                        .await
+                    {
+                        Ok(color) => color,
+                        Err(e) => return failed(&e),
+                    };
+                    CallToolResult::success(vec![Content::text(format!(
+                        "{} likes {}",
+                        answered(&name, "name"),
+                        answered(&color, "color")
+                    ))])
+                },
+            )
+            .description("Asks two questions, one round trip each"),
+        )
+        .tool(
+            Tool::new(
+                "test_input_required_result_capabilities",
+                |ctx: RequestContext| async move {
+                    // Asks only for what the client declared it can give.
+                    let declared = ctx.client_capabilities().cloned().unwrap_or_default();
+                    let mut parts = Vec::new();
+                    if declared["sampling"].is_object() {
+                        match ctx
+                            .with_input_key("sampling")
+                            .create_message(sample("Say hi", 20))
+                            .await
+                        {
+                            Ok(answer) => parts.push(answer.text().unwrap_or("").to_owned()),
+                            Err(e) => return failed(&e),
+                        }
+                    }
+                    if declared["elicitation"].is_object() {
+                        match ctx
+                            .with_input_key("elicitation")
+                            .elicit(ask("Your name?", "name", "string"))
+                            .await
+                        {
+                            Ok(answer) => parts.push(answered(&answer, "name")),
+                            Err(e) => return failed(&e),
+                        }
+                    }
+                    CallToolResult::success(vec![Content::text(parts.join(" "))])
+                },
+            )
+            .description("Asks only for the input the client declared it can give"),
+        )
+        .prompt(
+            Prompt::new(
+                "test_input_required_result_prompt",
+                |_args: HashMap<String, String>, ctx: RequestContext| async move {
+                    let context = ctx
+                        .with_input_key("user_context")
+                        .elicit(ask(
+                            "What context should the prompt use?",
+                            "context",
+                            "string",
+                        ))
+                        .await
+                        .map_or_else(|e| e.to_string(), |answer| answered(&answer, "context"));
+                    format!("Use this context: {context}")
+                },
+            )
+            .description("Asks the user for context before rendering (MRTR on prompts/get)"),
         )
 }

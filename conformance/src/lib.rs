@@ -373,6 +373,21 @@ macro_rules! __for_each_case {
             oauth_metadata_resolves_under_the_prefix,
             oauth_principal_reaches_handlers,
             sessions_are_bound_to_their_principal,
+            modern_discover_describes_the_server,
+            modern_requests_are_stateless,
+            modern_meta_is_validated,
+            modern_headers_must_mirror_the_body,
+            modern_unknown_and_removed_methods_are_404,
+            modern_missing_resource_is_invalid_params,
+            modern_caching_follows_the_policy,
+            modern_missing_client_capability_is_32021,
+            modern_logging_follows_the_request_log_level,
+            modern_closing_the_stream_cancels,
+            modern_listen_carries_only_opted_in_changes,
+            modern_input_required_round_trip,
+            modern_input_required_for_roots,
+            modern_param_headers_mirror_arguments,
+            modern_input_required_rounds_and_keys,
         }
     };
 }

@@ -40,6 +40,7 @@ pub struct RequestContext {
     inner: Arc<Inner>,
 }
 
+#[derive(Clone)]
 struct Inner {
     request_id: RequestId,
     progress_token: Option<Value>,
@@ -48,6 +49,43 @@ struct Inner {
     sink: Option<mpsc::UnboundedSender<Outbound>>,
     cancel: CancellationToken,
     client_timeout: Duration,
+    /// What a 2026-07-28 request said about itself in `_meta` (`None` in the legacy era).
+    modern: Option<Arc<ModernCall>>,
+    /// The MRTR key of this context's requests to the client ([`RequestContext::with_input_key`]).
+    input_key: Option<String>,
+}
+
+/// A 2026-07-28 request's own declarations, and what its handler found missing.
+#[derive(Debug, Default)]
+pub(crate) struct ModernCall {
+    /// `_meta["io.modelcontextprotocol/clientCapabilities"]`.
+    pub(crate) capabilities: Value,
+    /// `_meta["io.modelcontextprotocol/logLevel"]`: no log notifications without it.
+    pub(crate) log_level: Option<LoggingLevel>,
+    /// The first client capability the handler needed and the client lacked.
+    pub(crate) missing: std::sync::Mutex<Option<&'static str>>,
+    /// Multi round-trip state, for the methods that may ask the client for input.
+    pub(crate) mrtr: Option<Mrtr>,
+}
+
+/// A modern request's input round trips: the answers it brought, and what its handler asks.
+#[derive(Debug, Default)]
+pub(crate) struct Mrtr {
+    /// The client's answers so far, by key (`input-<n>`).
+    pub(crate) responses: serde_json::Map<String, Value>,
+    /// What the handler asked this time, by key.
+    pub(crate) requests: std::sync::Mutex<serde_json::Map<String, Value>>,
+    /// The key number of the handler's next request to the client.
+    pub(crate) next: std::sync::atomic::AtomicUsize,
+    /// Fired when the handler waits for input it does not have.
+    pub(crate) needed: CancellationToken,
+}
+
+impl ModernCall {
+    /// The capability recorded as missing, if any.
+    pub(crate) fn missing(&self) -> Option<&'static str> {
+        self.missing.lock().ok().and_then(|m| *m)
+    }
 }
 
 impl fmt::Debug for RequestContext {
@@ -78,8 +116,72 @@ impl RequestContext {
                 sink,
                 cancel,
                 client_timeout,
+                modern: None,
+                input_key: None,
             }),
         }
+    }
+
+    /// Marks the context as serving a 2026-07-28 request.
+    pub(crate) fn with_modern(mut self, modern: Option<Arc<ModernCall>>) -> Self {
+        if let Some(inner) = Arc::get_mut(&mut self.inner) {
+            inner.modern = modern;
+        }
+        self
+    }
+
+    /// The capabilities the client declared: in its request's `_meta` (2026-07-28) or at
+    /// `initialize` (its session's); `None` for a legacy request without a session. Lets a
+    /// handler ask only for input the client can give.
+    pub fn client_capabilities(&self) -> Option<&Value> {
+        match &self.inner.modern {
+            Some(modern) => Some(&modern.capabilities),
+            None => self.session().map(Session::client_capabilities),
+        }
+    }
+
+    /// This context with `key` naming its requests to the client in a 2026-07-28
+    /// `input_required` result (`inputRequests[key]`, answered in `inputResponses[key]`); by
+    /// default the n-th request a handler makes is `input-<n>`. Keys must be unique within
+    /// the request. In the legacy era the key is unused.
+    ///
+    /// ```
+    /// # use mcp_mount::{ClientRequestError, ElicitParams, RequestContext};
+    /// # async fn handler(ctx: RequestContext, params: ElicitParams) -> Result<(), ClientRequestError> {
+    /// let answer = ctx.with_input_key("user_name").elicit(params).await?;
+    /// # let _ = answer;
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn with_input_key(&self, key: impl Into<String>) -> Self {
+        let mut inner = (*self.inner).clone();
+        inner.input_key = Some(key.into());
+        Self {
+            inner: Arc::new(inner),
+        }
+    }
+
+    /// The client's capabilities: the modern request's own, or its session's.
+    fn declared_capabilities(&self) -> Result<&Value, ClientRequestError> {
+        match &self.inner.modern {
+            Some(modern) => Ok(&modern.capabilities),
+            None => Ok(self.reachable_session()?.client_capabilities()),
+        }
+    }
+
+    /// `MissingCapability(capability)`, remembered on a modern request so that the whole
+    /// request fails with `MissingRequiredClientCapability`.
+    fn missing(&self, capability: &'static str) -> ClientRequestError {
+        if let Some(mut missing) = self
+            .inner
+            .modern
+            .as_ref()
+            .and_then(|m| m.missing.lock().ok())
+        {
+            missing.get_or_insert(capability);
+        }
+        ClientRequestError::MissingCapability(capability)
     }
 
     /// The JSON-RPC id of the request.
@@ -169,7 +271,12 @@ impl RequestContext {
         logger: Option<&str>,
         data: impl Serialize,
     ) -> bool {
-        if self.session().is_some_and(|s| level < s.log_level()) {
+        if let Some(modern) = &self.inner.modern {
+            // A modern request opts into logs with its own `_meta` logLevel.
+            if modern.log_level.is_none_or(|min| level < min) {
+                return false;
+            }
+        } else if self.session().is_some_and(|s| level < s.log_level()) {
             return false;
         }
         #[derive(Serialize)]
@@ -218,13 +325,21 @@ impl RequestContext {
         &self,
         params: CreateMessageParams,
     ) -> Result<CreateMessageResult, ClientRequestError> {
-        let session = self.reachable_session()?;
-        let capabilities = session.client_capabilities();
+        let capabilities = self.declared_capabilities()?;
         if !capabilities["sampling"].is_object() {
-            return Err(ClientRequestError::MissingCapability("sampling"));
+            return Err(self.missing("sampling"));
         }
         if params.uses_tools() && !capabilities["sampling"]["tools"].is_object() {
-            return Err(ClientRequestError::MissingCapability("sampling.tools"));
+            return Err(self.missing("sampling.tools"));
+        }
+        if let Some(modern) = &self.inner.modern {
+            return Self::input(
+                modern,
+                self.inner.input_key.as_deref(),
+                "sampling/createMessage",
+                &params,
+            )
+            .await;
         }
         self.request_client("sampling/createMessage", &params).await
     }
@@ -238,17 +353,25 @@ impl RequestContext {
     /// in this mode (`elicitation: {}` declares form mode only); the other variants as
     /// documented on [`ClientRequestError`].
     pub async fn elicit(&self, params: ElicitParams) -> Result<ElicitResult, ClientRequestError> {
-        let session = self.reachable_session()?;
-        let elicitation = &session.client_capabilities()["elicitation"];
+        let elicitation = &self.declared_capabilities()?["elicitation"];
         let Some(modes) = elicitation.as_object() else {
-            return Err(ClientRequestError::MissingCapability("elicitation"));
+            return Err(self.missing("elicitation"));
         };
         if params.is_url() {
             if !modes.contains_key("url") {
-                return Err(ClientRequestError::MissingCapability("elicitation.url"));
+                return Err(self.missing("elicitation.url"));
             }
         } else if !(modes.is_empty() || modes.contains_key("form")) {
-            return Err(ClientRequestError::MissingCapability("elicitation.form"));
+            return Err(self.missing("elicitation.form"));
+        }
+        if let Some(modern) = &self.inner.modern {
+            return Self::input(
+                modern,
+                self.inner.input_key.as_deref(),
+                "elicitation/create",
+                &params,
+            )
+            .await;
         }
         self.request_client("elicitation/create", &params).await
     }
@@ -260,18 +383,62 @@ impl RequestContext {
     /// [`ClientRequestError::MissingCapability`] when the client did not declare `roots`; the
     /// other variants as documented on [`ClientRequestError`].
     pub async fn list_roots(&self) -> Result<Vec<Root>, ClientRequestError> {
-        let session = self.reachable_session()?;
-        if !session.client_capabilities()["roots"].is_object() {
-            return Err(ClientRequestError::MissingCapability("roots"));
+        if !self.declared_capabilities()?["roots"].is_object() {
+            return Err(self.missing("roots"));
         }
-        let result: ListRootsResult = self
-            .request_client("roots/list", &serde_json::json!({}))
-            .await?;
+        let result: ListRootsResult = match &self.inner.modern {
+            Some(modern) => {
+                Self::input(
+                    modern,
+                    self.inner.input_key.as_deref(),
+                    "roots/list",
+                    &serde_json::json!({}),
+                )
+                .await?
+            }
+            None => {
+                self.request_client("roots/list", &serde_json::json!({}))
+                    .await?
+            }
+        };
         Ok(result.roots)
+    }
+
+    /// A request to the client in the 2026-07-28 era (MRTR): answered from the input
+    /// responses the request brought, or else recorded for an `input_required` result while
+    /// the handler waits (it is dropped when that result goes out, and run again on retry).
+    async fn input<T: DeserializeOwned>(
+        modern: &ModernCall,
+        key: Option<&str>,
+        method: &str,
+        params: &impl Serialize,
+    ) -> Result<T, ClientRequestError> {
+        let Some(mrtr) = &modern.mrtr else {
+            return Err(ClientRequestError::Unavailable(
+                "only tools/call, prompts/get and resources/read can ask the client for input",
+            ));
+        };
+        let n = mrtr.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let key = key.map_or_else(|| format!("input-{n}"), str::to_owned);
+        if let Some(answer) = mrtr.responses.get(&key) {
+            return serde_json::from_value(answer.clone())
+                .map_err(|e| ClientRequestError::InvalidResult(format!("{method}: {e}")));
+        }
+        let request = serde_json::json!({ "method": method, "params": params });
+        if let Ok(mut requests) = mrtr.requests.lock() {
+            requests.insert(key, request);
+        }
+        mrtr.needed.cancel();
+        std::future::pending().await
     }
 
     /// The session, when a request to the client can reach it and its answer come back.
     fn reachable_session(&self) -> Result<&Arc<Session>, ClientRequestError> {
+        if self.inner.modern.is_some() {
+            return Err(ClientRequestError::Unavailable(
+                "a 2026-07-28 request cannot carry requests to the client (they need MRTR)",
+            ));
+        }
         let Some(session) = &self.inner.session else {
             return Err(ClientRequestError::Unavailable(
                 "stateless mode has no session to route the client's answer to",

@@ -247,10 +247,14 @@ impl Inner {
             .as_ref()
             .map(|s| s.begin_request(call.id.clone()));
         // Without a session nothing can cancel the call: share one token that never fires.
+        // A modern call is cancelled by closing its stream, so it gets its own.
+        let cancel_on_disconnect = call.modern.is_some();
         let cancellable = in_flight.is_some();
-        let cancel = in_flight
-            .as_ref()
-            .map_or_else(|| self.never_cancelled.clone(), |f| f.token.clone());
+        let cancel = match &in_flight {
+            Some(flight) => flight.token.clone(),
+            None if cancel_on_disconnect => tokio_util::sync::CancellationToken::new(),
+            None => self.never_cancelled.clone(),
+        };
         let ctx = RequestContext::new(
             call.id.clone(),
             progress_token,
@@ -259,7 +263,8 @@ impl Inner {
             sink,
             cancel.clone(),
             self.config.client_timeout,
-        );
+        )
+        .with_modern(call.modern);
         let work = start(ctx);
         let id = call.id.clone();
         let future = Box::pin(async move {
@@ -275,6 +280,7 @@ impl Inner {
             outbound,
             cancel,
             cancellable,
+            cancel_on_disconnect,
         })
     }
 

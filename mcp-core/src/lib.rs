@@ -44,8 +44,9 @@ pub use model::{
 pub use prompt::{IntoPromptResult, Prompt, PromptArgument};
 pub use resource::{IntoResourceContents, Resource, ResourceTemplate, UriVariables};
 pub use server::{
-    BuildError, LATEST_PROTOCOL_VERSION, McpServer, McpServerBuilder, ResponseMode,
-    SUPPORTED_PROTOCOL_VERSIONS,
+    BuildError, CacheScope, HEADER_MISMATCH, LATEST_PROTOCOL_VERSION,
+    MISSING_REQUIRED_CLIENT_CAPABILITY, MODERN_PROTOCOL_VERSION, McpServer, McpServerBuilder,
+    ResponseMode, SUPPORTED_PROTOCOL_VERSIONS, UNSUPPORTED_PROTOCOL_VERSION,
 };
 pub use session::{InMemorySessionStore, Session, SessionStore, StoreFull};
 pub use tool::{Tool, ToolHandler, markers, validate_tool_name};

@@ -28,7 +28,14 @@ use crate::tool::Tool;
 use crate::transport::{self, HostOriginPolicy, Route};
 
 mod legacy;
+mod modern;
+mod mrtr;
 mod rest;
+
+pub use modern::{
+    CacheScope, HEADER_MISMATCH, MISSING_REQUIRED_CLIENT_CAPABILITY, MODERN_PROTOCOL_VERSION,
+    UNSUPPORTED_PROTOCOL_VERSION,
+};
 
 /// The newest protocol version of the handshake era.
 pub const LATEST_PROTOCOL_VERSION: &str = "2025-11-25";
@@ -79,6 +86,8 @@ pub(crate) struct Config {
     cors: Option<Cors>,
     bind_sessions: Option<BindSessions>,
     oauth: Option<(ProtectedResource, Arc<dyn TokenVerifier>)>,
+    cache: modern::CachePolicy,
+    input_ttl: Duration,
 }
 
 /// How a request names the principal its session is bound to.
@@ -119,6 +128,8 @@ impl Default for Config {
             cors: None,
             bind_sessions: None,
             oauth: None,
+            cache: modern::CachePolicy::default(),
+            input_ttl: Duration::from_secs(10 * 60),
         }
     }
 }
@@ -379,6 +390,21 @@ impl McpServerBuilder {
         self
     }
 
+    /// How long, and by whom, 2026-07-28 clients may cache `server/discover`, the lists and
+    /// `resources/read` results: their `ttlMs` and `cacheScope` (default 0 ms, private, so
+    /// clients always re-fetch and never share).
+    pub fn cache_policy(mut self, ttl: Duration, scope: CacheScope) -> Self {
+        self.config.cache = modern::CachePolicy { ttl, scope };
+        self
+    }
+
+    /// How long the `requestState` of a 2026-07-28 `input_required` result stays valid
+    /// (default 10 minutes): a retry after that is refused with `-32602`.
+    pub fn input_request_ttl(mut self, ttl: Duration) -> Self {
+        self.config.input_ttl = ttl;
+        self
+    }
+
     /// Keeps sessions in `store` instead of the default in-memory store (whose TTL and cap come
     /// from [`session_ttl`](Self::session_ttl) and [`max_sessions`](Self::max_sessions)).
     pub fn session_store(mut self, store: impl SessionStore) -> Self {
@@ -401,6 +427,9 @@ impl McpServerBuilder {
                 self.config.max_sessions,
             ))
         });
+        let mut state_key = [0u8; 32];
+        getrandom::fill(&mut state_key)
+            .map_err(|e| BuildError(format!("no randomness for the requestState key: {e}")))?;
         let mut info = serde_json::Map::new();
         info.insert("name".into(), Value::String(self.name));
         info.insert("version".into(), Value::String(self.version));
@@ -420,6 +449,8 @@ impl McpServerBuilder {
                 listeners: Mutex::new(Vec::new()),
                 never_cancelled: CancellationToken::new(),
                 legacy: legacy::LegacySessions::default(),
+                events: tokio::sync::broadcast::channel(256).0,
+                state_key,
             }),
         })
     }
@@ -470,6 +501,10 @@ pub(crate) struct Inner {
     pub(crate) never_cancelled: CancellationToken,
     /// Sessions of the 2024-11-05 HTTP+SSE transport.
     legacy: legacy::LegacySessions,
+    /// Change events for 2026-07-28 `subscriptions/listen` streams.
+    events: tokio::sync::broadcast::Sender<modern::ServerEvent>,
+    /// Seals MRTR `requestState` (HMAC-SHA256), drawn when the server is built.
+    state_key: [u8; 32],
 }
 
 impl fmt::Debug for McpServer {
@@ -690,6 +725,11 @@ impl McpServer {
         }
         let message =
             jsonrpc::notification_bytes("notifications/resources/updated", &Updated { uri });
+        // No listen stream open is not an error.
+        let _ = self
+            .inner
+            .events
+            .send(modern::ServerEvent::ResourceUpdated(uri.to_owned()));
         self.inner
             .listeners()
             .iter()
@@ -738,6 +778,10 @@ impl Inner {
 
     /// Sends a `list_changed` notification on every live GET stream.
     fn list_changed(&self, method: &str) {
+        if let Some(event) = modern::ServerEvent::list_changed(method) {
+            // No listen stream open is not an error.
+            let _ = self.events.send(event);
+        }
         let message = jsonrpc::notification_bytes(method, &serde_json::json!({}));
         for session in self.listeners() {
             session.send_on_stream(&message);
@@ -942,8 +986,18 @@ impl Inner {
         if body.len() > self.config.max_body {
             return Err(Error::payload_too_large(self.config.max_body));
         }
+        let is_batch = body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[');
+        if !is_batch && modern::may_be_modern(&body) {
+            let message = serde_json::from_slice::<Envelope<'_>>(&body)
+                .ok()
+                .and_then(|envelope| envelope.classify().ok())
+                .filter(modern::is_modern);
+            if let Some(message) = message {
+                return Ok(self.modern(parts, message).await);
+            }
+        }
         Self::check_version_header(&parts.headers)?;
-        if body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+        if is_batch {
             return self.batch(parts, &body).await;
         }
         let envelope = match serde_json::from_slice::<Envelope<'_>>(&body) {
@@ -978,6 +1032,7 @@ impl Inner {
             }
             Message::Request { id, method, params } => {
                 let call = Call {
+                    modern: None,
                     parts,
                     session: session.clone(),
                     id: &id,
@@ -1060,6 +1115,7 @@ impl Inner {
                 }
                 Ok(Message::Request { id, method, params }) => {
                     let call = Call {
+                        modern: None,
                         parts: parts.clone(),
                         session: session.clone(),
                         id: &id,
@@ -1199,6 +1255,8 @@ pub(crate) struct Call<'a> {
     pub(crate) id: &'a jsonrpc::RequestId,
     /// The answer is plain JSON: the handler cannot stream or send requests to the client.
     pub(crate) plain_json: bool,
+    /// A 2026-07-28 request's declarations (`None` in the legacy era).
+    pub(crate) modern: Option<Arc<crate::context::ModernCall>>,
 }
 
 /// The client's answer to a server-to-client request, as the waiting handler gets it.

@@ -17,6 +17,9 @@ use crate::session::Session;
 use crate::sse;
 use crate::tool::BoxFuture;
 
+/// How often a stream whose closing cancels its request gets a keep-alive comment.
+const KEEP_ALIVE: Duration = Duration::from_millis(500);
+
 /// The answer to one JSON-RPC request before it becomes an HTTP response.
 pub(crate) enum Reply {
     /// The whole JSON-RPC response, known now.
@@ -34,6 +37,9 @@ pub(crate) struct Running {
     /// Whether anything can fire `cancel` (only a call in a session can be named by
     /// `notifications/cancelled`).
     pub(crate) cancellable: bool,
+    /// Whether the client closing the response stream cancels the handler (2026-07-28; in the
+    /// legacy era a disconnect is not a cancellation).
+    pub(crate) cancel_on_disconnect: bool,
 }
 
 /// How SSE streams are written.
@@ -115,6 +121,7 @@ pub(crate) async fn respond(
         outbound,
         cancel,
         cancellable,
+        cancel_on_disconnect,
     } = match reply {
         Reply::Ready(message) => return reply_now(config, session.as_ref(), message),
         Reply::Running(running) => running,
@@ -151,8 +158,12 @@ pub(crate) async fn respond(
         }
     };
     let (tx, rx) = mpsc::channel(32);
+    // Watching the connection: when the client drops the stream the receiver goes away.
+    let watch = cancel_on_disconnect.then(|| tx.clone());
     let writer = StreamWriter::open(session, tx, config.retry);
-    tokio::spawn(stream_handler(writer, first, future, outbound, cancel));
+    tokio::spawn(stream_handler(
+        writer, first, future, outbound, cancel, watch,
+    ));
     sse::response(McpBody::stream(rx))
 }
 
@@ -216,12 +227,39 @@ async fn stream_handler(
     mut future: impl Future<Output = Bytes> + Unpin,
     mut outbound: mpsc::UnboundedReceiver<Outbound>,
     cancel: CancellationToken,
+    watch: Option<mpsc::Sender<Bytes>>,
 ) {
     writer.handle(first).await;
+    let disconnected = async {
+        match &watch {
+            Some(tx) => tx.closed().await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::pin!(disconnected);
+    // Some servers notice a gone client only when a write fails: a watched stream gets a
+    // keep-alive comment now and then (the 2026-07-28 transport encourages them anyway).
+    let mut keep_alive =
+        tokio::time::interval_at(tokio::time::Instant::now() + KEEP_ALIVE, KEEP_ALIVE);
     loop {
         tokio::select! {
             biased;
             () = cancel.cancelled() => break,
+            () = &mut disconnected => {
+                // Closing the stream cancels the request: the handler is dropped here.
+                cancel.cancel();
+                break;
+            }
+            _ = keep_alive.tick(), if watch.is_some() => {
+                let gone = match &watch {
+                    Some(tx) => tx.send(Bytes::from_static(b":\n\n")).await.is_err(),
+                    None => false,
+                };
+                if gone {
+                    cancel.cancel();
+                    break;
+                }
+            }
             Some(item) = outbound.recv() => writer.handle(item).await,
             message = &mut future => {
                 while let Ok(item) = outbound.try_recv() {

@@ -33,7 +33,8 @@ with apt-get when missing).
 
   --frameworks LIST  fixture-server --framework values (default: axum,actix-web,poem,salvo)
   --prefix PATH      where the fixture is mounted (default: /api/v1/tenants/acme/mcp)
-  --only LIST        conformance-0.1.16, conformance-0.2.0, python and/or dashboard (default: all)";
+  --only LIST        conformance-0.1.16, conformance-0.2.0, conformance-0.2.0-2026-07-28,
+                     python and/or dashboard (default: all but conformance-0.2.0-2026-07-28)";
 
 /// What `cargo xtask interop` was asked to do.
 #[derive(Debug)]
@@ -104,14 +105,19 @@ fn parse(args: &[String]) -> Result<Option<Options>, String> {
             python = true;
         } else if name == "dashboard" {
             dashboard = true;
-        } else if let Some(suite) = suite::ALL
-            .into_iter()
-            .find(|s| s.key == name || s.install.dir == name)
+        } else if suite::ALL
+            .iter()
+            .any(|s| s.key == name || s.install.dir == name)
         {
-            suites.push(suite);
+            // One name may cover several requirement sets of one suite version.
+            suites.extend(
+                suite::ALL
+                    .into_iter()
+                    .filter(|s| s.key == name || s.install.dir == name),
+            );
         } else {
             return Err(format!(
-                "--only: unknown run {name:?} (known: conformance-0.1.16, conformance-0.2.0, python, dashboard)"
+                "--only: unknown run {name:?} (known: conformance-0.1.16, conformance-0.2.0, conformance-0.2.0-2026-07-28, python, dashboard)"
             ));
         }
     }
@@ -664,6 +670,11 @@ mod tests {
         let options = parse(&args("--only conformance-0.2.0")).unwrap().unwrap();
         assert_eq!(options.suites.len(), 1);
         assert_eq!(options.suites[0].key, "conformance-0.2.0");
+        let options = parse(&args("--only conformance-0.2.0-2026-07-28"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(options.suites.len(), 1);
+        assert_eq!(options.suites[0].args, ["--requirements", "2026-07-28"]);
         assert!(!options.python);
     }
 

@@ -80,8 +80,24 @@ pub(crate) const V0_2_0: Suite = Suite {
     timeout: Duration::from_secs(20 * 60),
 };
 
+/// The same pre-release suite scoring the 2026-07-28 (stateless) revision, which the server
+/// serves on the same endpoint beside the legacy era. Not in the default run: its unscored
+/// `tasks-*` extension scenarios fail (the tasks extension is not implemented) and this
+/// runner counts unscored failures as failures. Run it with
+/// `--only conformance-0.2.0-2026-07-28`.
+pub(crate) const V0_2_0_MODERN: Suite = Suite {
+    key: "conformance-0.2.0-2026-07-28",
+    install: NpmInstall {
+        dir: "conformance-0.2.0-alpha.12",
+        package: "@modelcontextprotocol/conformance",
+    },
+    args: &["--requirements", "2026-07-28"],
+    rerun_args: &["--spec-version", "2026-07-28"],
+    timeout: Duration::from_secs(20 * 60),
+};
+
 /// Every suite, in the order they run.
-pub(crate) const ALL: [Suite; 2] = [V0_1_16, V0_2_0];
+pub(crate) const ALL: [Suite; 3] = [V0_1_16, V0_2_0, V0_2_0_MODERN];
 
 /// One `✓/✗ name: N passed, M failed` line, possibly replaced by a re-run.
 #[derive(Debug, Clone)]

@@ -180,6 +180,7 @@ impl Inner {
             }
             Message::Request { id, method, params } => {
                 let call = Call {
+                    modern: None,
                     parts,
                     session,
                     id: &id,

@@ -193,6 +193,7 @@ impl Inner {
         };
         let id = RequestId::Str("rest".into());
         let call = Call {
+            modern: None,
             parts,
             session: None,
             id: &id,

@@ -1,0 +1,840 @@
+//! The 2026-07-28 ("modern") era on the same endpoint: stateless requests that carry their
+//! protocol version and client capabilities in `params._meta`, checked against mirrored
+//! `MCP-Protocol-Version`, `Mcp-Method` and `Mcp-Name` headers.
+//!
+//! A POST is modern when its `params._meta` carries `io.modelcontextprotocol/protocolVersion`
+//! or `io.modelcontextprotocol/clientCapabilities`, or when it is `server/discover` (a method
+//! only the modern era has). Everything else, `initialize` without modern `_meta` included,
+//! keeps the session-based legacy behaviour; an `initialize` that carries modern `_meta` is a
+//! removed method (404).
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::{HeaderMap, Response, StatusCode};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use serde_json::{Map, Value, json};
+
+use super::mrtr;
+use super::{Call, Inner, SUPPORTED_PROTOCOL_VERSIONS, accepted, snapshot};
+use crate::body::McpBody;
+use crate::context::{ModernCall, Mrtr};
+use crate::jsonrpc::{self, INVALID_PARAMS, METHOD_NOT_FOUND, RESOURCE_NOT_FOUND, RequestId};
+use crate::jsonrpc::{Message, RpcError};
+use crate::model::LoggingLevel;
+use crate::server::ResponseMode;
+use crate::stream::{self, Reply, Running};
+
+/// The stateless protocol version this server speaks.
+pub const MODERN_PROTOCOL_VERSION: &str = "2026-07-28";
+
+/// Every modern-era version this server speaks, newest first.
+const MODERN_VERSIONS: &[&str] = &[MODERN_PROTOCOL_VERSION];
+
+const META_PROTOCOL_VERSION: &str = "io.modelcontextprotocol/protocolVersion";
+const META_CLIENT_CAPABILITIES: &str = "io.modelcontextprotocol/clientCapabilities";
+const META_SERVER_INFO: &str = "io.modelcontextprotocol/serverInfo";
+const META_LOG_LEVEL: &str = "io.modelcontextprotocol/logLevel";
+const META_SUBSCRIPTION_ID: &str = "io.modelcontextprotocol/subscriptionId";
+
+/// `HeaderMismatch`: a required header is missing, malformed or disagrees with the body.
+pub const HEADER_MISMATCH: i32 = -32020;
+/// `MissingRequiredClientCapability`: the request needs a capability the client lacks.
+pub const MISSING_REQUIRED_CLIENT_CAPABILITY: i32 = -32021;
+/// `UnsupportedProtocolVersion`: the request's `_meta` names a version the server lacks.
+pub const UNSUPPORTED_PROTOCOL_VERSION: i32 = -32022;
+
+const MCP_METHOD: &str = "mcp-method";
+const MCP_NAME: &str = "mcp-name";
+const MCP_PROTOCOL_VERSION: &str = "mcp-protocol-version";
+
+/// Methods the 2026-07-28 revision removed; asking for them is "method not found".
+const REMOVED: &[&str] = &[
+    "initialize",
+    "ping",
+    "logging/setLevel",
+    "resources/subscribe",
+    "resources/unsubscribe",
+];
+
+/// Methods whose complete results carry `ttlMs` and `cacheScope`.
+const CACHEABLE: &[&str] = &[
+    "server/discover",
+    "tools/list",
+    "prompts/list",
+    "resources/list",
+    "resources/templates/list",
+    "resources/read",
+];
+
+#[derive(Deserialize)]
+struct MetaOnly {
+    #[serde(rename = "_meta", default)]
+    meta: Option<Map<String, Value>>,
+}
+
+/// The `_meta` object of a message's params, when there is one.
+fn meta_of(params: Option<&RawValue>) -> Option<Map<String, Value>> {
+    serde_json::from_str::<MetaOnly>(params?.get()).ok()?.meta
+}
+
+/// Whether `message` speaks the modern era.
+pub(super) fn is_modern(message: &Message<'_>) -> bool {
+    let (method, params) = match message {
+        Message::Request { method, params, .. } => (method, *params),
+        Message::Notification { method, params } => (method, *params),
+        Message::Response { .. } => return false,
+    };
+    if method == "server/discover" {
+        return true;
+    }
+    meta_of(params).is_some_and(|meta| {
+        meta.contains_key(META_PROTOCOL_VERSION) || meta.contains_key(META_CLIENT_CAPABILITIES)
+    })
+}
+
+/// Whether the raw body could hold a modern request (a cheap test before parsing twice).
+pub(super) fn may_be_modern(body: &[u8]) -> bool {
+    let contains = |needle: &[u8]| body.windows(needle.len()).any(|w| w == needle);
+    contains(b"io.modelcontextprotocol/") || contains(b"server/discover")
+}
+
+/// A JSON-RPC error answered with an HTTP status.
+fn error_response(
+    status: StatusCode,
+    id: Option<&RequestId>,
+    error: &RpcError,
+) -> Response<McpBody> {
+    let mut response = stream::json_response(jsonrpc::error_bytes(id, error));
+    *response.status_mut() = status;
+    response
+}
+
+fn header_mismatch(message: String) -> RpcError {
+    RpcError::new(HEADER_MISMATCH, format!("Header mismatch: {message}"))
+}
+
+/// Decodes a header value, unwrapping the `=?base64?…?=` form.
+fn decode_header(value: &str) -> Option<String> {
+    match value
+        .strip_prefix("=?base64?")
+        .and_then(|v| v.strip_suffix("?="))
+    {
+        Some(encoded) => String::from_utf8(base64_decode(encoded)?).ok(),
+        None => Some(value.to_owned()),
+    }
+}
+
+/// Standard, padded base64; `None` on anything else.
+pub(super) fn base64_decode(text: &str) -> Option<Vec<u8>> {
+    fn sextet(c: u8) -> Option<u32> {
+        Some(
+            match c {
+                b'A'..=b'Z' => c - b'A',
+                b'a'..=b'z' => c - b'a' + 26,
+                b'0'..=b'9' => c - b'0' + 52,
+                b'+' => 62,
+                b'/' => 63,
+                _ => return None,
+            }
+            .into(),
+        )
+    }
+    // Padded, as RFC 4648 §4 requires: a value that is not a whole number of quanta, or
+    // carries more than two `=` at its end, is refused.
+    if text.len() % 4 != 0 || text.len() - text.trim_end_matches('=').len() > 2 {
+        return None;
+    }
+    let data = text.trim_end_matches('=').as_bytes();
+    let mut out = Vec::with_capacity(data.len() * 3 / 4);
+    for chunk in data.chunks(4) {
+        let mut n = 0u32;
+        for (i, &c) in chunk.iter().enumerate() {
+            n |= sextet(c)? << (18 - 6 * i);
+        }
+        let bytes = n.to_be_bytes();
+        out.extend_from_slice(&bytes[1..chunk.len()]);
+    }
+    Some(out)
+}
+
+/// Compares a required header with the value the body implies.
+fn check_header(headers: &HeaderMap, name: &str, expected: &str) -> Result<(), RpcError> {
+    let Some(raw) = headers.get(name) else {
+        return Err(header_mismatch(format!("the {name} header is required")));
+    };
+    let decoded = raw.to_str().ok().and_then(decode_header);
+    match decoded {
+        Some(value) if value == expected => Ok(()),
+        Some(value) => Err(header_mismatch(format!(
+            "{name} is {value:?} but the body says {expected:?}"
+        ))),
+        None => Err(header_mismatch(format!("{name} holds invalid characters"))),
+    }
+}
+
+#[derive(Deserialize)]
+struct NamedParams {
+    #[serde(default)]
+    name: Option<Value>,
+    #[serde(default)]
+    uri: Option<Value>,
+}
+
+impl Inner {
+    /// Handles a modern-era POST: validates its `_meta` and headers, dispatches it with no
+    /// session, and shapes the result as the 2026-07-28 revision wants.
+    pub(super) async fn modern(
+        self: &Arc<Self>,
+        parts: http::request::Parts,
+        message: Message<'_>,
+    ) -> Response<McpBody> {
+        let (id, method, params) = match message {
+            Message::Request { id, method, params } => (id, method, params),
+            // Notifications change nothing in a stateless exchange (cancellation is closing
+            // the stream).
+            Message::Notification { .. } | Message::Response { .. } => return accepted(),
+        };
+        let mut modern = match validate(&parts.headers, &method, params) {
+            Ok(modern) => modern,
+            Err(error) => return error_response(StatusCode::BAD_REQUEST, Some(&id), &error),
+        };
+        if method == "tools/call" {
+            if let Err(error) = self.check_param_headers(&parts.headers, params) {
+                return error_response(StatusCode::BAD_REQUEST, Some(&id), &error);
+            }
+        }
+        // The requests that may ask the client for input, and what they carry for it.
+        let origin = match &*method {
+            "tools/call" | "prompts/get" | "resources/read" => {
+                let field = if method == "resources/read" {
+                    "uri"
+                } else {
+                    "name"
+                };
+                let name = params
+                    .and_then(|p| serde_json::from_str::<NamedParams>(p.get()).ok())
+                    .and_then(|p| if field == "name" { p.name } else { p.uri })
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default();
+                Some((name, self.principal_of(&parts)))
+            }
+            _ => None,
+        };
+        if let Some((name, principal)) = &origin {
+            let retry: RetryParams = params
+                .and_then(|p| serde_json::from_str(p.get()).ok())
+                .unwrap_or_default();
+            let mut responses = Map::new();
+            if let Some(state) = &retry.request_state {
+                match mrtr::State::open(&self.state_key, state, &method, name, principal.as_deref())
+                {
+                    Ok(state) => responses = state.r,
+                    Err(why) => {
+                        return error_response(
+                            StatusCode::BAD_REQUEST,
+                            Some(&id),
+                            &RpcError::invalid_params(format!(
+                                "Invalid params: requestState is not valid: {why}"
+                            )),
+                        );
+                    }
+                }
+            }
+            responses.extend(retry.input_responses.unwrap_or_default());
+            modern.mrtr = Some(Mrtr {
+                responses,
+                ..Mrtr::default()
+            });
+        }
+        let modern = Arc::new(modern);
+        if method == "server/discover" {
+            let result = self.discover();
+            return stream::json_response(jsonrpc::result_bytes(
+                &id,
+                result.to_string().as_bytes(),
+            ));
+        }
+        if method == "subscriptions/listen" {
+            return self.subscribe(&id, params);
+        }
+        let known = matches!(
+            &*method,
+            "tools/list"
+                | "tools/call"
+                | "resources/list"
+                | "resources/templates/list"
+                | "resources/read"
+                | "prompts/list"
+                | "prompts/get"
+                | "completion/complete"
+        );
+        if !known || REMOVED.contains(&&*method) {
+            return error_response(
+                StatusCode::NOT_FOUND,
+                Some(&id),
+                &RpcError::new(METHOD_NOT_FOUND, format!("Method not found: {method}")),
+            );
+        }
+        let call = Call {
+            parts,
+            session: None,
+            id: &id,
+            plain_json: self.config.response_mode == ResponseMode::Json,
+            modern: Some(Arc::clone(&modern)),
+        };
+        let reply = match self.request(call, &method, params) {
+            Ok(reply) => reply,
+            Err(error) => Reply::Ready(jsonrpc::error_bytes(Some(&id), &error)),
+        };
+        let shape = Shape {
+            id: id.clone(),
+            call: Arc::clone(&modern),
+            server_info: self.server_info.clone(),
+            cache: CACHEABLE.contains(&&*method).then_some(self.config.cache),
+            origin: origin.map(|(name, principal)| Origin {
+                method: method.to_string(),
+                name,
+                principal,
+                key: self.state_key,
+                ttl: self.config.input_ttl,
+            }),
+        };
+        let reply = match reply {
+            Reply::Ready(message) => Reply::Ready(shape.apply(&message)),
+            Reply::Running(running) => {
+                let Running {
+                    future,
+                    outbound,
+                    cancel,
+                    cancellable,
+                    cancel_on_disconnect,
+                } = running;
+                let needed = modern.mrtr.as_ref().map(|m| m.needed.clone());
+                Reply::Running(Running {
+                    future: Box::pin(async move {
+                        let Some(needed) = needed else {
+                            return shape.apply(&future.await);
+                        };
+                        tokio::select! {
+                            biased;
+                            message = future => shape.apply(&message),
+                            () = needed.cancelled() => shape.input_required(),
+                        }
+                    }),
+                    outbound,
+                    cancel,
+                    cancellable,
+                    cancel_on_disconnect,
+                })
+            }
+        };
+        let mut response = stream::respond(self.stream_config(), None, reply).await;
+        let json = response
+            .headers()
+            .get(http::header::CONTENT_TYPE)
+            .is_some_and(|v| v.as_bytes() == b"application/json");
+        if json && modern.missing().is_some() {
+            *response.status_mut() = StatusCode::BAD_REQUEST;
+        }
+        response
+    }
+}
+
+/// The `_meta` fields, the version and the mirrored headers of a modern request; the error is
+/// answered with HTTP 400.
+fn validate(
+    headers: &HeaderMap,
+    method: &str,
+    params: Option<&RawValue>,
+) -> Result<ModernCall, RpcError> {
+    let meta = meta_of(params).unwrap_or_default();
+    let version = meta.get(META_PROTOCOL_VERSION).and_then(Value::as_str);
+    let capabilities = meta.get(META_CLIENT_CAPABILITIES).filter(|c| c.is_object());
+    let Some(version) = version else {
+        return Err(invalid_meta(META_PROTOCOL_VERSION));
+    };
+    let Some(capabilities) = capabilities else {
+        return Err(invalid_meta(META_CLIENT_CAPABILITIES));
+    };
+    let log_level = match meta.get(META_LOG_LEVEL) {
+        None => None,
+        Some(level) => Some(
+            serde_json::from_value::<LoggingLevel>(level.clone()).map_err(|_| {
+                RpcError::new(
+                    INVALID_PARAMS,
+                    format!("Invalid params: unknown _meta[\"{META_LOG_LEVEL}\"] {level}"),
+                )
+            })?,
+        ),
+    };
+    // A header that contradicts the body is a mismatch whatever the version; only a version
+    // both agree on (or that the header leaves out) is checked for support.
+    if headers.contains_key(MCP_PROTOCOL_VERSION) {
+        check_header(headers, MCP_PROTOCOL_VERSION, version)?;
+    }
+    if !MODERN_VERSIONS.contains(&version) {
+        return Err(RpcError::new(
+            UNSUPPORTED_PROTOCOL_VERSION,
+            format!("Unsupported protocol version: {version}"),
+        )
+        .with_data(json!({ "supported": supported_versions(), "requested": version })));
+    }
+    check_header(headers, MCP_PROTOCOL_VERSION, version)?;
+    check_header(headers, MCP_METHOD, method)?;
+    let field = match method {
+        "tools/call" | "prompts/get" => Some("name"),
+        "resources/read" => Some("uri"),
+        _ => None,
+    };
+    if let Some(field) = field {
+        let named = params
+            .and_then(|p| serde_json::from_str::<NamedParams>(p.get()).ok())
+            .and_then(|p| if field == "name" { p.name } else { p.uri });
+        // Without the field the body is invalid; dispatch answers that with -32602.
+        if let Some(Value::String(value)) = named {
+            check_header(headers, MCP_NAME, &value)?;
+        }
+    }
+    Ok(ModernCall {
+        capabilities: capabilities.clone(),
+        log_level,
+        missing: std::sync::Mutex::new(None),
+        mrtr: None,
+    })
+}
+
+#[derive(Deserialize)]
+struct CallParams {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    arguments: Option<Map<String, Value>>,
+}
+
+/// The text a body value must have in its `Mcp-Param-*` header; `None` for values that cannot
+/// travel in one (objects, arrays, null).
+fn header_text(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) => Some(s.clone()),
+        Value::Bool(b) => Some(b.to_string()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// Whether a decoded header value stands for `body` (integers compare numerically).
+fn header_matches(header: &str, body: &Value) -> bool {
+    match body {
+        Value::Number(n) => match (n.as_i64(), header.trim().parse::<i64>()) {
+            (Some(a), Ok(b)) => a == b,
+            _ => header_text(body).is_some_and(|t| t == header),
+        },
+        _ => header_text(body).is_some_and(|t| t == header),
+    }
+}
+
+impl Inner {
+    /// `x-mcp-header` parameters of the called tool: each `Mcp-Param-<Name>` header must be
+    /// there when the argument is, hold valid characters, and (decoded) equal the argument.
+    fn check_param_headers(
+        &self,
+        headers: &HeaderMap,
+        params: Option<&RawValue>,
+    ) -> Result<(), RpcError> {
+        let Some(call) = params.and_then(|p| serde_json::from_str::<CallParams>(p.get()).ok())
+        else {
+            return Ok(());
+        };
+        let Some(name) = call.name else {
+            return Ok(());
+        };
+        let Some(schema) = snapshot(&self.tools)?
+            .get(&name)
+            .map(|tool| tool.input_schema().clone())
+        else {
+            return Ok(());
+        };
+        let Some(properties) = schema.get("properties").and_then(Value::as_object) else {
+            return Ok(());
+        };
+        let arguments = call.arguments.unwrap_or_default();
+        for (property, definition) in properties {
+            let Some(header) = definition.get("x-mcp-header").and_then(Value::as_str) else {
+                continue;
+            };
+            let header_name = format!("mcp-param-{}", header.to_ascii_lowercase());
+            let sent = headers.get(header_name.as_str());
+            match (arguments.get(property), sent) {
+                (None | Some(Value::Null), None) => {}
+                (Some(_), None) => {
+                    return Err(header_mismatch(format!(
+                        "the Mcp-Param-{header} header is required with the argument {property}"
+                    )));
+                }
+                (None | Some(Value::Null), Some(_)) => {
+                    return Err(header_mismatch(format!(
+                        "Mcp-Param-{header} was sent without the argument {property}"
+                    )));
+                }
+                (Some(value), Some(raw)) => {
+                    let Some(decoded) = raw.to_str().ok().and_then(decode_header) else {
+                        return Err(header_mismatch(format!(
+                            "Mcp-Param-{header} holds invalid characters"
+                        )));
+                    };
+                    if !header_matches(&decoded, value) {
+                        return Err(header_mismatch(format!(
+                            "Mcp-Param-{header} is {decoded:?} but the argument {property} is {value}"
+                        )));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The `server/discover` result.
+    fn discover(&self) -> Value {
+        let mut result = Map::new();
+        result.insert("resultType".into(), json!("complete"));
+        result.insert("supportedVersions".into(), json!(supported_versions()));
+        result.insert("capabilities".into(), self.modern_capabilities());
+        if let Some(instructions) = &self.instructions {
+            result.insert("instructions".into(), json!(instructions));
+        }
+        self.config.cache.write(&mut result);
+        result.insert(
+            "_meta".into(),
+            json!({ META_SERVER_INFO: self.server_info.clone() }),
+        );
+        Value::Object(result)
+    }
+
+    /// What this server offers to modern clients; change notifications and resource updates
+    /// come through `subscriptions/listen`.
+    fn modern_capabilities(&self) -> Value {
+        let has = |empty: Result<bool, RpcError>| !empty.unwrap_or(true);
+        let tools = has(snapshot(&self.tools).map(|r| r.is_empty()));
+        let resources = has(snapshot(&self.resources).map(|r| r.is_empty()));
+        let templates = has(snapshot(&self.templates).map(|r| r.is_empty()));
+        let prompts = has(snapshot(&self.prompts).map(|r| r.is_empty()));
+        let mut capabilities = Map::new();
+        if tools {
+            capabilities.insert("tools".into(), json!({ "listChanged": true }));
+        }
+        if resources || templates {
+            capabilities.insert(
+                "resources".into(),
+                json!({ "subscribe": true, "listChanged": true }),
+            );
+        }
+        if prompts {
+            capabilities.insert("prompts".into(), json!({ "listChanged": true }));
+        }
+        if prompts || templates {
+            capabilities.insert("completions".into(), json!({}));
+        }
+        Value::Object(capabilities)
+    }
+}
+
+fn invalid_meta(field: &str) -> RpcError {
+    RpcError::new(
+        INVALID_PARAMS,
+        format!("Invalid params: _meta[\"{field}\"] is required"),
+    )
+}
+
+/// Whether clients may share a cached result between users.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CacheScope {
+    /// Only the client (user) that fetched it may reuse it. The default: lists and reads may
+    /// vary with the authorization presented.
+    #[default]
+    Private,
+    /// Any cache may share it.
+    Public,
+}
+
+/// The `ttlMs` and `cacheScope` of cacheable modern results.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct CachePolicy {
+    pub(crate) ttl: std::time::Duration,
+    pub(crate) scope: CacheScope,
+}
+
+impl CachePolicy {
+    fn write(self, result: &mut Map<String, Value>) {
+        let ttl = u64::try_from(self.ttl.as_millis()).unwrap_or(u64::MAX);
+        result.insert("ttlMs".into(), json!(ttl));
+        let scope = match self.scope {
+            CacheScope::Private => "private",
+            CacheScope::Public => "public",
+        };
+        result.insert("cacheScope".into(), json!(scope));
+    }
+}
+
+/// The modern versions, then the legacy ones.
+fn supported_versions() -> Vec<&'static str> {
+    MODERN_VERSIONS
+        .iter()
+        .chain(SUPPORTED_PROTOCOL_VERSIONS)
+        .copied()
+        .collect()
+}
+
+/// Turns a legacy-shaped JSON-RPC response into a modern one.
+struct Shape {
+    /// Where an `input_required` result's state comes from (MRTR methods only).
+    origin: Option<Origin>,
+    id: RequestId,
+    call: Arc<ModernCall>,
+    server_info: Value,
+    /// The caching fields, for cacheable methods.
+    cache: Option<CachePolicy>,
+}
+
+/// The request an `input_required` result's `requestState` is bound to.
+struct Origin {
+    method: String,
+    name: String,
+    principal: Option<String>,
+    key: [u8; 32],
+    ttl: std::time::Duration,
+}
+
+/// The MRTR fields of a retried request.
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct RetryParams {
+    #[serde(default)]
+    input_responses: Option<Map<String, Value>>,
+    #[serde(default)]
+    request_state: Option<String>,
+}
+
+impl Shape {
+    /// `{resultType: "input_required", inputRequests, requestState}`: what the handler asked
+    /// for, and everything answered so far, sealed.
+    fn input_required(&self) -> Bytes {
+        if self.call.missing().is_some() {
+            return self.apply(b"{}");
+        }
+        let requests = self
+            .call
+            .mrtr
+            .as_ref()
+            .and_then(|m| m.requests.lock().ok().map(|r| r.clone()))
+            .unwrap_or_default();
+        let mut result = Map::new();
+        result.insert("resultType".into(), json!("input_required"));
+        result.insert("inputRequests".into(), Value::Object(requests));
+        if let (Some(origin), Some(mrtr)) = (&self.origin, &self.call.mrtr) {
+            let state = mrtr::State::new(
+                &origin.method,
+                &origin.name,
+                origin.principal.clone(),
+                origin.ttl,
+                mrtr.responses.clone(),
+            );
+            result.insert("requestState".into(), json!(state.seal(&origin.key)));
+        }
+        result.insert(
+            "_meta".into(),
+            json!({ META_SERVER_INFO: self.server_info.clone() }),
+        );
+        jsonrpc::result_bytes(&self.id, Value::Object(result).to_string().as_bytes())
+    }
+
+    fn apply(&self, message: &[u8]) -> Bytes {
+        if let Some(capability) = self.call.missing() {
+            // The handler needed a capability the client did not declare: the request fails,
+            // whatever the handler made of the refusal.
+            let mut required = json!({});
+            for part in capability.split('.').rev() {
+                required = json!({ part: required });
+            }
+            return jsonrpc::error_bytes(
+                Some(&self.id),
+                &RpcError::new(
+                    MISSING_REQUIRED_CLIENT_CAPABILITY,
+                    format!("Missing required client capability: {capability}"),
+                )
+                .with_data(json!({ "requiredCapabilities": required })),
+            );
+        }
+        let Ok(mut value) = serde_json::from_slice::<Value>(message) else {
+            return Bytes::copy_from_slice(message);
+        };
+        if let Some(result) = value.get_mut("result").and_then(Value::as_object_mut) {
+            result.insert("resultType".into(), json!("complete"));
+            let meta = result
+                .entry("_meta")
+                .or_insert_with(|| Value::Object(Map::new()));
+            if let Some(meta) = meta.as_object_mut() {
+                meta.insert(META_SERVER_INFO.into(), self.server_info.clone());
+            }
+            if let Some(cache) = &self.cache {
+                cache.write(result);
+            }
+        } else if let Some(code) = value.pointer_mut("/error/code") {
+            // The modern era dropped -32002: a missing resource is invalid params.
+            if code.as_i64() == Some(i64::from(RESOURCE_NOT_FOUND)) {
+                *code = json!(INVALID_PARAMS);
+            }
+        }
+        serde_json::to_vec(&value).map_or_else(|_| Bytes::copy_from_slice(message), Bytes::from)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_header_values_decode() {
+        assert_eq!(
+            decode_header("=?base64?aMOpbGxv?=").as_deref(),
+            Some("héllo")
+        );
+        assert_eq!(decode_header("=?base64?YWI=?=").as_deref(), Some("ab"));
+        assert_eq!(decode_header("plain").as_deref(), Some("plain"));
+        assert_eq!(decode_header("=?base64?!!?="), None);
+        assert_eq!(
+            decode_header("=?base64?SGVsbG8?="),
+            None,
+            "padding is required"
+        );
+        assert_eq!(
+            decode_header("=?base64?SGVsbG8=?=").as_deref(),
+            Some("Hello")
+        );
+    }
+}
+
+/// A change a `subscriptions/listen` stream may carry.
+#[derive(Clone, Debug)]
+pub(crate) enum ServerEvent {
+    ToolsListChanged,
+    PromptsListChanged,
+    ResourcesListChanged,
+    ResourceUpdated(String),
+}
+
+impl ServerEvent {
+    /// The event behind a legacy `notifications/*/list_changed` method.
+    pub(crate) fn list_changed(method: &str) -> Option<Self> {
+        match method {
+            "notifications/tools/list_changed" => Some(Self::ToolsListChanged),
+            "notifications/prompts/list_changed" => Some(Self::PromptsListChanged),
+            "notifications/resources/list_changed" => Some(Self::ResourcesListChanged),
+            _ => None,
+        }
+    }
+}
+
+/// What a `subscriptions/listen` request opts into.
+#[derive(Debug, Default, Deserialize, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SubscriptionFilter {
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    tools_list_changed: bool,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    prompts_list_changed: bool,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    resources_list_changed: bool,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    resource_subscriptions: Vec<String>,
+}
+
+#[derive(Deserialize, Default)]
+struct ListenParams {
+    #[serde(default)]
+    notifications: Option<SubscriptionFilter>,
+}
+
+/// The most resource URIs one listen stream may watch.
+const MAX_RESOURCE_SUBSCRIPTIONS: usize = crate::session::MAX_SUBSCRIPTIONS;
+
+impl SubscriptionFilter {
+    /// The notification for `event`, tagged with the subscription, when it is opted into.
+    fn notification(&self, event: &ServerEvent, tag: &Value) -> Option<Bytes> {
+        let (method, params) = match event {
+            ServerEvent::ToolsListChanged if self.tools_list_changed => {
+                ("notifications/tools/list_changed", json!({ "_meta": tag }))
+            }
+            ServerEvent::PromptsListChanged if self.prompts_list_changed => (
+                "notifications/prompts/list_changed",
+                json!({ "_meta": tag }),
+            ),
+            ServerEvent::ResourcesListChanged if self.resources_list_changed => (
+                "notifications/resources/list_changed",
+                json!({ "_meta": tag }),
+            ),
+            ServerEvent::ResourceUpdated(uri) if self.resource_subscriptions.contains(uri) => (
+                "notifications/resources/updated",
+                json!({ "uri": uri, "_meta": tag }),
+            ),
+            _ => return None,
+        };
+        Some(jsonrpc::notification_bytes(method, &params))
+    }
+}
+
+impl Inner {
+    /// `subscriptions/listen`: an SSE stream that acknowledges the agreed filter, then carries
+    /// only the opted-in change notifications, each tagged with the subscription id (the
+    /// request's id), until the client closes it.
+    fn subscribe(self: &Arc<Self>, id: &RequestId, params: Option<&RawValue>) -> Response<McpBody> {
+        let params: ListenParams = match crate::dispatch::parse_params(params) {
+            Ok(params) => params,
+            Err(error) => return error_response(StatusCode::OK, Some(id), &error),
+        };
+        let mut filter = params.notifications.unwrap_or_default();
+        filter.resource_subscriptions.dedup();
+        if filter.resource_subscriptions.len() > MAX_RESOURCE_SUBSCRIPTIONS {
+            return error_response(
+                StatusCode::OK,
+                Some(id),
+                &RpcError::invalid_params(format!(
+                    "Invalid params: a subscription may watch at most {MAX_RESOURCE_SUBSCRIPTIONS} resources"
+                )),
+            );
+        }
+        let tag = json!({ META_SUBSCRIPTION_ID: id });
+        let ack = jsonrpc::notification_bytes(
+            "notifications/subscriptions/acknowledged",
+            &json!({ "notifications": &filter, "_meta": &tag }),
+        );
+        // Subscribed before the acknowledgement goes out, so no change after it is missed.
+        let mut events = self.events.subscribe();
+        let (tx, rx) = tokio::sync::mpsc::channel(32);
+        tokio::spawn(async move {
+            if tx.send(crate::sse::event(None, &ack)).await.is_err() {
+                return;
+            }
+            loop {
+                let event = tokio::select! {
+                    () = tx.closed() => return,
+                    event = events.recv() => event,
+                };
+                let event = match event {
+                    Ok(event) => event,
+                    // Too slow a reader lost some events; carry on with the next ones.
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                };
+                if let Some(message) = filter.notification(&event, &tag) {
+                    if tx.send(crate::sse::event(None, &message)).await.is_err() {
+                        return;
+                    }
+                }
+            }
+        });
+        crate::sse::response(McpBody::stream(rx))
+    }
+}
