@@ -1,10 +1,13 @@
 """Drives an MCP server with the official Python SDK, one line per step.
 
-    python py_client.py URL [--transport streamable-http|sse]
+    python py_client.py URL [--transport streamable-http|sse|modern|auto]
 
 Works with `mcp` 2.x and 1.x (the xtask runs it from the `.interop/py-mcp2` and
 `.interop/py-mcp1` venvs). `--transport sse` uses the legacy HTTP+SSE client
 (`mcp.client.sse.sse_client`) against URL as given (the xtask passes `{URL}/sse`).
+`--transport modern` and `--transport auto` (mcp 2.x only) use the high-level `mcp.Client`
+pinned to the stateless 2026-07-28 era, or probing for it (`server/discover`) as it does by
+default; both must end up on 2026-07-28, and add an MRTR elicitation round trip.
 
 Each step prints `PASS step` or `FAIL step: reason`; steps after a failed connect are
 reported as failures too, never skipped silently. Exits 1 if any step failed.
@@ -18,6 +21,8 @@ import traceback
 
 STEP_TIMEOUT = 8.0  # seconds; 6 steps fit in the 60 s after which the xtask kills the script
 STEPS = ["initialize", "list_tools", "call_tool", "read_resource", "get_prompt", "progress"]
+MODERN_STEPS = ["connect", "list_tools", "call_tool", "read_resource", "get_prompt", "progress", "elicitation"]
+MODERN_VERSION = "2026-07-28"
 
 MCP_VERSION = importlib.metadata.version("mcp")
 
@@ -42,7 +47,8 @@ def describe(exc):
 class Report:
     """Collects one PASS/FAIL line per step and prints each as soon as it is known."""
 
-    def __init__(self):
+    def __init__(self, steps):
+        self.steps = steps
         self.done = set()
         self.failures = set()
 
@@ -56,7 +62,7 @@ class Report:
         print(f"FAIL {step}: {reason}", flush=True)
 
     def fail_rest(self, reason):
-        for step in STEPS:
+        for step in self.steps:
             if step not in self.done:
                 self.fail(step, reason)
 
@@ -140,7 +146,94 @@ async def steps(session, report):
     await step("progress", progress)
 
 
+async def step(report, name, check):
+    try:
+        note = await asyncio.wait_for(check(), STEP_TIMEOUT)
+    except asyncio.TimeoutError:
+        report.fail(name, f"no answer within {STEP_TIMEOUT:.0f} s")
+    except Exception as exc:  # every SDK or server error is this step's failure
+        report.fail(name, describe(exc))
+    else:
+        report.passed(name, note or "")
+
+
+async def run_modern(url, mode, report):
+    """The high-level 2.x `Client` on the stateless 2026-07-28 era (pinned, or found by probing)."""
+    from mcp import Client, types
+
+    asked = []
+
+    async def on_elicit(context, params):
+        asked.append(field(params, "message"))
+        return types.ElicitResult(action="accept", content={"username": "interop", "email": "interop@example.com"})
+
+    client_mode = MODERN_VERSION if mode == "modern" else "auto"
+    async with Client(url, mode=client_mode, elicitation_callback=on_elicit) as client:
+
+        async def connect():
+            version = client.protocol_version
+            if version != MODERN_VERSION:
+                raise ValueError(f"the client settled on {version}, not {MODERN_VERSION}")
+            return f"protocol {version} (mode {client_mode})"
+
+        await step(report, "connect", connect)
+        if "connect" in report.failures:
+            report.fail_rest("not run: the client is not on the modern era")
+            return
+
+        async def list_tools():
+            tools = [tool.name for tool in (await client.list_tools()).tools]
+            if "test_simple_text" not in tools:
+                raise ValueError(f"test_simple_text not in {tools}")
+            return f"{len(tools)} tools"
+
+        async def call_tool():
+            result = await client.call_tool("test_simple_text", {})
+            text = text_of(result.content)
+            if result.is_error or not text:
+                raise ValueError(f"isError {result.is_error}, text {text!r}")
+            return repr(text)
+
+        async def read_resource():
+            result = await client.read_resource("test://static-text")
+            text = getattr(result.contents[0], "text", None) if result.contents else None
+            if not text:
+                raise ValueError(f"no text in {result.contents!r}")
+            return repr(text)
+
+        async def get_prompt():
+            result = await client.get_prompt("test_simple_prompt")
+            if not result.messages:
+                raise ValueError("no messages")
+            return f"{len(result.messages)} message(s)"
+
+        async def progress():
+            seen = []
+
+            async def on_progress(progress, total, message):
+                seen.append((progress, total))
+
+            result = await client.call_tool("test_tool_with_progress", {}, progress_callback=on_progress)
+            if result.is_error or not seen:
+                raise ValueError(f"isError {result.is_error}, progress seen {seen}")
+            return f"{len(seen)} notification(s): {seen}"
+
+        async def elicitation():
+            result = await client.call_tool("test_elicitation", {"message": "Who is calling?"})
+            text = text_of(result.content)
+            if result.is_error or not asked or "interop" not in text:
+                raise ValueError(f"isError {result.is_error}, callback asked {asked}, text {text!r}")
+            return f"input_required answered through the callback ({asked[0]!r}): {text!r}"
+
+        for name, check in [("list_tools", list_tools), ("call_tool", call_tool), ("read_resource", read_resource),
+                            ("get_prompt", get_prompt), ("progress", progress), ("elicitation", elicitation)]:
+            await step(report, name, check)
+
+
 async def run(url, transport, report):
+    if transport in ("modern", "auto"):
+        await run_modern(url, transport, report)
+        return
     from mcp import ClientSession
 
     if transport == "sse":
@@ -163,11 +256,11 @@ async def run(url, transport, report):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("url")
-    parser.add_argument("--transport", choices=["streamable-http", "sse"], default="streamable-http")
+    parser.add_argument("--transport", choices=["streamable-http", "sse", "modern", "auto"], default="streamable-http")
     args = parser.parse_args()
     print(f"mcp {MCP_VERSION}, python {sys.version.split()[0]}, {args.transport} {args.url}", flush=True)
 
-    report = Report()
+    report = Report(MODERN_STEPS if args.transport in ("modern", "auto") else STEPS)
     try:
         asyncio.run(asyncio.wait_for(run(args.url, args.transport, report), 55))
     except BaseException as exc:  # connect errors surface here, often wrapped in an ExceptionGroup
@@ -175,9 +268,9 @@ def main():
             raise
         traceback.print_exc(file=sys.stderr)
         if not report.done:
-            report.fail("initialize", f"could not connect: {describe(exc)}")
+            report.fail(report.steps[0], f"could not connect: {describe(exc)}")
             report.fail_rest("not run: could not connect")
-        elif len(report.done) == len(STEPS):
+        elif len(report.done) == len(report.steps):
             # Every step already reported; an error while closing the session is still a failure.
             report.fail("close", describe(exc))
         else:

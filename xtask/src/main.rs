@@ -60,7 +60,8 @@ fn list(value: &str) -> Vec<String> {
 fn parse(args: &[String]) -> Result<Option<Options>, String> {
     let mut frameworks = list("axum,actix-web,poem,salvo");
     let mut prefix = "/api/v1/tenants/acme/mcp".to_owned();
-    let mut only = list("conformance-0.1.16,conformance-0.2.0,python,dashboard");
+    let mut only =
+        list("conformance-0.1.16,conformance-0.2.0,conformance-0.2.0-2026-07-28,python,dashboard");
     let mut args = args.iter();
     while let Some(arg) = args.next() {
         if arg == "-h" || arg == "--help" {
@@ -294,10 +295,10 @@ fn suite_row(
             .filter(|s| s.not_scored.is_none())
             .fold((0, 0), |(p, f), s| (p + s.passed, f + s.failed));
         let failing = not_scored.iter().filter(|s| s.failed > 0).count();
-        let counted = if failing > 0 {
-            " (counted as failures here)"
-        } else {
-            ""
+        let counted = match (failing > 0, suite.extensions_informational) {
+            (false, _) => "",
+            (true, false) => " (counted as failures here)",
+            (true, true) => " (extensions: reported, not counted)",
         };
         notes.push(format!(
             "scored: {p} passed, {f} failed; not scored: {} scenarios, {failing} failing{counted}",
@@ -321,7 +322,22 @@ fn suite_row(
     if !exited_ok && failed == 0 && reruns == 0 {
         notes.push(format!("but the CLI ended with {how}"));
     }
-    row.ok = failed == 0 && (exited_ok || reruns > 0);
+    // Unscored extension scenarios of a suite that scores the core protocol are reported only.
+    let informational = |s: &suite::Scenario| {
+        suite.extensions_informational
+            && s.not_scored
+                .as_deref()
+                .is_some_and(|why| why.contains("extension"))
+    };
+    let counted_failures: u32 = results
+        .scenarios
+        .iter()
+        .filter(|s| !informational(s))
+        .map(|s| s.failed)
+        .sum();
+    let cli_ok =
+        exited_ok || reruns > 0 || (suite.extensions_informational && counted_failures == 0);
+    row.ok = counted_failures == 0 && cli_ok;
     row.notes = notes.join("; ");
     for scenario in &results.scenarios {
         let tag = scenario
@@ -334,7 +350,11 @@ fn suite_row(
             if let Some(rerun) = &scenario.rerun {
                 line.push_str(&format!(" [{rerun}]"));
             }
-            row.failures.push(line);
+            if informational(scenario) {
+                row.info.push(line);
+            } else {
+                row.failures.push(line);
+            }
         } else if let Some(rerun) = &scenario.rerun {
             row.info.push(format!("{}{tag}: {rerun}", scenario.name));
         }
@@ -653,7 +673,7 @@ mod tests {
         let options = parse(&[]).unwrap().unwrap();
         assert_eq!(options.frameworks, ["axum", "actix-web", "poem", "salvo"]);
         assert_eq!(options.prefix, "/api/v1/tenants/acme/mcp");
-        assert_eq!(options.suites.len(), 2);
+        assert_eq!(options.suites.len(), 3);
         assert!(options.python);
         assert!(options.dashboard);
     }

@@ -26,7 +26,21 @@ pub(crate) struct Client {
 }
 
 /// Every client run, in order.
-pub(crate) const CLIENTS: [Client; 3] = [
+pub(crate) const CLIENTS: [Client; 5] = [
+    Client {
+        label: "python mcp 2.3.0 Client(mode=\"2026-07-28\")",
+        venv: PY_MCP2,
+        transport: "modern",
+        url_suffix: "",
+        log: "python-mcp2-modern.log",
+    },
+    Client {
+        label: "python mcp 2.3.0 Client(mode=\"auto\") -> 2026-07-28",
+        venv: PY_MCP2,
+        transport: "auto",
+        url_suffix: "",
+        log: "python-mcp2-auto.log",
+    },
     Client {
         label: "python mcp 2.3.0 (streamable HTTP)",
         venv: PY_MCP2,
