@@ -73,15 +73,7 @@ def text_of(content):
 
 
 async def steps(session, report):
-    async def step(name, check):
-        try:
-            note = await asyncio.wait_for(check(), STEP_TIMEOUT)
-        except asyncio.TimeoutError:
-            report.fail(name, f"no answer within {STEP_TIMEOUT:.0f} s")
-        except Exception as exc:  # every SDK or server error is this step's failure
-            report.fail(name, describe(exc))
-        else:
-            report.passed(name, note or "")
+    """The legacy run: the initialize handshake, then the checks both eras share."""
 
     async def initialize():
         init = await session.initialize()
@@ -91,10 +83,15 @@ async def steps(session, report):
             raise ValueError(f"incomplete InitializeResult: {init!r}")
         return f"protocol {version}, server {server.name}"
 
-    await step("initialize", initialize)
+    await step(report, "initialize", initialize)
     if "initialize" in report.failures:
         report.fail_rest("not run: initialize failed")
         return
+    await shared_steps(session, report)
+
+
+async def shared_steps(session, report):
+    """Checks a `ClientSession` (1.x or 2.x) and a 2.x `Client` answer alike: same method names."""
 
     async def list_tools():
         tools = [tool.name for tool in (await session.list_tools()).tools]
@@ -139,11 +136,9 @@ async def steps(session, report):
             raise ValueError("no progress notification reached the callback")
         return f"{len(seen)} notification(s): {seen}"
 
-    await step("list_tools", list_tools)
-    await step("call_tool", call_tool)
-    await step("read_resource", read_resource)
-    await step("get_prompt", get_prompt)
-    await step("progress", progress)
+    for name, check in [("list_tools", list_tools), ("call_tool", call_tool), ("read_resource", read_resource),
+                        ("get_prompt", get_prompt), ("progress", progress)]:
+        await step(report, name, check)
 
 
 async def step(report, name, check):
@@ -181,43 +176,6 @@ async def run_modern(url, mode, report):
             report.fail_rest("not run: the client is not on the modern era")
             return
 
-        async def list_tools():
-            tools = [tool.name for tool in (await client.list_tools()).tools]
-            if "test_simple_text" not in tools:
-                raise ValueError(f"test_simple_text not in {tools}")
-            return f"{len(tools)} tools"
-
-        async def call_tool():
-            result = await client.call_tool("test_simple_text", {})
-            text = text_of(result.content)
-            if result.is_error or not text:
-                raise ValueError(f"isError {result.is_error}, text {text!r}")
-            return repr(text)
-
-        async def read_resource():
-            result = await client.read_resource("test://static-text")
-            text = getattr(result.contents[0], "text", None) if result.contents else None
-            if not text:
-                raise ValueError(f"no text in {result.contents!r}")
-            return repr(text)
-
-        async def get_prompt():
-            result = await client.get_prompt("test_simple_prompt")
-            if not result.messages:
-                raise ValueError("no messages")
-            return f"{len(result.messages)} message(s)"
-
-        async def progress():
-            seen = []
-
-            async def on_progress(progress, total, message):
-                seen.append((progress, total))
-
-            result = await client.call_tool("test_tool_with_progress", {}, progress_callback=on_progress)
-            if result.is_error or not seen:
-                raise ValueError(f"isError {result.is_error}, progress seen {seen}")
-            return f"{len(seen)} notification(s): {seen}"
-
         async def elicitation():
             result = await client.call_tool("test_elicitation", {"message": "Who is calling?"})
             text = text_of(result.content)
@@ -225,9 +183,8 @@ async def run_modern(url, mode, report):
                 raise ValueError(f"isError {result.is_error}, callback asked {asked}, text {text!r}")
             return f"input_required answered through the callback ({asked[0]!r}): {text!r}"
 
-        for name, check in [("list_tools", list_tools), ("call_tool", call_tool), ("read_resource", read_resource),
-                            ("get_prompt", get_prompt), ("progress", progress), ("elicitation", elicitation)]:
-            await step(report, name, check)
+        await shared_steps(client, report)
+        await step(report, "elicitation", elicitation)
 
 
 async def run(url, transport, report):
