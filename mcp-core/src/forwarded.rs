@@ -123,15 +123,6 @@ pub(crate) struct External<'a> {
 }
 
 impl External<'_> {
-    /// The same, owning its strings.
-    pub(crate) fn into_owned(self) -> External<'static> {
-        External {
-            scheme: Cow::Owned(self.scheme.into_owned()),
-            authority: Cow::Owned(self.authority.into_owned()),
-            forwarded_prefix: Cow::Owned(self.forwarded_prefix.into_owned()),
-        }
-    }
-
     /// The external URL of `path` (a path as the server sees it, e.g. the mount prefix).
     pub(crate) fn url(&self, path: &str) -> String {
         format!(

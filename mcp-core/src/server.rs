@@ -802,12 +802,13 @@ impl Inner {
         cors_allowed: bool,
     ) -> Result<Response<McpBody>, Error> {
         let (mut parts, body) = req.into_parts();
-        let external =
-            forwarded::external(&parts, self.config.trusted_proxies.as_ref()).into_owned();
-        self.config
-            .policy
-            .check(&parts.headers, &external.authority, cors_allowed)?;
-        let external_prefix = external.path(prefix.trim_end_matches('/'));
+        // Only the Host check needs the external view on every request; the few routes that
+        // build URLs derive it again themselves, so the hot path allocates nothing for it.
+        self.config.policy.check(
+            &parts.headers,
+            &self.external(&parts).authority,
+            cors_allowed,
+        )?;
         if cors_allowed && Cors::is_preflight(&parts.method, &parts.headers) {
             if let (Some(cors), Some(origin)) =
                 (&self.config.cors, parts.headers.get(header::ORIGIN))
@@ -817,22 +818,28 @@ impl Inner {
             }
         }
         if let Some((resource, verifier)) = &self.config.oauth {
+            let external = self.external(&parts);
             let metadata = format!(
                 "{}{}",
                 external.origin(),
-                auth::well_known_path(&external_prefix)
+                auth::well_known_path(&external.path(prefix.trim_end_matches('/')))
             );
             let principal = authenticate(&parts.headers, resource, &**verifier, &metadata).await?;
             parts.extensions.insert(principal);
         }
-        let path = parts.uri.path().to_owned();
-        match transport::route(&path, prefix, self.config.rest_view)? {
+        match transport::route(parts.uri.path(), prefix, self.config.rest_view)? {
             Route::Endpoint => {}
             Route::RestTools => return self.rest_tools(&parts.method),
-            Route::RestTool(name) => return self.rest_tool(name, parts, body).await,
-            Route::RestImage(name) => return self.rest_image(name, parts, body).await,
+            Route::RestTool(name) => {
+                let name = name.to_owned();
+                return self.rest_tool(&name, parts, body).await;
+            }
+            Route::RestImage(name) => {
+                let name = name.to_owned();
+                return self.rest_image(&name, parts, body).await;
+            }
             Route::RestCompletions => return self.rest_completions(parts, body).await,
-            Route::OpenApi => return self.openapi(&parts.method, &external, prefix),
+            Route::OpenApi => return self.openapi(&parts.method, &self.external(&parts), prefix),
             Route::LegacySse | Route::LegacyMessages if self.config.stateless => {
                 return Err(Error::new(
                     ErrorKind::MethodNotAllowed,
@@ -841,6 +848,7 @@ impl Inner {
                 .with_allow("POST"));
             }
             Route::LegacySse if parts.method == Method::GET => {
+                let external_prefix = self.external(&parts).path(prefix.trim_end_matches('/'));
                 return self.legacy_open(&parts, &external_prefix);
             }
             Route::LegacyMessages if parts.method == Method::POST => {
@@ -868,6 +876,11 @@ impl Inner {
             )
             .with_allow(allow)),
         }
+    }
+
+    /// The URL the client used: the request's own, or what a trusted proxy says it was.
+    fn external<'a>(&self, parts: &'a http::request::Parts) -> forwarded::External<'a> {
+        forwarded::external(parts, self.config.trusted_proxies.as_ref())
     }
 
     fn check_version_header(headers: &HeaderMap) -> Result<&'static str, Error> {
