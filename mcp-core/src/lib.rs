@@ -4,6 +4,7 @@
 mod auth;
 mod body;
 mod client;
+mod codec;
 mod completion;
 mod context;
 mod cors;
@@ -39,7 +40,7 @@ pub use jsonrpc::{RequestId, RpcError};
 pub use model::{
     Annotations, CallToolResult, Completion, Content, EmbeddedResource, GetPromptResult,
     IntoToolResult, Json, LoggingLevel, MediaContent, PromptMessage, ResourceContents,
-    ResourceLink, Role, TextContent, ToolAnnotations, base64_encode,
+    ResourceLink, Role, TextContent, ToolAnnotations,
 };
 pub use prompt::{IntoPromptResult, Prompt, PromptArgument};
 pub use resource::{IntoResourceContents, Resource, ResourceTemplate, UriVariables};

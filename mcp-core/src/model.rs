@@ -445,7 +445,7 @@ impl ResourceContents {
 
     /// Binary contents of the resource at `uri`, from raw bytes (encoded in base64 here).
     pub fn bytes(uri: impl Into<String>, mime_type: Option<&str>, bytes: &[u8]) -> Self {
-        Self::blob(uri, mime_type, base64_encode(bytes))
+        Self::blob(uri, mime_type, crate::codec::encode(bytes))
     }
 
     /// The URI these contents belong to.
@@ -454,28 +454,6 @@ impl ResourceContents {
             Self::Text { uri, .. } | Self::Blob { uri, .. } => uri,
         }
     }
-}
-
-/// Standard base64 with padding (RFC 4648 §4), as MCP's `blob` and `data` fields use.
-pub fn base64_encode(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for (i, shift) in [18u32, 12, 6, 0].into_iter().enumerate() {
-            if i <= chunk.len() {
-                out.push(char::from(ALPHABET[((n >> shift) & 63) as usize]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
 }
 
 /// One message of a prompt: a role and one content block of any type.
@@ -594,22 +572,6 @@ impl From<Vec<&str>> for Completion {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn base64_matches_rfc4648_vectors() {
-        for (plain, encoded) in [
-            ("", ""),
-            ("f", "Zg=="),
-            ("fo", "Zm8="),
-            ("foo", "Zm9v"),
-            ("foob", "Zm9vYg=="),
-            ("fooba", "Zm9vYmE="),
-            ("foobar", "Zm9vYmFy"),
-        ] {
-            assert_eq!(base64_encode(plain.as_bytes()), encoded, "{plain:?}");
-        }
-        assert_eq!(base64_encode(&[0xff, 0xfe, 0xfd]), "//79");
-    }
 
     #[test]
     fn completions_are_capped_at_100() {

@@ -278,42 +278,19 @@ async fn stream_handler(
 /// Drives the answers of a batch's requests concurrently and returns the JSON-RPC responses, in
 /// order, leaving out the requests that were cancelled.
 pub(crate) async fn join_replies(replies: Vec<Reply>) -> Vec<Bytes> {
-    type Answer = BoxFuture<Option<Bytes>>;
-    let mut slots: Vec<(Option<Answer>, Option<Bytes>)> = replies
+    let answers = replies.into_iter().map(|reply| async move {
+        match reply {
+            Reply::Ready(message) => Some(message),
+            Reply::Running(Running { future, cancel, .. }) => tokio::select! {
+                biased;
+                () = cancel.cancelled() => None,
+                message = future => Some(message),
+            },
+        }
+    });
+    futures_util::future::join_all(answers)
+        .await
         .into_iter()
-        .map(|reply| match reply {
-            Reply::Ready(message) => (None, Some(message)),
-            Reply::Running(Running { future, cancel, .. }) => {
-                let answer: Answer = Box::pin(async move {
-                    tokio::select! {
-                        biased;
-                        () = cancel.cancelled() => None,
-                        message = future => Some(message),
-                    }
-                });
-                (Some(answer), None)
-            }
-        })
-        .collect();
-    std::future::poll_fn(|cx| {
-        let mut pending = false;
-        for (running, done) in &mut slots {
-            if let Some(future) = running {
-                match future.as_mut().poll(cx) {
-                    std::task::Poll::Ready(message) => {
-                        *done = message;
-                        *running = None;
-                    }
-                    std::task::Poll::Pending => pending = true,
-                }
-            }
-        }
-        if pending {
-            std::task::Poll::Pending
-        } else {
-            std::task::Poll::Ready(())
-        }
-    })
-    .await;
-    slots.into_iter().filter_map(|(_, done)| done).collect()
+        .flatten()
+        .collect()
 }

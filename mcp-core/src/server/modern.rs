@@ -121,42 +121,9 @@ fn decode_header(value: &str) -> Option<String> {
         .strip_prefix("=?base64?")
         .and_then(|v| v.strip_suffix("?="))
     {
-        Some(encoded) => String::from_utf8(base64_decode(encoded)?).ok(),
+        Some(encoded) => String::from_utf8(crate::codec::decode_strict(encoded)?).ok(),
         None => Some(value.to_owned()),
     }
-}
-
-/// Standard, padded base64; `None` on anything else.
-pub(super) fn base64_decode(text: &str) -> Option<Vec<u8>> {
-    fn sextet(c: u8) -> Option<u32> {
-        Some(
-            match c {
-                b'A'..=b'Z' => c - b'A',
-                b'a'..=b'z' => c - b'a' + 26,
-                b'0'..=b'9' => c - b'0' + 52,
-                b'+' => 62,
-                b'/' => 63,
-                _ => return None,
-            }
-            .into(),
-        )
-    }
-    // Padded, as RFC 4648 §4 requires: a value that is not a whole number of quanta, or
-    // carries more than two `=` at its end, is refused.
-    if text.len() % 4 != 0 || text.len() - text.trim_end_matches('=').len() > 2 {
-        return None;
-    }
-    let data = text.trim_end_matches('=').as_bytes();
-    let mut out = Vec::with_capacity(data.len() * 3 / 4);
-    for chunk in data.chunks(4) {
-        let mut n = 0u32;
-        for (i, &c) in chunk.iter().enumerate() {
-            n |= sextet(c)? << (18 - 6 * i);
-        }
-        let bytes = n.to_be_bytes();
-        out.extend_from_slice(&bytes[1..chunk.len()]);
-    }
-    Some(out)
 }
 
 /// Compares a required header with the value the body implies.
@@ -641,7 +608,13 @@ impl Shape {
                 origin.ttl,
                 mrtr.responses.clone(),
             );
-            result.insert("requestState".into(), json!(state.seal(&origin.key)));
+            let Some(sealed) = state.seal(&origin.key) else {
+                return jsonrpc::error_bytes(
+                    Some(&self.id),
+                    &RpcError::internal("the requestState could not be sealed"),
+                );
+            };
+            result.insert("requestState".into(), json!(sealed));
         }
         result.insert(
             "_meta".into(),
@@ -761,6 +734,27 @@ struct ListenParams {
 const MAX_RESOURCE_SUBSCRIPTIONS: usize = crate::session::MAX_SUBSCRIPTIONS;
 
 impl SubscriptionFilter {
+    /// One event of every kind the filter opts into: what a reader that fell behind is sent.
+    fn everything(&self) -> Vec<ServerEvent> {
+        let mut events = Vec::new();
+        if self.tools_list_changed {
+            events.push(ServerEvent::ToolsListChanged);
+        }
+        if self.prompts_list_changed {
+            events.push(ServerEvent::PromptsListChanged);
+        }
+        if self.resources_list_changed {
+            events.push(ServerEvent::ResourcesListChanged);
+        }
+        events.extend(
+            self.resource_subscriptions
+                .iter()
+                .cloned()
+                .map(ServerEvent::ResourceUpdated),
+        );
+        events
+    }
+
     /// The notification for `event`, tagged with the subscription, when it is opted into.
     fn notification(&self, event: &ServerEvent, tag: &Value) -> Option<Bytes> {
         let (method, params) = match event {
@@ -795,7 +789,11 @@ impl Inner {
             Err(error) => return error_response(StatusCode::OK, Some(id), &error),
         };
         let mut filter = params.notifications.unwrap_or_default();
-        filter.resource_subscriptions.dedup();
+        // Duplicates removed, first occurrence kept, so the acknowledgement echoes the order.
+        let mut seen = std::collections::HashSet::new();
+        filter
+            .resource_subscriptions
+            .retain(|uri| seen.insert(uri.clone()));
         if filter.resource_subscriptions.len() > MAX_RESOURCE_SUBSCRIPTIONS {
             return error_response(
                 StatusCode::OK,
@@ -822,15 +820,18 @@ impl Inner {
                     () = tx.closed() => return,
                     event = events.recv() => event,
                 };
-                let event = match event {
-                    Ok(event) => event,
-                    // Too slow a reader lost some events; carry on with the next ones.
-                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                let events = match event {
+                    Ok(event) => vec![event],
+                    // Too slow a reader missed some events. Every event is a hint to re-fetch,
+                    // so it is told of everything it opted into: nothing is lost in silence.
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => filter.everything(),
                     Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
                 };
-                if let Some(message) = filter.notification(&event, &tag) {
-                    if tx.send(crate::sse::event(None, &message)).await.is_err() {
-                        return;
+                for event in events {
+                    if let Some(message) = filter.notification(&event, &tag) {
+                        if tx.send(crate::sse::event(None, &message)).await.is_err() {
+                            return;
+                        }
                     }
                 }
             }

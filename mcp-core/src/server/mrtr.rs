@@ -10,35 +10,18 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use sha2::{Digest, Sha256};
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::Sha256;
 
-use crate::model::base64_encode;
+use crate::codec;
 
-/// HMAC-SHA256 (RFC 2104).
-fn hmac_sha256(key: &[u8; 32], message: &[u8]) -> [u8; 32] {
-    const BLOCK: usize = 64;
-    let mut inner_pad = [0x36u8; BLOCK];
-    let mut outer_pad = [0x5cu8; BLOCK];
-    for (i, byte) in key.iter().enumerate() {
-        inner_pad[i] ^= byte;
-        outer_pad[i] ^= byte;
-    }
-    let inner = Sha256::new()
-        .chain_update(inner_pad)
-        .chain_update(message)
-        .finalize();
-    let outer = Sha256::new()
-        .chain_update(outer_pad)
-        .chain_update(inner)
-        .finalize();
-    let mut out = [0u8; 32];
-    out.copy_from_slice(&outer);
-    out
-}
-
-/// Compares two MACs in time independent of where they differ.
-fn same(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+/// HMAC-SHA256 (RFC 2104) over `message`, keyed with `key`.
+///
+/// `None` only if the `hmac` crate refused the key, which it does for no key length.
+fn mac(key: &[u8; 32], message: &[u8]) -> Option<Hmac<Sha256>> {
+    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(key).ok()?;
+    mac.update(message);
+    Some(mac)
 }
 
 /// What a `requestState` says.
@@ -81,11 +64,11 @@ impl State {
         }
     }
 
-    /// `base64(json).base64(mac)`.
-    pub(super) fn seal(&self, key: &[u8; 32]) -> String {
-        let payload = base64_encode(&serde_json::to_vec(self).unwrap_or_default());
-        let mac = hmac_sha256(key, payload.as_bytes());
-        format!("{payload}.{}", base64_encode(&mac))
+    /// `base64(json).base64(mac)`; `None` when it cannot be sealed.
+    pub(super) fn seal(&self, key: &[u8; 32]) -> Option<String> {
+        let payload = codec::encode(&serde_json::to_vec(self).ok()?);
+        let tag = mac(key, payload.as_bytes())?.finalize().into_bytes();
+        Some(format!("{payload}.{}", codec::encode(&tag)))
     }
 
     /// The state in `text`, when its MAC is ours, it has not expired, and it was issued for
@@ -97,12 +80,14 @@ impl State {
         name: &str,
         principal: Option<&str>,
     ) -> Result<Self, &'static str> {
-        let (payload, mac) = text.split_once('.').ok_or("it is malformed")?;
-        let mac = super::modern::base64_decode(mac).ok_or("it is malformed")?;
-        if !same(&mac, &hmac_sha256(key, payload.as_bytes())) {
-            return Err("it fails verification");
-        }
-        let json = super::modern::base64_decode(payload).ok_or("it is malformed")?;
+        let (payload, tag) = text.split_once('.').ok_or("it is malformed")?;
+        let tag = codec::decode_strict(tag).ok_or("it is malformed")?;
+        // Constant-time comparison, by the `hmac` crate.
+        mac(key, payload.as_bytes())
+            .ok_or("it cannot be verified")?
+            .verify_slice(&tag)
+            .map_err(|_| "it fails verification")?;
+        let json = codec::decode_strict(payload).ok_or("it is malformed")?;
         let state: Self = serde_json::from_slice(&json).map_err(|_| "it is malformed")?;
         if state.exp < now() {
             return Err("it has expired");
@@ -124,8 +109,11 @@ mod tests {
         // HMAC, since HMAC pads short keys with zeros to the block size.
         let mut key = [0u8; 32];
         key[..4].copy_from_slice(b"Jefe");
-        let mac = hmac_sha256(&key, b"what do ya want for nothing?");
-        let hex: String = mac.iter().map(|b| format!("{b:02x}")).collect();
+        let Some(tag) = mac(&key, b"what do ya want for nothing?") else {
+            panic!("no HMAC")
+        };
+        let tag = tag.finalize().into_bytes();
+        let hex: String = tag.iter().map(|b| format!("{b:02x}")).collect();
         assert_eq!(
             hex,
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
@@ -136,7 +124,9 @@ mod tests {
     fn state_round_trips_and_rejects_tampering() {
         let key = [7u8; 32];
         let state = State::new("tools/call", "t", None, Duration::from_secs(60), Map::new());
-        let sealed = state.seal(&key);
+        let Some(sealed) = state.seal(&key) else {
+            panic!("not sealed")
+        };
         assert!(State::open(&key, &sealed, "tools/call", "t", None).is_ok());
         assert!(State::open(&key, &sealed, "tools/call", "other", None).is_err());
         assert!(State::open(&[8u8; 32], &sealed, "tools/call", "t", None).is_err());

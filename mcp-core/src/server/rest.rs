@@ -162,7 +162,7 @@ impl Inner {
                 &json!({ "error": reason, "result": result }),
             ));
         };
-        let Some(bytes) = decode_base64(&image.data) else {
+        let Some(bytes) = crate::codec::decode_lenient(&image.data) else {
             return Ok(rest_error(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "the tool's image data is not valid base64",
@@ -299,46 +299,5 @@ impl Inner {
             "paths": paths,
         });
         Ok(json_body(StatusCode::OK, &document))
-    }
-}
-
-/// Standard base64 (padding optional; whitespace ignored). `None` for anything else.
-fn decode_base64(text: &str) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(text.len() / 4 * 3);
-    let (mut buffer, mut bits) = (0u32, 0u32);
-    for byte in text.bytes().filter(|b| !b.is_ascii_whitespace()) {
-        let value = match byte {
-            b'A'..=b'Z' => byte - b'A',
-            b'a'..=b'z' => byte - b'a' + 26,
-            b'0'..=b'9' => byte - b'0' + 52,
-            b'+' => 62,
-            b'/' => 63,
-            b'=' => break,
-            _ => return None,
-        };
-        buffer = (buffer << 6) | u32::from(value);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push(u8::try_from((buffer >> bits) & 0xff).ok()?);
-        }
-    }
-    Some(out)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::decode_base64;
-
-    #[test]
-    fn base64() {
-        assert_eq!(decode_base64("aGVsbG8=").as_deref(), Some(&b"hello"[..]));
-        assert_eq!(decode_base64("aGVsbG8").as_deref(), Some(&b"hello"[..]));
-        assert_eq!(decode_base64("").as_deref(), Some(&b""[..]));
-        assert_eq!(
-            decode_base64("iVBORw0KGgo=").map(|b| b[..4].to_vec()),
-            Some(vec![0x89, b'P', b'N', b'G'])
-        );
-        assert!(decode_base64("not base64!").is_none());
     }
 }
