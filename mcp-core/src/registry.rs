@@ -5,10 +5,10 @@ use std::collections::HashMap;
 
 use serde_json::value::RawValue;
 
-use crate::jsonrpc::RpcError;
-use crate::prompt::Prompt;
-use crate::resource::{Resource, ResourceTemplate};
-use crate::tool::Tool;
+use crate::handler::prompt::Prompt;
+use crate::handler::resource::{Resource, ResourceTemplate};
+use crate::handler::tool::Tool;
+use crate::protocol::jsonrpc::RpcError;
 
 /// Something a registry holds.
 pub(crate) trait Entry: Clone {

@@ -10,29 +10,27 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 use tokio_util::sync::CancellationToken;
 
-use crate::auth::{self, Principal, ProtectedResource, TokenVerifier};
-use crate::body::McpBody;
-use crate::cors::Cors;
-use crate::error::{Error, ErrorKind};
-use crate::forwarded::{self, TrustedProxies};
-use crate::jsonrpc::{self, Envelope, Message, RpcError};
-use crate::prompt::Prompt;
+use crate::handler::prompt::Prompt;
+use crate::handler::resource::{Resource, ResourceTemplate};
+use crate::handler::tool::Tool;
+use crate::http::bearer::{self, Principal, ProtectedResource, TokenVerifier};
+use crate::http::body::McpBody;
+use crate::http::cors::Cors;
+use crate::http::error::{Error, ErrorKind};
+use crate::http::forwarded::{self, TrustedProxies};
+use crate::http::guard::HostOriginPolicy;
+use crate::http::negotiate;
+use crate::http::reply::{self, StreamConfig};
+use crate::http::routing::{self, Route};
+use crate::http::sse;
+use crate::protocol::jsonrpc::{self, Envelope, Message, RpcError};
+use crate::protocol::sse::EventId;
 use crate::registry::{Entry, Registry};
-use crate::resource::{Resource, ResourceTemplate};
 use crate::session::{
     InMemorySessionStore, ReplayLimit, ResumeError, STANDALONE, Session, SessionStore,
 };
-use crate::sse::{self, EventId};
-use crate::stream::{self, StreamConfig};
-use crate::tool::Tool;
-use crate::transport::{self, HostOriginPolicy, Route};
 
-mod legacy;
-mod modern;
-mod mrtr;
-mod rest;
-
-pub use modern::{
+pub use crate::http::stateless::{
     CacheScope, HEADER_MISMATCH, MISSING_REQUIRED_CLIENT_CAPABILITY, MODERN_PROTOCOL_VERSION,
     UNSUPPORTED_PROTOCOL_VERSION,
 };
@@ -72,22 +70,22 @@ pub enum ResponseMode {
 #[derive(Clone)]
 pub(crate) struct Config {
     pub(crate) max_body: usize,
-    session_ttl: Duration,
-    max_sessions: usize,
+    pub(crate) session_ttl: Duration,
+    pub(crate) max_sessions: usize,
     pub(crate) stateless: bool,
     pub(crate) response_mode: ResponseMode,
-    policy: HostOriginPolicy,
+    pub(crate) policy: HostOriginPolicy,
     pub(crate) page_size: usize,
     pub(crate) sse_retry: Duration,
-    replay: ReplayLimit,
+    pub(crate) replay: ReplayLimit,
     pub(crate) client_timeout: Duration,
-    trusted_proxies: Option<TrustedProxies>,
-    rest_view: bool,
-    cors: Option<Cors>,
-    bind_sessions: Option<BindSessions>,
-    oauth: Option<(ProtectedResource, Arc<dyn TokenVerifier>)>,
-    cache: modern::CachePolicy,
-    input_ttl: Duration,
+    pub(crate) trusted_proxies: Option<TrustedProxies>,
+    pub(crate) rest_view: bool,
+    pub(crate) cors: Option<Cors>,
+    pub(crate) bind_sessions: Option<BindSessions>,
+    pub(crate) oauth: Option<(ProtectedResource, Arc<dyn TokenVerifier>)>,
+    pub(crate) cache: crate::http::stateless::CachePolicy,
+    pub(crate) input_ttl: Duration,
 }
 
 /// How a request names the principal its session is bound to.
@@ -128,7 +126,7 @@ impl Default for Config {
             cors: None,
             bind_sessions: None,
             oauth: None,
-            cache: modern::CachePolicy::default(),
+            cache: crate::http::stateless::CachePolicy::default(),
             input_ttl: Duration::from_secs(10 * 60),
         }
     }
@@ -394,7 +392,7 @@ impl McpServerBuilder {
     /// `resources/read` results: their `ttlMs` and `cacheScope` (default 0 ms, private, so
     /// clients always re-fetch and never share).
     pub fn cache_policy(mut self, ttl: Duration, scope: CacheScope) -> Self {
-        self.config.cache = modern::CachePolicy { ttl, scope };
+        self.config.cache = crate::http::stateless::CachePolicy { ttl, scope };
         self
     }
 
@@ -448,7 +446,7 @@ impl McpServerBuilder {
                 store,
                 listeners: Mutex::new(Vec::new()),
                 never_cancelled: CancellationToken::new(),
-                legacy: legacy::LegacySessions::default(),
+                legacy: crate::http::http_sse::LegacySessions::default(),
                 events: tokio::sync::broadcast::channel(256).0,
                 state_key,
             }),
@@ -487,24 +485,24 @@ pub struct McpServer {
 }
 
 pub(crate) struct Inner {
-    server_info: Value,
-    instructions: Option<String>,
+    pub(crate) server_info: Value,
+    pub(crate) instructions: Option<String>,
     pub(crate) tools: RwLock<Arc<Registry<Tool>>>,
     pub(crate) resources: RwLock<Arc<Registry<Resource>>>,
     pub(crate) templates: RwLock<Arc<Registry<ResourceTemplate>>>,
     pub(crate) prompts: RwLock<Arc<Registry<Prompt>>>,
     pub(crate) config: Config,
-    store: Arc<dyn SessionStore>,
+    pub(crate) store: Arc<dyn SessionStore>,
     /// Sessions that opened a GET stream: where server-wide notifications go.
-    listeners: Mutex<Vec<Weak<Session>>>,
+    pub(crate) listeners: Mutex<Vec<Weak<Session>>>,
     /// Shared by every call that nothing can cancel (no session).
     pub(crate) never_cancelled: CancellationToken,
     /// Sessions of the 2024-11-05 HTTP+SSE transport.
-    legacy: legacy::LegacySessions,
+    pub(crate) legacy: crate::http::http_sse::LegacySessions,
     /// Change events for 2026-07-28 `subscriptions/listen` streams.
-    events: tokio::sync::broadcast::Sender<modern::ServerEvent>,
+    pub(crate) events: tokio::sync::broadcast::Sender<crate::http::stateless::ServerEvent>,
     /// Seals MRTR `requestState` (HMAC-SHA256), drawn when the server is built.
-    state_key: [u8; 32],
+    pub(crate) state_key: [u8; 32],
 }
 
 impl fmt::Debug for McpServer {
@@ -620,7 +618,7 @@ impl McpServer {
             .into_response();
         };
         let document = resource.document(&external.url(prefix.trim_end_matches('/')));
-        let mut response = stream::json_response(Bytes::from(document.to_string()));
+        let mut response = reply::json_response(Bytes::from(document.to_string()));
         response.headers_mut().insert(
             header::CACHE_CONTROL,
             HeaderValue::from_static("max-age=300"),
@@ -729,7 +727,9 @@ impl McpServer {
         let _ = self
             .inner
             .events
-            .send(modern::ServerEvent::ResourceUpdated(uri.to_owned()));
+            .send(crate::http::stateless::ServerEvent::ResourceUpdated(
+                uri.to_owned(),
+            ));
         self.inner
             .listeners()
             .iter()
@@ -748,7 +748,7 @@ impl McpServer {
 
 impl Inner {
     /// Live sessions with a GET stream, forgetting the ones that are gone.
-    fn listeners(&self) -> Vec<Arc<Session>> {
+    pub(crate) fn listeners(&self) -> Vec<Arc<Session>> {
         let Ok(mut listeners) = self.listeners.lock() else {
             return Vec::new();
         };
@@ -763,7 +763,7 @@ impl Inner {
         live
     }
 
-    fn listen(&self, session: &Arc<Session>) {
+    pub(crate) fn listen(&self, session: &Arc<Session>) {
         if session.start_listening() {
             if let Ok(mut listeners) = self.listeners.lock() {
                 // A dead session's memory is freed only when its last `Weak` goes: prune now
@@ -777,8 +777,8 @@ impl Inner {
     }
 
     /// Sends a `list_changed` notification on every live GET stream.
-    fn list_changed(&self, method: &str) {
-        if let Some(event) = modern::ServerEvent::list_changed(method) {
+    pub(crate) fn list_changed(&self, method: &str) {
+        if let Some(event) = crate::http::stateless::ServerEvent::list_changed(method) {
             // No listen stream open is not an error.
             let _ = self.events.send(event);
         }
@@ -795,7 +795,7 @@ impl Inner {
         }
     }
 
-    async fn handle(
+    pub(crate) async fn handle(
         self: &Arc<Self>,
         req: Request<Bytes>,
         prefix: &str,
@@ -813,7 +813,7 @@ impl Inner {
             if let (Some(cors), Some(origin)) =
                 (&self.config.cors, parts.headers.get(header::ORIGIN))
             {
-                transport::route(parts.uri.path(), prefix, self.config.rest_view)?;
+                routing::route(parts.uri.path(), prefix, self.config.rest_view)?;
                 return Ok(cors.preflight(origin, &parts.headers));
             }
         }
@@ -822,12 +822,12 @@ impl Inner {
             let metadata = format!(
                 "{}{}",
                 external.origin(),
-                auth::well_known_path(&external.path(prefix.trim_end_matches('/')))
+                bearer::well_known_path(&external.path(prefix.trim_end_matches('/')))
             );
             let principal = authenticate(&parts.headers, resource, &**verifier, &metadata).await?;
             parts.extensions.insert(principal);
         }
-        match transport::route(parts.uri.path(), prefix, self.config.rest_view)? {
+        match routing::route(parts.uri.path(), prefix, self.config.rest_view)? {
             Route::Endpoint => {}
             Route::RestTools => return self.rest_tools(&parts.method),
             Route::RestTool(name) => {
@@ -879,11 +879,11 @@ impl Inner {
     }
 
     /// The URL the client used: the request's own, or what a trusted proxy says it was.
-    fn external<'a>(&self, parts: &'a http::request::Parts) -> forwarded::External<'a> {
+    pub(crate) fn external<'a>(&self, parts: &'a http::request::Parts) -> forwarded::External<'a> {
         forwarded::external(parts, self.config.trusted_proxies.as_ref())
     }
 
-    fn check_version_header(headers: &HeaderMap) -> Result<&'static str, Error> {
+    pub(crate) fn check_version_header(headers: &HeaderMap) -> Result<&'static str, Error> {
         match headers.get(MCP_PROTOCOL_VERSION) {
             None => Ok(DEFAULT_HEADER_VERSION),
             Some(value) => value.to_str().ok().and_then(supported_version).ok_or_else(|| {
@@ -901,7 +901,10 @@ impl Inner {
 
     /// The session named by `Mcp-Session-Id` (`None` in stateless mode). A session bound to
     /// another principal is not found, as an unknown one.
-    fn session(&self, parts: &http::request::Parts) -> Result<Option<Arc<Session>>, Error> {
+    pub(crate) fn session(
+        &self,
+        parts: &http::request::Parts,
+    ) -> Result<Option<Arc<Session>>, Error> {
         if self.config.stateless {
             return Ok(None);
         }
@@ -916,16 +919,16 @@ impl Inner {
     }
 
     /// The principal sessions are bound to, when they are.
-    fn principal_of(&self, parts: &http::request::Parts) -> Option<String> {
+    pub(crate) fn principal_of(&self, parts: &http::request::Parts) -> Option<String> {
         self.config
             .bind_sessions
             .as_ref()
             .and_then(|bind| bind(parts))
     }
 
-    fn get(&self, parts: &http::request::Parts) -> Result<Response<McpBody>, Error> {
+    pub(crate) fn get(&self, parts: &http::request::Parts) -> Result<Response<McpBody>, Error> {
         let headers = &parts.headers;
-        if !transport::accepts(headers).1 {
+        if !negotiate::accepts(headers).1 {
             return Err(Error::new(
                 ErrorKind::NotAcceptable,
                 "Not Acceptable: Client must accept text/event-stream",
@@ -972,7 +975,7 @@ impl Inner {
         Ok(sse::response(McpBody::stream(rx)))
     }
 
-    fn delete(&self, parts: &http::request::Parts) -> Result<Response<McpBody>, Error> {
+    pub(crate) fn delete(&self, parts: &http::request::Parts) -> Result<Response<McpBody>, Error> {
         let Some(session) = self.session(parts)? else {
             return Err(ErrorKind::MethodNotAllowed.into());
         };
@@ -983,28 +986,28 @@ impl Inner {
         Ok(Response::new(McpBody::empty()))
     }
 
-    async fn post(
+    pub(crate) async fn post(
         self: &Arc<Self>,
         parts: http::request::Parts,
         body: Bytes,
     ) -> Result<Response<McpBody>, Error> {
-        let (json, sse) = transport::accepts(&parts.headers);
+        let (json, sse) = negotiate::accepts(&parts.headers);
         if !(json && sse) {
             return Err(Error::new(
                 ErrorKind::NotAcceptable,
                 "Not Acceptable: Client must accept both application/json and text/event-stream",
             ));
         }
-        transport::require_json_content_type(&parts.headers)?;
+        negotiate::require_json_content_type(&parts.headers)?;
         if body.len() > self.config.max_body {
             return Err(Error::payload_too_large(self.config.max_body));
         }
         let is_batch = body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[');
-        if !is_batch && modern::may_be_modern(&body) {
+        if !is_batch && crate::http::stateless::may_be_modern(&body) {
             let message = serde_json::from_slice::<Envelope<'_>>(&body)
                 .ok()
                 .and_then(|envelope| envelope.classify().ok())
-                .filter(modern::is_modern);
+                .filter(crate::http::stateless::is_modern);
             if let Some(message) = message {
                 return Ok(self.modern(parts, message).await);
             }
@@ -1053,16 +1056,18 @@ impl Inner {
                 };
                 let reply = match self.request(call, &method, params) {
                     Ok(reply) => reply,
-                    Err(error) => stream::Reply::Ready(jsonrpc::error_bytes(Some(&id), &error)),
+                    Err(error) => {
+                        crate::http::reply::Reply::Ready(jsonrpc::error_bytes(Some(&id), &error))
+                    }
                 };
-                Ok(stream::respond(self.stream_config(), session, reply).await)
+                Ok(reply::respond(self.stream_config(), session, reply).await)
             }
         }
     }
 
     /// A JSON-RPC batch: accepted from 2025-03-26 clients only (later versions removed batching).
     /// Each element is handled as if sent alone; the responses come back as one JSON array.
-    async fn batch(
+    pub(crate) async fn batch(
         self: &Arc<Self>,
         parts: http::request::Parts,
         body: &[u8],
@@ -1114,10 +1119,12 @@ impl Inner {
         let mut answers = Vec::new();
         for message in messages {
             match message {
-                Err(invalid) => answers.push(stream::Reply::Ready(jsonrpc::error_bytes(
-                    invalid.id.as_ref(),
-                    &RpcError::new(jsonrpc::INVALID_REQUEST, invalid.message),
-                ))),
+                Err(invalid) => {
+                    answers.push(crate::http::reply::Reply::Ready(jsonrpc::error_bytes(
+                        invalid.id.as_ref(),
+                        &RpcError::new(jsonrpc::INVALID_REQUEST, invalid.message),
+                    )))
+                }
                 Ok(Message::Notification { method, params }) => {
                     self.notification(session.as_deref(), &method, params);
                 }
@@ -1136,7 +1143,10 @@ impl Inner {
                     };
                     answers.push(match self.request(call, &method, params) {
                         Ok(reply) => reply,
-                        Err(error) => stream::Reply::Ready(jsonrpc::error_bytes(Some(&id), &error)),
+                        Err(error) => crate::http::reply::Reply::Ready(jsonrpc::error_bytes(
+                            Some(&id),
+                            &error,
+                        )),
                     });
                 }
             }
@@ -1144,7 +1154,7 @@ impl Inner {
         if answers.is_empty() {
             return Ok(accepted());
         }
-        let responses = stream::join_replies(answers).await;
+        let responses = reply::join_replies(answers).await;
         if responses.is_empty() {
             // Every request in it was cancelled: nothing to answer.
             return Ok(accepted());
@@ -1158,10 +1168,10 @@ impl Inner {
             out.extend_from_slice(response);
         }
         out.push(b']');
-        Ok(stream::json_response(Bytes::from(out)))
+        Ok(reply::json_response(Bytes::from(out)))
     }
 
-    fn initialize(
+    pub(crate) fn initialize(
         &self,
         parts: &http::request::Parts,
         id: &jsonrpc::RequestId,
@@ -1176,11 +1186,10 @@ impl Inner {
             )
             .with_id(Some(id.clone())));
         }
-        let params: crate::dispatch::InitializeParams = match crate::dispatch::parse_params(params)
-        {
+        let params: crate::engine::InitializeParams = match crate::engine::parse_params(params) {
             Ok(params) => params,
             Err(error) => {
-                return Ok(stream::reply_now(
+                return Ok(reply::reply_now(
                     self.stream_config(),
                     None,
                     jsonrpc::error_bytes(Some(id), &error),
@@ -1212,7 +1221,7 @@ impl Inner {
                 .map_err(|_| Error::from(ErrorKind::TooManySessions))?;
         }
         let body = self.initialize_result(id, version);
-        let mut response = stream::reply_now(self.stream_config(), None, body);
+        let mut response = reply::reply_now(self.stream_config(), None, body);
         if let Some(session_id) = session_id.and_then(|s| HeaderValue::from_str(&s).ok()) {
             response.headers_mut().insert(MCP_SESSION_ID, session_id);
         }
@@ -1220,7 +1229,7 @@ impl Inner {
     }
 
     /// The JSON-RPC response to `initialize` at `version`.
-    fn initialize_result(&self, id: &jsonrpc::RequestId, version: &str) -> Bytes {
+    pub(crate) fn initialize_result(&self, id: &jsonrpc::RequestId, version: &str) -> Bytes {
         let mut result = serde_json::Map::new();
         result.insert("protocolVersion".into(), Value::String(version.to_owned()));
         result.insert("capabilities".into(), self.capabilities());
@@ -1233,7 +1242,7 @@ impl Inner {
 
     /// What this server offers, as registered now. Change notifications and subscriptions need
     /// a session's GET stream, so a stateless server does not offer them.
-    fn capabilities(&self) -> Value {
+    pub(crate) fn capabilities(&self) -> Value {
         let live = !self.config.stateless;
         let has = |empty: Result<bool, RpcError>| !empty.unwrap_or(true);
         let tools = has(snapshot(&self.tools).map(|r| r.is_empty()));
@@ -1269,11 +1278,11 @@ pub(crate) struct Call<'a> {
     /// The answer is plain JSON: the handler cannot stream or send requests to the client.
     pub(crate) plain_json: bool,
     /// A 2026-07-28 request's declarations (`None` in the legacy era).
-    pub(crate) modern: Option<Arc<crate::context::ModernCall>>,
+    pub(crate) modern: Option<Arc<crate::handler::context::ModernCall>>,
 }
 
 /// The client's answer to a server-to-client request, as the waiting handler gets it.
-fn client_reply(
+pub(crate) fn client_reply(
     result: Option<&RawValue>,
     error: Option<&RawValue>,
 ) -> crate::session::ClientReply {
@@ -1309,11 +1318,11 @@ async fn authenticate(
             ErrorKind::Unauthorized,
             "Unauthorized: a bearer token is required",
         )
-        .with_challenge(auth::challenge(metadata, required, None)));
+        .with_challenge(bearer::challenge(metadata, required, None)));
     };
     let principal = verifier.verify(token).await.map_err(|e| {
         Error::new(ErrorKind::Unauthorized, format!("Unauthorized: {e}")).with_challenge(
-            auth::challenge(metadata, required, Some(("invalid_token", &e.0))),
+            bearer::challenge(metadata, required, Some(("invalid_token", &e.0))),
         )
     })?;
     if let Some(missing) = required
@@ -1325,7 +1334,7 @@ async fn authenticate(
             ErrorKind::InsufficientScope,
             format!("Forbidden: {description}"),
         )
-        .with_challenge(auth::challenge(
+        .with_challenge(bearer::challenge(
             metadata,
             required,
             Some(("insufficient_scope", &description)),
@@ -1334,17 +1343,17 @@ async fn authenticate(
     Ok(principal)
 }
 
-fn accepted() -> Response<McpBody> {
+pub(crate) fn accepted() -> Response<McpBody> {
     let mut response = Response::new(McpBody::empty());
     *response.status_mut() = StatusCode::ACCEPTED;
     response
 }
 
-fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+pub(crate) fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
-fn supported_version(version: &str) -> Option<&'static str> {
+pub(crate) fn supported_version(version: &str) -> Option<&'static str> {
     SUPPORTED_PROTOCOL_VERSIONS
         .iter()
         .copied()

@@ -17,14 +17,16 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
 use super::mrtr;
-use super::{Call, Inner, SUPPORTED_PROTOCOL_VERSIONS, accepted, snapshot};
-use crate::body::McpBody;
-use crate::context::{ModernCall, Mrtr};
-use crate::jsonrpc::{self, INVALID_PARAMS, METHOD_NOT_FOUND, RESOURCE_NOT_FOUND, RequestId};
-use crate::jsonrpc::{Message, RpcError};
-use crate::model::LoggingLevel;
+use crate::handler::context::{ModernCall, Mrtr};
+use crate::http::body::McpBody;
+use crate::http::reply::{Reply, Running};
+use crate::protocol::jsonrpc::{
+    self, INVALID_PARAMS, METHOD_NOT_FOUND, RESOURCE_NOT_FOUND, RequestId,
+};
+use crate::protocol::jsonrpc::{Message, RpcError};
+use crate::protocol::model::LoggingLevel;
 use crate::server::ResponseMode;
-use crate::stream::{self, Reply, Running};
+use crate::server::{Call, Inner, SUPPORTED_PROTOCOL_VERSIONS, accepted, snapshot};
 
 /// The stateless protocol version this server speaks.
 pub const MODERN_PROTOCOL_VERSION: &str = "2026-07-28";
@@ -80,7 +82,7 @@ fn meta_of(params: Option<&RawValue>) -> Option<Map<String, Value>> {
 }
 
 /// Whether `message` speaks the modern era.
-pub(super) fn is_modern(message: &Message<'_>) -> bool {
+pub(crate) fn is_modern(message: &Message<'_>) -> bool {
     let (method, params) = match message {
         Message::Request { method, params, .. } => (method, *params),
         Message::Notification { method, params } => (method, *params),
@@ -95,7 +97,7 @@ pub(super) fn is_modern(message: &Message<'_>) -> bool {
 }
 
 /// Whether the raw body could hold a modern request (a cheap test before parsing twice).
-pub(super) fn may_be_modern(body: &[u8]) -> bool {
+pub(crate) fn may_be_modern(body: &[u8]) -> bool {
     let contains = |needle: &[u8]| body.windows(needle.len()).any(|w| w == needle);
     contains(b"io.modelcontextprotocol/") || contains(b"server/discover")
 }
@@ -106,7 +108,7 @@ fn error_response(
     id: Option<&RequestId>,
     error: &RpcError,
 ) -> Response<McpBody> {
-    let mut response = stream::json_response(jsonrpc::error_bytes(id, error));
+    let mut response = crate::http::reply::json_response(jsonrpc::error_bytes(id, error));
     *response.status_mut() = status;
     response
 }
@@ -121,7 +123,7 @@ fn decode_header(value: &str) -> Option<String> {
         .strip_prefix("=?base64?")
         .and_then(|v| v.strip_suffix("?="))
     {
-        Some(encoded) => String::from_utf8(crate::codec::decode_strict(encoded)?).ok(),
+        Some(encoded) => String::from_utf8(crate::protocol::codec::decode_strict(encoded)?).ok(),
         None => Some(value.to_owned()),
     }
 }
@@ -152,7 +154,7 @@ struct NamedParams {
 impl Inner {
     /// Handles a modern-era POST: validates its `_meta` and headers, dispatches it with no
     /// session, and shapes the result as the 2026-07-28 revision wants.
-    pub(super) async fn modern(
+    pub(crate) async fn modern(
         self: &Arc<Self>,
         parts: http::request::Parts,
         message: Message<'_>,
@@ -218,7 +220,7 @@ impl Inner {
         let modern = Arc::new(modern);
         if method == "server/discover" {
             let result = self.discover();
-            return stream::json_response(jsonrpc::result_bytes(
+            return crate::http::reply::json_response(jsonrpc::result_bytes(
                 &id,
                 result.to_string().as_bytes(),
             ));
@@ -297,7 +299,7 @@ impl Inner {
                 })
             }
         };
-        let mut response = stream::respond(self.stream_config(), None, reply).await;
+        let mut response = crate::http::reply::respond(self.stream_config(), None, reply).await;
         let json = response
             .headers()
             .get(http::header::CONTENT_TYPE)
@@ -784,7 +786,7 @@ impl Inner {
     /// only the opted-in change notifications, each tagged with the subscription id (the
     /// request's id), until the client closes it.
     fn subscribe(self: &Arc<Self>, id: &RequestId, params: Option<&RawValue>) -> Response<McpBody> {
-        let params: ListenParams = match crate::dispatch::parse_params(params) {
+        let params: ListenParams = match crate::engine::parse_params(params) {
             Ok(params) => params,
             Err(error) => return error_response(StatusCode::OK, Some(id), &error),
         };
@@ -812,7 +814,11 @@ impl Inner {
         let mut events = self.events.subscribe();
         let (tx, rx) = tokio::sync::mpsc::channel(32);
         tokio::spawn(async move {
-            if tx.send(crate::sse::event(None, &ack)).await.is_err() {
+            if tx
+                .send(crate::protocol::sse::event(None, &ack))
+                .await
+                .is_err()
+            {
                 return;
             }
             loop {
@@ -829,13 +835,17 @@ impl Inner {
                 };
                 for event in events {
                     if let Some(message) = filter.notification(&event, &tag) {
-                        if tx.send(crate::sse::event(None, &message)).await.is_err() {
+                        if tx
+                            .send(crate::protocol::sse::event(None, &message))
+                            .await
+                            .is_err()
+                        {
                             return;
                         }
                     }
                 }
             }
         });
-        crate::sse::response(McpBody::stream(rx))
+        crate::http::sse::response(McpBody::stream(rx))
     }
 }

@@ -1,5 +1,7 @@
 //! MCP data types a server produces: content blocks, tool results, annotations.
 
+pub(crate) mod client;
+
 use std::fmt::Display;
 
 use schemars::JsonSchema;
@@ -331,7 +333,7 @@ impl<T: Serialize + JsonSchema> IntoToolResult for Json<T> {
     }
 
     fn output_schema() -> Option<Value> {
-        Some(crate::tool::schema_for::<T>())
+        Some(crate::handler::tool::schema_for::<T>())
     }
 }
 
@@ -445,7 +447,7 @@ impl ResourceContents {
 
     /// Binary contents of the resource at `uri`, from raw bytes (encoded in base64 here).
     pub fn bytes(uri: impl Into<String>, mime_type: Option<&str>, bytes: &[u8]) -> Self {
-        Self::blob(uri, mime_type, crate::codec::encode(bytes))
+        Self::blob(uri, mime_type, crate::protocol::codec::encode(bytes))
     }
 
     /// The URI these contents belong to.

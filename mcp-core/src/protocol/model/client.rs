@@ -6,8 +6,8 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::jsonrpc::RpcError;
-use crate::model::{Content, Role};
+use crate::protocol::jsonrpc::RpcError;
+use crate::protocol::model::{Content, Role};
 
 /// The parameters of `sampling/createMessage`: ask the client's model for a completion.
 ///

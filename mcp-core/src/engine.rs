@@ -9,13 +9,13 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 use tokio::sync::mpsc;
 
-use crate::context::RequestContext;
-use crate::jsonrpc::{self, RequestId, RpcError};
-use crate::model::{Completion, LoggingLevel, ResourceContents};
+use crate::handler::context::RequestContext;
+use crate::http::reply::{Reply, Running};
+use crate::protocol::jsonrpc::{self, RequestId, RpcError};
+use crate::protocol::model::{Completion, LoggingLevel, ResourceContents};
 use crate::registry::Registry;
 use crate::server::{Call, Inner, snapshot};
 use crate::session::Session;
-use crate::stream::{Reply, Running};
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -443,7 +443,7 @@ impl Inner {
                 br#"{"completion":{"values":[],"total":0,"hasMore":false}}"#,
             )));
         };
-        let request = crate::completion::CompletionRequest {
+        let request = crate::handler::completion::CompletionRequest {
             argument,
             value: params.argument.value,
             context: params.context.and_then(|c| c.arguments).unwrap_or_default(),

@@ -8,11 +8,11 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
-use crate::completion::{CompleteFn, CompletionRequest, completer};
-use crate::context::RequestContext;
-use crate::jsonrpc::RpcError;
-use crate::model::{Annotations, Completion, ResourceContents};
-use crate::tool::BoxFuture;
+use crate::handler::BoxFuture;
+use crate::handler::completion::{CompleteFn, CompletionRequest, completer};
+use crate::handler::context::RequestContext;
+use crate::protocol::jsonrpc::RpcError;
+use crate::protocol::model::{Annotations, Completion, ResourceContents};
 
 /// What a resource handler may return: the contents of the resource that was read.
 ///

@@ -5,8 +5,8 @@ use std::fmt;
 use bytes::Bytes;
 use http::{HeaderValue, StatusCode, header};
 
-use crate::body::McpBody;
-use crate::jsonrpc::{
+use crate::http::body::McpBody;
+use crate::protocol::jsonrpc::{
     self, INVALID_REQUEST, PARSE_ERROR, RequestId, RpcError, SERVER_ERROR, SESSION_NOT_FOUND,
 };
 

@@ -1,12 +1,10 @@
-//! Server-Sent Events framing.
+//! The SSE event format of MCP's streams: event ids `{stream}-{seq}`, `message` events and
+//! the priming events of SEP-1699. Framing only; the HTTP response lives in `http::sse`.
 
 use std::fmt::Write as _;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::{HeaderValue, Response, header};
-
-use crate::body::McpBody;
 
 /// An SSE event id: the stream it belongs to and its place in that stream, written `stream-seq`.
 ///
@@ -73,19 +71,6 @@ pub(crate) fn priming(id: EventId, retry: Duration) -> Bytes {
     let _ = write!(text, "retry: {}\ndata: \n\n", retry.as_millis());
     out.extend_from_slice(text.as_bytes());
     Bytes::from(out)
-}
-
-/// An SSE response around `body`, with the headers that keep proxies from buffering it.
-pub(crate) fn response(body: McpBody) -> Response<McpBody> {
-    let mut response = Response::new(body);
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/event-stream"),
-    );
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
-    response
 }
 
 #[cfg(test)]

@@ -12,9 +12,9 @@ use serde_json::value::RawValue;
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
-use crate::jsonrpc::{RequestId, RpcError};
-use crate::model::LoggingLevel;
-use crate::sse::{self, EventId};
+use crate::protocol::jsonrpc::{RequestId, RpcError};
+use crate::protocol::model::LoggingLevel;
+use crate::protocol::sse::{self, EventId};
 
 /// The protocol version from which streams are resumable (SEP-1699 priming events).
 const RESUMABLE_FROM: &str = "2025-11-25";
@@ -419,7 +419,9 @@ impl Session {
     /// stream, or when its connection is gone or too far behind on a session that cannot
     /// replay.
     pub fn notify(&self, method: &str, params: &impl serde::Serialize) -> bool {
-        self.send_on_stream(&crate::jsonrpc::notification_bytes(method, params))
+        self.send_on_stream(&crate::protocol::jsonrpc::notification_bytes(
+            method, params,
+        ))
     }
 
     /// Sends an already serialised JSON-RPC message on the standalone GET stream; see

@@ -10,12 +10,13 @@ use http::{HeaderValue, Response, header};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::body::McpBody;
-use crate::context::Outbound;
+use crate::handler::BoxFuture;
+use crate::handler::context::Outbound;
+use crate::http::body::McpBody;
+use crate::http::sse as sse_response;
+use crate::protocol::sse;
 use crate::server::ResponseMode;
 use crate::session::Session;
-use crate::sse;
-use crate::tool::BoxFuture;
 
 /// How often a stream whose closing cancels its request gets a keep-alive comment.
 const KEEP_ALIVE: Duration = Duration::from_millis(500);
@@ -61,7 +62,7 @@ pub(crate) fn json_response(body: Bytes) -> Response<McpBody> {
 
 /// A cancelled request gets no JSON-RPC response: an SSE stream that ends with no event.
 fn cancelled_response() -> Response<McpBody> {
-    sse::response(McpBody::empty())
+    sse_response::response(McpBody::empty())
 }
 
 /// Messages known in full, written as one SSE body; with ids, a priming event and replay on a
@@ -89,7 +90,7 @@ fn whole_stream(
             }
         }
     }
-    sse::response(McpBody::full(out))
+    sse_response::response(McpBody::full(out))
 }
 
 /// A complete answer: JSON, or in [`ResponseMode::Sse`] a stream holding it.
@@ -164,7 +165,7 @@ pub(crate) async fn respond(
     tokio::spawn(stream_handler(
         writer, first, future, outbound, cancel, watch,
     ));
-    sse::response(McpBody::stream(rx))
+    sse_response::response(McpBody::stream(rx))
 }
 
 /// Where a request stream's events go.

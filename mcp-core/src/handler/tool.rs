@@ -2,7 +2,6 @@
 
 use std::fmt;
 use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 
 use schemars::JsonSchema;
@@ -11,10 +10,10 @@ use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
-use crate::context::RequestContext;
-use crate::model::{CallToolResult, IntoToolResult, ToolAnnotations};
+use crate::handler::context::RequestContext;
+use crate::protocol::model::{CallToolResult, IntoToolResult, ToolAnnotations};
 
-pub(crate) type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+pub(crate) use crate::handler::BoxFuture;
 type Invoke = dyn Fn(Option<&RawValue>, RequestContext) -> BoxFuture<CallToolResult> + Send + Sync;
 
 /// The JSON Schema (2020-12) of `T`, as `schemars` generates it.

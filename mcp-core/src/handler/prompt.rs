@@ -9,11 +9,11 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
-use crate::completion::{CompleteFn, CompletionRequest, completer};
-use crate::context::RequestContext;
-use crate::jsonrpc::RpcError;
-use crate::model::{Completion, Content, GetPromptResult, PromptMessage};
-use crate::tool::BoxFuture;
+use crate::handler::BoxFuture;
+use crate::handler::completion::{CompleteFn, CompletionRequest, completer};
+use crate::handler::context::RequestContext;
+use crate::protocol::jsonrpc::RpcError;
+use crate::protocol::model::{Completion, Content, GetPromptResult, PromptMessage};
 
 /// What a prompt handler may return.
 ///

@@ -13,22 +13,24 @@ use bytes::Bytes;
 use http::{Response, StatusCode};
 use tokio::sync::mpsc;
 
-use super::{Call, Inner, client_reply, supported_version};
-use crate::body::McpBody;
-use crate::context::Outbound;
-use crate::dispatch::{InitializeParams, parse_params};
-use crate::error::{Error, ErrorKind};
-use crate::jsonrpc::{self, Envelope, Message};
+use crate::LATEST_PROTOCOL_VERSION;
+use crate::engine::{InitializeParams, parse_params};
+use crate::handler::context::Outbound;
+use crate::http::body::McpBody;
+use crate::http::error::{Error, ErrorKind};
+use crate::http::negotiate;
+use crate::http::reply::{Reply, Running};
+use crate::protocol::jsonrpc::{self, Envelope, Message};
+use crate::protocol::sse;
+use crate::server::{Call, Inner, client_reply, supported_version};
 use crate::session::Session;
-use crate::stream::{Reply, Running};
-use crate::{LATEST_PROTOCOL_VERSION, sse, transport};
 
 /// How many events may wait for a slow legacy client before the server waits too.
 const STREAM_CAPACITY: usize = 64;
 
 /// The live legacy sessions.
 #[derive(Default)]
-pub(super) struct LegacySessions {
+pub(crate) struct LegacySessions {
     sessions: Mutex<HashMap<Arc<str>, Arc<LegacySession>>>,
 }
 
@@ -84,12 +86,12 @@ fn unavailable(e: getrandom::Error) -> Error {
 
 impl Inner {
     /// `GET {prefix}/sse`: opens a legacy session and its stream; `prefix` is the external one.
-    pub(super) fn legacy_open(
+    pub(crate) fn legacy_open(
         &self,
         parts: &http::request::Parts,
         prefix: &str,
     ) -> Result<Response<McpBody>, Error> {
-        if !transport::accepts(&parts.headers).1 {
+        if !negotiate::accepts(&parts.headers).1 {
             return Err(Error::new(
                 ErrorKind::NotAcceptable,
                 "Not Acceptable: Client must accept text/event-stream",
@@ -109,7 +111,7 @@ impl Inner {
             },
             self.config.max_sessions,
         )?;
-        let mut response = sse::response(McpBody::stream(rx));
+        let mut response = crate::http::sse::response(McpBody::stream(rx));
         response.headers_mut().insert(
             http::header::CACHE_CONTROL,
             http::HeaderValue::from_static("no-cache, no-transform"),
@@ -118,12 +120,12 @@ impl Inner {
     }
 
     /// `POST {prefix}/messages?sessionId=…`: accepts one message; its answer goes to the stream.
-    pub(super) async fn legacy_message(
+    pub(crate) async fn legacy_message(
         self: &Arc<Self>,
         parts: http::request::Parts,
         body: Bytes,
     ) -> Result<Response<McpBody>, Error> {
-        transport::require_json_content_type(&parts.headers)?;
+        negotiate::require_json_content_type(&parts.headers)?;
         if body.len() > self.config.max_body {
             return Err(Error::payload_too_large(self.config.max_body));
         }

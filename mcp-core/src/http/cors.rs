@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use http::{HeaderMap, HeaderValue, Method, Response, StatusCode, header};
 
-use crate::body::McpBody;
+use crate::http::body::McpBody;
 
 /// The request headers an MCP client sends, which a preflight may ask for. `Mcp-Param-*`
 /// (2026-07-28 tool parameters) is matched by prefix.

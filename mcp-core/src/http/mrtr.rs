@@ -8,12 +8,12 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use hmac::{Hmac, KeyInit, Mac};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
-use crate::codec;
+use crate::protocol::codec;
 
 /// HMAC-SHA256 (RFC 2104) over `message`, keyed with `key`.
 ///
@@ -26,18 +26,18 @@ fn mac(key: &[u8; 32], message: &[u8]) -> Option<Hmac<Sha256>> {
 
 /// What a `requestState` says.
 #[derive(Debug, Serialize, Deserialize)]
-pub(super) struct State {
+pub(crate) struct State {
     /// The originating method.
-    pub(super) m: String,
+    pub(crate) m: String,
     /// The originating tool or prompt name, or resource URI.
-    pub(super) n: String,
+    pub(crate) n: String,
     /// The principal the request spoke for, when sessions are bound to one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(super) p: Option<String>,
+    pub(crate) p: Option<String>,
     /// Expiry, in milliseconds since the Unix epoch.
-    pub(super) exp: u64,
+    pub(crate) exp: u64,
     /// Every input response given so far, by key.
-    pub(super) r: Map<String, Value>,
+    pub(crate) r: Map<String, Value>,
 }
 
 fn now() -> u64 {
@@ -48,7 +48,7 @@ fn now() -> u64 {
 
 impl State {
     /// A state for the request, expiring after `ttl`.
-    pub(super) fn new(
+    pub(crate) fn new(
         method: &str,
         name: &str,
         principal: Option<String>,
@@ -65,7 +65,7 @@ impl State {
     }
 
     /// `base64(json).base64(mac)`; `None` when it cannot be sealed.
-    pub(super) fn seal(&self, key: &[u8; 32]) -> Option<String> {
+    pub(crate) fn seal(&self, key: &[u8; 32]) -> Option<String> {
         let payload = codec::encode(&serde_json::to_vec(self).ok()?);
         let tag = mac(key, payload.as_bytes())?.finalize().into_bytes();
         Some(format!("{payload}.{}", codec::encode(&tag)))
@@ -73,7 +73,7 @@ impl State {
 
     /// The state in `text`, when its MAC is ours, it has not expired, and it was issued for
     /// this method, name and principal; otherwise why not.
-    pub(super) fn open(
+    pub(crate) fn open(
         key: &[u8; 32],
         text: &str,
         method: &str,

@@ -4,9 +4,9 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
 
-use crate::context::RequestContext;
-use crate::model::Completion;
-use crate::tool::BoxFuture;
+use crate::handler::BoxFuture;
+use crate::handler::context::RequestContext;
+use crate::protocol::model::Completion;
 
 /// What `completion/complete` asks a completion handler for.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -11,15 +11,15 @@ use http::{HeaderValue, Method, Response, StatusCode, header};
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
-use super::{Call, Inner};
-use crate::body::McpBody;
-use crate::context::RequestContext;
-use crate::error::{Error, ErrorKind};
-use crate::forwarded::External;
-use crate::jsonrpc::RequestId;
-use crate::model::{CallToolResult, Content};
-use crate::stream::Reply;
-use crate::transport;
+use crate::handler::context::RequestContext;
+use crate::http::body::McpBody;
+use crate::http::error::{Error, ErrorKind};
+use crate::http::forwarded::External;
+use crate::http::negotiate;
+use crate::http::reply::Reply;
+use crate::protocol::jsonrpc::RequestId;
+use crate::protocol::model::{CallToolResult, Content};
+use crate::server::{Call, Inner};
 
 fn json_body(status: StatusCode, value: &impl serde::Serialize) -> Response<McpBody> {
     let body = serde_json::to_vec(value).unwrap_or_default();
@@ -63,7 +63,7 @@ fn only(method: &Method, allowed: Method) -> Result<(), Error> {
 
 impl Inner {
     /// `GET {prefix}/tools`: every tool's definition, as `tools/list` gives them, in one page.
-    pub(super) fn rest_tools(&self, method: &Method) -> Result<Response<McpBody>, Error> {
+    pub(crate) fn rest_tools(&self, method: &Method) -> Result<Response<McpBody>, Error> {
         only(method, Method::GET)?;
         let tools = self
             .tools
@@ -82,7 +82,7 @@ impl Inner {
         body: &Bytes,
     ) -> Result<CallToolResult, Response<McpBody>> {
         if !body.is_empty() {
-            transport::require_json_content_type(&parts.headers).map_err(Error::into_response)?;
+            negotiate::require_json_content_type(&parts.headers).map_err(Error::into_response)?;
         }
         if body.len() > self.config.max_body {
             return Err(Error::payload_too_large(self.config.max_body).into_response());
@@ -122,7 +122,7 @@ impl Inner {
     }
 
     /// `POST {prefix}/tools/{name}`: the `CallToolResult`, with HTTP 200 even when `isError`.
-    pub(super) async fn rest_tool(
+    pub(crate) async fn rest_tool(
         &self,
         name: &str,
         parts: http::request::Parts,
@@ -136,7 +136,7 @@ impl Inner {
     }
 
     /// `POST {prefix}/images/{tool}`: the tool's first image as raw bytes with its MIME type.
-    pub(super) async fn rest_image(
+    pub(crate) async fn rest_image(
         &self,
         name: &str,
         parts: http::request::Parts,
@@ -162,7 +162,7 @@ impl Inner {
                 &json!({ "error": reason, "result": result }),
             ));
         };
-        let Some(bytes) = crate::codec::decode_lenient(&image.data) else {
+        let Some(bytes) = crate::protocol::codec::decode_lenient(&image.data) else {
             return Ok(rest_error(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "the tool's image data is not valid base64",
@@ -177,13 +177,13 @@ impl Inner {
 
     /// `POST {prefix}/completions`: `completion/complete` over REST. The body is the request's
     /// params (`ref`, `argument`, `context`); the answer is its result, or 400 with the error.
-    pub(super) async fn rest_completions(
+    pub(crate) async fn rest_completions(
         &self,
         parts: http::request::Parts,
         body: Bytes,
     ) -> Result<Response<McpBody>, Error> {
         only(&parts.method, Method::POST)?;
-        transport::require_json_content_type(&parts.headers)?;
+        negotiate::require_json_content_type(&parts.headers)?;
         if body.len() > self.config.max_body {
             return Err(Error::payload_too_large(self.config.max_body));
         }
@@ -221,7 +221,7 @@ impl Inner {
     }
 
     /// `GET {prefix}/openapi.json`: the REST view as an OpenAPI 3.1 document.
-    pub(super) fn openapi(
+    pub(crate) fn openapi(
         &self,
         method: &Method,
         external: &External<'_>,

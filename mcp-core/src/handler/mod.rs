@@ -1,0 +1,14 @@
+//! The handler layer: tools, resources (and URI templates), prompts and completions as app
+//! authors write them, and the [`RequestContext`](context::RequestContext) they are called with.
+
+pub(crate) mod completion;
+pub(crate) mod context;
+pub(crate) mod prompt;
+pub(crate) mod resource;
+pub(crate) mod tool;
+
+use std::future::Future;
+use std::pin::Pin;
+
+/// A boxed, sendable future: what stored handlers return.
+pub(crate) type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;

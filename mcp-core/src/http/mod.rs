@@ -1,0 +1,18 @@
+//! The HTTP layer: routing under the mount prefix, negotiation, the guards (Host/Origin, CORS,
+//! bearer tokens, forwarded headers), SSE, and one front end per transport: `streamable`
+//! (2025 sessions), `stateless` (2026-07-28, with `mrtr`), `http_sse` (2024-11-05) and `rest`.
+
+pub(crate) mod bearer;
+pub(crate) mod body;
+pub(crate) mod cors;
+pub(crate) mod error;
+pub(crate) mod forwarded;
+pub(crate) mod guard;
+pub(crate) mod http_sse;
+pub(crate) mod mrtr;
+pub(crate) mod negotiate;
+pub(crate) mod reply;
+pub(crate) mod rest;
+pub(crate) mod routing;
+pub(crate) mod sse;
+pub(crate) mod stateless;

@@ -1,0 +1,101 @@
+//! Content negotiation: what the client accepts and sends.
+
+use http::{HeaderMap, header};
+
+use crate::http::error::{Error, ErrorKind};
+
+/// Whether a media range's parameters refuse it (`q=0`).
+fn refused(params: &str) -> bool {
+    params.split(';').any(|p| {
+        p.trim()
+            .strip_prefix("q=")
+            .and_then(|q| q.trim().parse::<f32>().ok())
+            .is_some_and(|q| q <= 0.0)
+    })
+}
+
+/// Which of JSON and SSE the client's `Accept` covers. A missing `Accept` covers everything
+/// (RFC 9110 §12.5.1). Runs on every request: no allocation.
+pub(crate) fn accepts(headers: &HeaderMap) -> (bool, bool) {
+    let mut values = headers.get_all(header::ACCEPT).iter().peekable();
+    if values.peek().is_none() {
+        return (true, true);
+    }
+    let (mut json, mut sse) = (false, false);
+    for value in values {
+        // What every SDK sends, checked before any parsing.
+        if value.as_bytes() == b"application/json, text/event-stream" {
+            return (true, true);
+        }
+        let Ok(value) = value.to_str() else { continue };
+        for range in value.split(',') {
+            let (media, params) = range.split_once(';').unwrap_or((range, ""));
+            let media = media.trim();
+            let is = |name: &str| media.eq_ignore_ascii_case(name);
+            let (covers_json, covers_sse) = if is("*/*") {
+                (true, true)
+            } else {
+                (
+                    is("application/json") || is("application/*"),
+                    is("text/event-stream") || is("text/*"),
+                )
+            };
+            if (covers_json || covers_sse) && !refused(params) {
+                json |= covers_json;
+                sse |= covers_sse;
+            }
+        }
+    }
+    (json, sse)
+}
+
+pub(crate) fn require_json_content_type(headers: &HeaderMap) -> Result<(), Error> {
+    let ok = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|media| media.trim().eq_ignore_ascii_case("application/json"));
+    if ok {
+        Ok(())
+    } else {
+        Err(ErrorKind::UnsupportedMediaType.into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::HeaderValue;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(*k, HeaderValue::from_static(v));
+        }
+        h
+    }
+
+    #[test]
+    fn accept_parsing() {
+        assert_eq!(
+            accepts(&headers(&[(
+                "accept",
+                "application/json, text/event-stream"
+            )])),
+            (true, true)
+        );
+        assert_eq!(
+            accepts(&headers(&[("accept", "application/json")])),
+            (true, false)
+        );
+        assert_eq!(
+            accepts(&headers(&[(
+                "accept",
+                "text/event-stream;q=0, application/json"
+            )])),
+            (true, false)
+        );
+        assert_eq!(accepts(&headers(&[("accept", "*/*")])), (true, true));
+        assert_eq!(accepts(&HeaderMap::new()), (true, true));
+    }
+}
