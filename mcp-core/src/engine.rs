@@ -1,21 +1,86 @@
-//! Method dispatch: what each JSON-RPC method does.
+//! The engine: what each JSON-RPC method does, for every era and transport alike. It takes a
+//! parsed request and gives a [`Reply`]: the JSON-RPC response now, or a running handler.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::future::Future;
 
+use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use serde_json::value::RawValue;
 use tokio::sync::mpsc;
 
+use crate::handler::BoxFuture;
 use crate::handler::context::RequestContext;
-use crate::http::reply::{Reply, Running};
+use crate::handler::context::{ModernCall, Outbound};
 use crate::protocol::jsonrpc::{self, RequestId, RpcError};
 use crate::protocol::model::{Completion, LoggingLevel, ResourceContents};
-use crate::registry::Registry;
-use crate::server::{Call, Inner, snapshot};
-use crate::session::Session;
+use crate::registry::{Entry, Registries, Shelf};
+use crate::session::{ClientReply, Session};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// The answer to one JSON-RPC request before it becomes an HTTP response.
+pub(crate) enum Reply {
+    /// The whole JSON-RPC response, known now.
+    Ready(Bytes),
+    /// A handler still running; it may send messages first.
+    Running(Running),
+}
+
+pub(crate) struct Running {
+    /// Resolves to the whole JSON-RPC response.
+    pub(crate) future: BoxFuture<Bytes>,
+    /// What the handler sends before its result (`None`: the answer is plain JSON).
+    pub(crate) outbound: Option<mpsc::UnboundedReceiver<Outbound>>,
+    pub(crate) cancel: CancellationToken,
+    /// Whether anything can fire `cancel` (only a call in a session can be named by
+    /// `notifications/cancelled`).
+    pub(crate) cancellable: bool,
+    /// Whether the client closing the response stream cancels the handler (2026-07-28; in the
+    /// legacy era a disconnect is not a cancellation).
+    pub(crate) cancel_on_disconnect: bool,
+}
+
+/// Runs requests against the registered tools, resources, templates and prompts.
+pub(crate) struct Engine {
+    pub(crate) registries: Registries,
+    /// `serverInfo`, as every era sends it.
+    pub(crate) server_info: Value,
+    pub(crate) instructions: Option<String>,
+    /// How many items a `*/list` page holds.
+    pub(crate) page_size: usize,
+    /// How long a handler waits for the client to answer it.
+    pub(crate) client_timeout: Duration,
+    /// Shared by every call that nothing can cancel (no session).
+    never_cancelled: CancellationToken,
+}
+
+/// One request being dispatched.
+pub(crate) struct Call<'a> {
+    pub(crate) parts: http::request::Parts,
+    pub(crate) session: Option<Arc<Session>>,
+    pub(crate) id: &'a jsonrpc::RequestId,
+    /// The answer is plain JSON: the handler cannot stream or send requests to the client.
+    pub(crate) plain_json: bool,
+    /// A 2026-07-28 request's declarations (`None` in the legacy era).
+    pub(crate) modern: Option<Arc<ModernCall>>,
+}
+
+/// The client's answer to a server-to-client request, as the waiting handler gets it.
+pub(crate) fn client_reply(result: Option<&RawValue>, error: Option<&RawValue>) -> ClientReply {
+    match (result, error) {
+        (Some(result), _) => Ok(result.to_owned()),
+        (None, Some(error)) => Err(
+            serde_json::from_str::<RpcError>(error.get()).unwrap_or_else(|_| {
+                RpcError::internal("the client sent a malformed JSON-RPC error object")
+            }),
+        ),
+        (None, None) => Err(RpcError::internal("the client sent an empty response")),
+    }
+}
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -128,17 +193,89 @@ fn to_json(value: &impl Serialize) -> Result<Vec<u8>, RpcError> {
         .map_err(|e| RpcError::internal(format!("could not serialise the result: {e}")))
 }
 
-fn list<T: crate::registry::Entry>(
-    lock: &std::sync::RwLock<std::sync::Arc<Registry<T>>>,
+fn list<T: Entry>(
+    shelf: &Shelf<T>,
     field: &str,
     params: Option<&RawValue>,
     page_size: usize,
 ) -> Result<Vec<u8>, RpcError> {
     let params: ListParams = parse_params(params)?;
-    snapshot(lock)?.page(field, params.cursor.as_deref(), page_size)
+    shelf
+        .snapshot()
+        .page(field, params.cursor.as_deref(), page_size)
 }
 
-impl Inner {
+impl Engine {
+    /// The token of calls that nothing can cancel.
+    pub(crate) fn never_cancelled(&self) -> CancellationToken {
+        self.never_cancelled.clone()
+    }
+
+    /// An engine over `registries`.
+    pub(crate) fn new(
+        registries: Registries,
+        server_info: Value,
+        instructions: Option<String>,
+        page_size: usize,
+        client_timeout: Duration,
+    ) -> Self {
+        Self {
+            registries,
+            server_info,
+            instructions,
+            page_size,
+            client_timeout,
+            never_cancelled: CancellationToken::new(),
+        }
+    }
+
+    /// The JSON-RPC response to `initialize` at `version`.
+    pub(crate) fn initialize_result(
+        &self,
+        id: &RequestId,
+        version: &str,
+        stateless: bool,
+    ) -> Bytes {
+        let mut result = serde_json::Map::new();
+        result.insert("protocolVersion".into(), Value::String(version.to_owned()));
+        result.insert("capabilities".into(), self.capabilities(stateless));
+        result.insert("serverInfo".into(), self.server_info.clone());
+        if let Some(instructions) = &self.instructions {
+            result.insert("instructions".into(), Value::String(instructions.clone()));
+        }
+        jsonrpc::result_bytes(id, Value::Object(result).to_string().as_bytes())
+    }
+
+    /// What this server offers, as registered now. Change notifications and subscriptions need
+    /// a session's GET stream, so a stateless server does not offer them.
+    pub(crate) fn capabilities(&self, stateless: bool) -> Value {
+        let live = !stateless;
+        let crate::registry::Offered {
+            tools,
+            resources,
+            templates,
+            prompts,
+        } = self.registries.offered();
+        let mut capabilities = serde_json::Map::new();
+        if tools {
+            capabilities.insert("tools".into(), serde_json::json!({ "listChanged": live }));
+        }
+        if resources || templates {
+            capabilities.insert(
+                "resources".into(),
+                serde_json::json!({ "subscribe": live, "listChanged": live }),
+            );
+        }
+        if prompts {
+            capabilities.insert("prompts".into(), serde_json::json!({ "listChanged": live }));
+        }
+        capabilities.insert("logging".into(), serde_json::json!({}));
+        if prompts || templates {
+            capabilities.insert("completions".into(), serde_json::json!({}));
+        }
+        Value::Object(capabilities)
+    }
+
     pub(crate) fn notification(
         &self,
         session: Option<&Session>,
@@ -174,14 +311,19 @@ impl Inner {
     ) -> Result<Reply, RpcError> {
         let id = call.id;
         let ready = |result: &[u8]| Ok(Reply::Ready(jsonrpc::result_bytes(id, result)));
-        let page_size = self.config.page_size;
+        let page_size = self.page_size;
         match method {
             "ping" => ready(b"{}"),
-            "tools/list" => ready(&list(&self.tools, "tools", params, page_size)?),
+            "tools/list" => ready(&list(&self.registries.tools, "tools", params, page_size)?),
             "tools/call" => self.call_tool(call, params),
-            "resources/list" => ready(&list(&self.resources, "resources", params, page_size)?),
+            "resources/list" => ready(&list(
+                &self.registries.resources,
+                "resources",
+                params,
+                page_size,
+            )?),
             "resources/templates/list" => ready(&list(
-                &self.templates,
+                &self.registries.templates,
                 "resourceTemplates",
                 params,
                 page_size,
@@ -195,7 +337,7 @@ impl Inner {
                     }
                     return ready(b"{}");
                 }
-                if !self.resource_exists(&params.uri)? {
+                if !self.registries.resource_exists(&params.uri) {
                     return Err(RpcError::resource_not_found(&params.uri));
                 }
                 if let Some(session) = &call.session {
@@ -208,7 +350,12 @@ impl Inner {
                 }
                 ready(b"{}")
             }
-            "prompts/list" => ready(&list(&self.prompts, "prompts", params, page_size)?),
+            "prompts/list" => ready(&list(
+                &self.registries.prompts,
+                "prompts",
+                params,
+                page_size,
+            )?),
             "prompts/get" => self.get_prompt(call, params),
             "completion/complete" => self.complete(call, params),
             "logging/setLevel" => {
@@ -262,7 +409,7 @@ impl Inner {
             call.session,
             sink,
             cancel.clone(),
-            self.config.client_timeout,
+            self.client_timeout,
         )
         .with_modern(call.modern);
         let work = start(ctx);
@@ -298,12 +445,12 @@ impl Inner {
             ));
         }
         let invoke = {
-            let tools = self
+            let found = self
+                .registries
                 .tools
-                .read()
-                .map_err(|_| RpcError::internal("tool registry unavailable"))?;
-            match tools.get(&params.name) {
-                Some(tool) => std::sync::Arc::clone(&tool.invoke),
+                .read(|tools| tools.get(&params.name).map(|tool| Arc::clone(&tool.invoke)));
+            match found {
+                Some(invoke) => invoke,
                 None => {
                     return Err(
                         RpcError::invalid_params(format!("Unknown tool: {}", params.name))
@@ -319,14 +466,6 @@ impl Inner {
         }))
     }
 
-    /// Whether `uri` names a resource or matches a template.
-    fn resource_exists(&self, uri: &str) -> Result<bool, RpcError> {
-        Ok(snapshot(&self.resources)?.get(uri).is_some()
-            || snapshot(&self.templates)?
-                .iter()
-                .any(|t| t.matches(uri).is_some()))
-    }
-
     fn read_resource(&self, call: Call<'_>, params: Option<&RawValue>) -> Result<Reply, RpcError> {
         #[derive(Serialize)]
         struct ReadResult<'a> {
@@ -334,11 +473,11 @@ impl Inner {
         }
         let params: UriParams = parse_params(params)?;
         let token = RequestMeta::token(params.meta);
-        let read = if let Some(resource) = snapshot(&self.resources)?.get(&params.uri) {
+        let read = if let Some(resource) = self.registries.resources.snapshot().get(&params.uri) {
             let resource = resource.clone();
             Box::new(move |ctx| resource.read(ctx)) as Box<dyn FnOnce(_) -> _>
         } else {
-            let templates = snapshot(&self.templates)?;
+            let templates = self.registries.templates.snapshot();
             let Some((template, vars)) = templates
                 .iter()
                 .find_map(|t| Some((t.clone(), t.matches(&params.uri)?)))
@@ -360,7 +499,7 @@ impl Inner {
 
     fn get_prompt(&self, call: Call<'_>, params: Option<&RawValue>) -> Result<Reply, RpcError> {
         let params: GetPromptParams = parse_params(params)?;
-        let prompts = snapshot(&self.prompts)?;
+        let prompts = self.registries.prompts.snapshot();
         let Some(prompt) = prompts.get(&params.name) else {
             return Err(
                 RpcError::invalid_params(format!("Unknown prompt: {}", params.name))
@@ -403,7 +542,7 @@ impl Inner {
         let argument = params.argument.name;
         let completer = match &params.reference {
             Reference::Prompt { name } => {
-                let prompts = snapshot(&self.prompts)?;
+                let prompts = self.registries.prompts.snapshot();
                 let prompt = prompts.get(name).ok_or_else(|| {
                     RpcError::invalid_params(format!("Unknown prompt: {name}"))
                         .with_data(serde_json::json!({ "name": name }))
@@ -420,7 +559,7 @@ impl Inner {
                     .map(|(_, c)| std::sync::Arc::clone(c))
             }
             Reference::Resource { uri } => {
-                let templates = snapshot(&self.templates)?;
+                let templates = self.registries.templates.snapshot();
                 let template = templates.get(uri).ok_or_else(|| {
                     RpcError::invalid_params(format!("Unknown resource template: {uri}"))
                         .with_data(serde_json::json!({ "uri": uri }))

@@ -20,10 +20,14 @@ pub use http::bearer::{
     InvalidToken, Principal, ProtectedResource, TokenVerifier, VerifyFuture, well_known_path,
 };
 pub use http::body::McpBody;
+pub use http::config::{CacheScope, ResponseMode};
 pub use http::cors::Cors;
 pub use http::error::{Error, ErrorKind};
 pub use http::forwarded::{InvalidProxy, PeerAddr, TrustedProxies};
 pub use http::routing::mount_prefix;
+pub use protocol::jsonrpc::{
+    HEADER_MISMATCH, MISSING_REQUIRED_CLIENT_CAPABILITY, UNSUPPORTED_PROTOCOL_VERSION,
+};
 pub use protocol::jsonrpc::{RequestId, RpcError};
 pub use protocol::model::client::{
     ClientRequestError, CreateMessageParams, CreateMessageResult, ElicitAction, ElicitParams,
@@ -34,9 +38,8 @@ pub use protocol::model::{
     IntoToolResult, Json, LoggingLevel, MediaContent, PromptMessage, ResourceContents,
     ResourceLink, Role, TextContent, ToolAnnotations,
 };
-pub use server::{
-    BuildError, CacheScope, HEADER_MISMATCH, LATEST_PROTOCOL_VERSION,
-    MISSING_REQUIRED_CLIENT_CAPABILITY, MODERN_PROTOCOL_VERSION, McpServer, McpServerBuilder,
-    ResponseMode, SUPPORTED_PROTOCOL_VERSIONS, UNSUPPORTED_PROTOCOL_VERSION,
+pub use protocol::version::{
+    LATEST_PROTOCOL_VERSION, MODERN_PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS,
 };
+pub use server::{BuildError, McpServer, McpServerBuilder};
 pub use session::{InMemorySessionStore, Session, SessionStore, StoreFull};

@@ -2,6 +2,7 @@
 //! whole when the set changes at run time, with their list definitions serialised once.
 
 use std::collections::HashMap;
+use std::sync::{Arc, PoisonError, RwLock};
 
 use serde_json::value::RawValue;
 
@@ -179,4 +180,101 @@ fn encode_cursor(offset: usize) -> String {
 
 fn decode_cursor(cursor: &str) -> Option<usize> {
     usize::from_str_radix(cursor.strip_prefix('o')?, 16).ok()
+}
+
+/// A registry that can be replaced while the server runs: readers take the current snapshot
+/// (an `Arc`, so a running call keeps the set it started with), a change swaps in a new one.
+pub(crate) struct Shelf<T> {
+    current: RwLock<Arc<Registry<T>>>,
+}
+
+impl<T: Entry> Shelf<T> {
+    /// A shelf holding `items`, checked as [`Registry::new`] checks them.
+    pub(crate) fn new(items: Vec<T>) -> Result<Self, String> {
+        Ok(Self {
+            current: RwLock::new(Arc::new(Registry::new(items)?)),
+        })
+    }
+
+    /// The current snapshot.
+    ///
+    /// A writer that panicked cannot have left a half-made registry behind (it swaps in a
+    /// finished one or nothing), so a poisoned lock still holds a valid snapshot and is read.
+    pub(crate) fn snapshot(&self) -> Arc<Registry<T>> {
+        Arc::clone(&self.current.read().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// Runs `f` on the current registry without taking a snapshot (the hot path's lookup).
+    pub(crate) fn read<R>(&self, f: impl FnOnce(&Registry<T>) -> R) -> R {
+        f(&self.current.read().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// Replaces the registry with `change(current)`, if it gives one; `Ok(false)` when not.
+    pub(crate) fn update(
+        &self,
+        change: impl FnOnce(&Registry<T>) -> Result<Option<Registry<T>>, String>,
+    ) -> Result<bool, String> {
+        let mut current = self.current.write().unwrap_or_else(PoisonError::into_inner);
+        match change(&current)? {
+            Some(next) => {
+                *current = Arc::new(next);
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+}
+
+/// Everything a server offers, each kind on its own shelf.
+pub(crate) struct Registries {
+    pub(crate) tools: Shelf<Tool>,
+    pub(crate) resources: Shelf<Resource>,
+    pub(crate) templates: Shelf<ResourceTemplate>,
+    pub(crate) prompts: Shelf<Prompt>,
+}
+
+/// Which kinds of entry a server has now: what its capabilities declare.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Offered {
+    pub(crate) tools: bool,
+    pub(crate) resources: bool,
+    pub(crate) templates: bool,
+    pub(crate) prompts: bool,
+}
+
+impl Registries {
+    /// The registries of a server definition.
+    pub(crate) fn new(
+        tools: Vec<Tool>,
+        resources: Vec<Resource>,
+        templates: Vec<ResourceTemplate>,
+        prompts: Vec<Prompt>,
+    ) -> Result<Self, String> {
+        Ok(Self {
+            tools: Shelf::new(tools)?,
+            resources: Shelf::new(resources)?,
+            templates: Shelf::new(templates)?,
+            prompts: Shelf::new(prompts)?,
+        })
+    }
+
+    /// Which kinds are registered now.
+    pub(crate) fn offered(&self) -> Offered {
+        Offered {
+            tools: !self.tools.snapshot().is_empty(),
+            resources: !self.resources.snapshot().is_empty(),
+            templates: !self.templates.snapshot().is_empty(),
+            prompts: !self.prompts.snapshot().is_empty(),
+        }
+    }
+
+    /// Whether `uri` names a resource or matches a template.
+    pub(crate) fn resource_exists(&self, uri: &str) -> bool {
+        self.resources.snapshot().get(uri).is_some()
+            || self
+                .templates
+                .snapshot()
+                .iter()
+                .any(|t| t.matches(uri).is_some())
+    }
 }

@@ -2,6 +2,9 @@
 //! with the host's own verifier, challenging with `WWW-Authenticate`, and publishing the
 //! protected resource metadata. mcp-mount does not issue tokens; an authorization server does.
 
+use http::{HeaderMap, header};
+
+use crate::http::error::{Error, ErrorKind};
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -185,4 +188,50 @@ pub(crate) fn challenge(
         ));
     }
     challenge
+}
+
+/// Checks the bearer token: the principal, or the 401/403 with its challenge.
+pub(crate) async fn authenticate(
+    headers: &HeaderMap,
+    resource: &ProtectedResource,
+    verifier: &dyn TokenVerifier,
+    metadata: &str,
+) -> Result<Principal, Error> {
+    let required = &resource.required_scopes;
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            let (scheme, token) = v.split_once(' ')?;
+            scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+        })
+        .filter(|t| !t.is_empty());
+    let Some(token) = token else {
+        return Err(Error::new(
+            ErrorKind::Unauthorized,
+            "Unauthorized: a bearer token is required",
+        )
+        .with_challenge(challenge(metadata, required, None)));
+    };
+    let principal =
+        verifier.verify(token).await.map_err(|e| {
+            Error::new(ErrorKind::Unauthorized, format!("Unauthorized: {e}"))
+                .with_challenge(challenge(metadata, required, Some(("invalid_token", &e.0))))
+        })?;
+    if let Some(missing) = required
+        .iter()
+        .find(|scope| !principal.scopes.contains(scope))
+    {
+        let description = format!("the token lacks the scope {missing}");
+        return Err(Error::new(
+            ErrorKind::InsufficientScope,
+            format!("Forbidden: {description}"),
+        )
+        .with_challenge(challenge(
+            metadata,
+            required,
+            Some(("insufficient_scope", &description)),
+        )));
+    }
+    Ok(principal)
 }

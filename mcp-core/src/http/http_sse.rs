@@ -13,16 +13,15 @@ use bytes::Bytes;
 use http::{Response, StatusCode};
 use tokio::sync::mpsc;
 
-use crate::LATEST_PROTOCOL_VERSION;
-use crate::engine::{InitializeParams, parse_params};
+use crate::engine::{Call, InitializeParams, Reply, Running, client_reply, parse_params};
 use crate::handler::context::Outbound;
 use crate::http::body::McpBody;
+use crate::http::core::Core;
 use crate::http::error::{Error, ErrorKind};
 use crate::http::negotiate;
-use crate::http::reply::{Reply, Running};
 use crate::protocol::jsonrpc::{self, Envelope, Message};
 use crate::protocol::sse;
-use crate::server::{Call, Inner, client_reply, supported_version};
+use crate::protocol::version::{LATEST_PROTOCOL_VERSION, supported_version};
 use crate::session::Session;
 
 /// How many events may wait for a slow legacy client before the server waits too.
@@ -30,7 +29,7 @@ const STREAM_CAPACITY: usize = 64;
 
 /// The live legacy sessions.
 #[derive(Default)]
-pub(crate) struct LegacySessions {
+pub(crate) struct HttpSseSessions {
     sessions: Mutex<HashMap<Arc<str>, Arc<LegacySession>>>,
 }
 
@@ -42,7 +41,7 @@ struct LegacySession {
     session: OnceLock<Arc<Session>>,
 }
 
-impl LegacySessions {
+impl HttpSseSessions {
     fn get(&self, id: &str) -> Option<Arc<LegacySession>> {
         let mut sessions = self.sessions.lock().ok()?;
         let session = sessions.get(id).cloned()?;
@@ -84,136 +83,136 @@ fn unavailable(e: getrandom::Error) -> Error {
     )
 }
 
-impl Inner {
-    /// `GET {prefix}/sse`: opens a legacy session and its stream; `prefix` is the external one.
-    pub(crate) fn legacy_open(
-        &self,
-        parts: &http::request::Parts,
-        prefix: &str,
-    ) -> Result<Response<McpBody>, Error> {
-        if !negotiate::accepts(&parts.headers).1 {
-            return Err(Error::new(
-                ErrorKind::NotAcceptable,
-                "Not Acceptable: Client must accept text/event-stream",
-            ));
-        }
-        let id = crate::session::new_session_id().map_err(unavailable)?;
-        let (tx, rx) = mpsc::channel(STREAM_CAPACITY);
-        let endpoint = format!("{}/messages?sessionId={id}", prefix.trim_end_matches('/'));
-        // A fresh channel has room: the endpoint event is always first.
-        let _ = tx.try_send(endpoint_event(&endpoint));
-        self.legacy.insert(
-            id,
-            LegacySession {
-                stream: tx,
-                principal: self.principal_of(parts),
-                session: OnceLock::new(),
-            },
-            self.config.max_sessions,
-        )?;
-        let mut response = crate::http::sse::response(McpBody::stream(rx));
-        response.headers_mut().insert(
-            http::header::CACHE_CONTROL,
-            http::HeaderValue::from_static("no-cache, no-transform"),
-        );
-        Ok(response)
+/// `GET {prefix}/sse`: opens a legacy session and its stream; `prefix` is the external one.
+pub(crate) fn open(
+    core: &Core,
+    parts: &http::request::Parts,
+    prefix: &str,
+) -> Result<Response<McpBody>, Error> {
+    if !negotiate::accepts(&parts.headers).1 {
+        return Err(Error::new(
+            ErrorKind::NotAcceptable,
+            "Not Acceptable: Client must accept text/event-stream",
+        ));
     }
+    let id = crate::session::new_session_id().map_err(unavailable)?;
+    let (tx, rx) = mpsc::channel(STREAM_CAPACITY);
+    let endpoint = format!("{}/messages?sessionId={id}", prefix.trim_end_matches('/'));
+    // A fresh channel has room: the endpoint event is always first.
+    let _ = tx.try_send(endpoint_event(&endpoint));
+    core.http_sse.insert(
+        id,
+        LegacySession {
+            stream: tx,
+            principal: core.principal_of(parts),
+            session: OnceLock::new(),
+        },
+        core.config.max_sessions,
+    )?;
+    let mut response = crate::http::sse::response(McpBody::stream(rx));
+    response.headers_mut().insert(
+        http::header::CACHE_CONTROL,
+        http::HeaderValue::from_static("no-cache, no-transform"),
+    );
+    Ok(response)
+}
 
-    /// `POST {prefix}/messages?sessionId=…`: accepts one message; its answer goes to the stream.
-    pub(crate) async fn legacy_message(
-        self: &Arc<Self>,
-        parts: http::request::Parts,
-        body: Bytes,
-    ) -> Result<Response<McpBody>, Error> {
-        negotiate::require_json_content_type(&parts.headers)?;
-        if body.len() > self.config.max_body {
-            return Err(Error::payload_too_large(self.config.max_body));
-        }
-        let id = parts
-            .uri
-            .query()
-            .and_then(|q| {
-                q.split('&')
-                    .find_map(|pair| pair.strip_prefix("sessionId="))
-            })
-            .ok_or_else(|| {
-                Error::new(
-                    ErrorKind::MissingSession,
-                    "Bad Request: sessionId query parameter is required",
-                )
-            })?;
-        let legacy = self
-            .legacy
-            .get(id)
-            .filter(|legacy| legacy.principal == self.principal_of(&parts))
-            .ok_or_else(|| Error::from(ErrorKind::SessionNotFound))?;
-        let envelope = serde_json::from_slice::<Envelope<'_>>(&body)
-            .map_err(|e| Error::new(ErrorKind::Parse, format!("Parse error: {e}")))?;
-        let message = envelope.classify().map_err(|invalid| {
-            Error::new(ErrorKind::InvalidRequest, invalid.message).with_id(invalid.id)
-        })?;
-        let session = legacy.session.get().cloned();
-        match message {
-            Message::Request { id, method, params } if method == "initialize" => {
-                let answer = match parse_params::<InitializeParams>(params) {
-                    Err(error) => jsonrpc::error_bytes(Some(&id), &error),
-                    Ok(_) if session.is_some() => jsonrpc::error_bytes(
-                        Some(&id),
-                        &jsonrpc::RpcError::new(
-                            jsonrpc::INVALID_REQUEST,
-                            "Invalid Request: Server already initialized",
-                        ),
-                    ),
-                    Ok(params) => {
-                        let version = supported_version(&params.protocol_version)
-                            .unwrap_or(LATEST_PROTOCOL_VERSION);
-                        let session = Session::new(
-                            version,
-                            params.capabilities,
-                            params.client_info,
-                            self.config.replay,
-                        )
-                        .map_err(unavailable)?;
-                        let _ = legacy.session.set(Arc::new(session));
-                        self.initialize_result(&id, version)
-                    }
-                };
-                let _ = legacy.stream.send(sse::event(None, &answer)).await;
-            }
-            Message::Request { id, method, params } => {
-                let call = Call {
-                    modern: None,
-                    parts,
-                    session,
-                    id: &id,
-                    plain_json: false,
-                };
-                let reply = match self.request(call, &method, params) {
-                    Ok(reply) => reply,
-                    Err(error) => Reply::Ready(jsonrpc::error_bytes(Some(&id), &error)),
-                };
-                match reply {
-                    Reply::Ready(answer) => {
-                        let _ = legacy.stream.send(sse::event(None, &answer)).await;
-                    }
-                    Reply::Running(running) => {
-                        tokio::spawn(pump(running, legacy.stream.clone()));
-                    }
-                }
-            }
-            Message::Notification { method, params } => {
-                self.notification(session.as_deref(), &method, params);
-            }
-            Message::Response { id, result, error } => {
-                if let Some(session) = &session {
-                    session.complete_client_request(&id, client_reply(result, error));
-                }
-            }
-        }
-        let mut response = Response::new(McpBody::empty());
-        *response.status_mut() = StatusCode::ACCEPTED;
-        Ok(response)
+/// `POST {prefix}/messages?sessionId=…`: accepts one message; its answer goes to the stream.
+pub(crate) async fn message(
+    core: &Arc<Core>,
+    parts: http::request::Parts,
+    body: Bytes,
+) -> Result<Response<McpBody>, Error> {
+    negotiate::require_json_content_type(&parts.headers)?;
+    if body.len() > core.config.max_body {
+        return Err(Error::payload_too_large(core.config.max_body));
     }
+    let id = parts
+        .uri
+        .query()
+        .and_then(|q| {
+            q.split('&')
+                .find_map(|pair| pair.strip_prefix("sessionId="))
+        })
+        .ok_or_else(|| {
+            Error::new(
+                ErrorKind::MissingSession,
+                "Bad Request: sessionId query parameter is required",
+            )
+        })?;
+    let legacy = core
+        .http_sse
+        .get(id)
+        .filter(|legacy| legacy.principal == core.principal_of(&parts))
+        .ok_or_else(|| Error::from(ErrorKind::SessionNotFound))?;
+    let envelope = serde_json::from_slice::<Envelope<'_>>(&body)
+        .map_err(|e| Error::new(ErrorKind::Parse, format!("Parse error: {e}")))?;
+    let message = envelope.classify().map_err(|invalid| {
+        Error::new(ErrorKind::InvalidRequest, invalid.message).with_id(invalid.id)
+    })?;
+    let session = legacy.session.get().cloned();
+    match message {
+        Message::Request { id, method, params } if method == "initialize" => {
+            let answer = match parse_params::<InitializeParams>(params) {
+                Err(error) => jsonrpc::error_bytes(Some(&id), &error),
+                Ok(_) if session.is_some() => jsonrpc::error_bytes(
+                    Some(&id),
+                    &jsonrpc::RpcError::new(
+                        jsonrpc::INVALID_REQUEST,
+                        "Invalid Request: Server already initialized",
+                    ),
+                ),
+                Ok(params) => {
+                    let version = supported_version(&params.protocol_version)
+                        .unwrap_or(LATEST_PROTOCOL_VERSION);
+                    let session = Session::new(
+                        version,
+                        params.capabilities,
+                        params.client_info,
+                        core.config.replay,
+                    )
+                    .map_err(unavailable)?;
+                    let _ = legacy.session.set(Arc::new(session));
+                    core.engine
+                        .initialize_result(&id, version, core.config.stateless)
+                }
+            };
+            let _ = legacy.stream.send(sse::event(None, &answer)).await;
+        }
+        Message::Request { id, method, params } => {
+            let call = Call {
+                modern: None,
+                parts,
+                session,
+                id: &id,
+                plain_json: false,
+            };
+            let reply = match core.engine.request(call, &method, params) {
+                Ok(reply) => reply,
+                Err(error) => Reply::Ready(jsonrpc::error_bytes(Some(&id), &error)),
+            };
+            match reply {
+                Reply::Ready(answer) => {
+                    let _ = legacy.stream.send(sse::event(None, &answer)).await;
+                }
+                Reply::Running(running) => {
+                    tokio::spawn(pump(running, legacy.stream.clone()));
+                }
+            }
+        }
+        Message::Notification { method, params } => {
+            core.engine
+                .notification(session.as_deref(), &method, params);
+        }
+        Message::Response { id, result, error } => {
+            if let Some(session) = &session {
+                session.complete_client_request(&id, client_reply(result, error));
+            }
+        }
+    }
+    let mut response = Response::new(McpBody::empty());
+    *response.status_mut() = StatusCode::ACCEPTED;
+    Ok(response)
 }
 
 /// Runs a handler, sending what it sends and then its result to the session's stream.

@@ -4,6 +4,22 @@ use http::{HeaderMap, header};
 
 use crate::http::error::{Error, ErrorKind};
 
+/// `Mcp-Session-Id`: names the session of a session-era request.
+pub(crate) const MCP_SESSION_ID: &str = "mcp-session-id";
+/// `MCP-Protocol-Version`: the version a request speaks.
+pub(crate) const MCP_PROTOCOL_VERSION: &str = "mcp-protocol-version";
+/// `Last-Event-ID`: where a resumed stream picks up.
+pub(crate) const LAST_EVENT_ID: &str = "last-event-id";
+/// `Mcp-Method`: mirrors a 2026-07-28 request's method.
+pub(crate) const MCP_METHOD: &str = "mcp-method";
+/// `Mcp-Name`: mirrors a 2026-07-28 request's tool or prompt name, or resource URI.
+pub(crate) const MCP_NAME: &str = "mcp-name";
+
+/// A header's value as text, when it is.
+pub(crate) fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
 /// Whether a media range's parameters refuse it (`q=0`).
 fn refused(params: &str) -> bool {
     params.split(';').any(|p| {

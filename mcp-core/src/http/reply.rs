@@ -10,38 +10,16 @@ use http::{HeaderValue, Response, header};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::handler::BoxFuture;
+use crate::engine::{Reply, Running};
 use crate::handler::context::Outbound;
 use crate::http::body::McpBody;
+use crate::http::config::ResponseMode;
 use crate::http::sse as sse_response;
 use crate::protocol::sse;
-use crate::server::ResponseMode;
 use crate::session::Session;
 
 /// How often a stream whose closing cancels its request gets a keep-alive comment.
 const KEEP_ALIVE: Duration = Duration::from_millis(500);
-
-/// The answer to one JSON-RPC request before it becomes an HTTP response.
-pub(crate) enum Reply {
-    /// The whole JSON-RPC response, known now.
-    Ready(Bytes),
-    /// A handler still running; it may send messages first.
-    Running(Running),
-}
-
-pub(crate) struct Running {
-    /// Resolves to the whole JSON-RPC response.
-    pub(crate) future: BoxFuture<Bytes>,
-    /// What the handler sends before its result (`None`: the answer is plain JSON).
-    pub(crate) outbound: Option<mpsc::UnboundedReceiver<Outbound>>,
-    pub(crate) cancel: CancellationToken,
-    /// Whether anything can fire `cancel` (only a call in a session can be named by
-    /// `notifications/cancelled`).
-    pub(crate) cancellable: bool,
-    /// Whether the client closing the response stream cancels the handler (2026-07-28; in the
-    /// legacy era a disconnect is not a cancellation).
-    pub(crate) cancel_on_disconnect: bool,
-}
 
 /// How SSE streams are written.
 #[derive(Clone, Copy, Debug)]
@@ -294,4 +272,11 @@ pub(crate) async fn join_replies(replies: Vec<Reply>) -> Vec<Bytes> {
         .into_iter()
         .flatten()
         .collect()
+}
+
+/// `202 Accepted` with no body: what a notification or a response from the client gets.
+pub(crate) fn accepted() -> Response<McpBody> {
+    let mut response = Response::new(McpBody::empty());
+    *response.status_mut() = http::StatusCode::ACCEPTED;
+    response
 }

@@ -17,39 +17,27 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
 use super::mrtr;
+use crate::engine::{Call, Reply, Running, parse_params};
 use crate::handler::context::{ModernCall, Mrtr};
 use crate::http::body::McpBody;
-use crate::http::reply::{Reply, Running};
+use crate::http::config::{CachePolicy, ResponseMode};
+use crate::http::core::Core;
+use crate::http::negotiate::{MCP_METHOD, MCP_NAME, MCP_PROTOCOL_VERSION};
+use crate::http::reply::accepted;
 use crate::protocol::jsonrpc::{
-    self, INVALID_PARAMS, METHOD_NOT_FOUND, RESOURCE_NOT_FOUND, RequestId,
+    self, HEADER_MISMATCH, INVALID_PARAMS, METHOD_NOT_FOUND, MISSING_REQUIRED_CLIENT_CAPABILITY,
+    RESOURCE_NOT_FOUND, RequestId, UNSUPPORTED_PROTOCOL_VERSION,
 };
 use crate::protocol::jsonrpc::{Message, RpcError};
 use crate::protocol::model::LoggingLevel;
-use crate::server::ResponseMode;
-use crate::server::{Call, Inner, SUPPORTED_PROTOCOL_VERSIONS, accepted, snapshot};
-
-/// The stateless protocol version this server speaks.
-pub const MODERN_PROTOCOL_VERSION: &str = "2026-07-28";
-
-/// Every modern-era version this server speaks, newest first.
-const MODERN_VERSIONS: &[&str] = &[MODERN_PROTOCOL_VERSION];
+use crate::protocol::version::{MODERN_VERSIONS, supported_versions};
+use crate::session::changes::ServerEvent;
 
 const META_PROTOCOL_VERSION: &str = "io.modelcontextprotocol/protocolVersion";
 const META_CLIENT_CAPABILITIES: &str = "io.modelcontextprotocol/clientCapabilities";
 const META_SERVER_INFO: &str = "io.modelcontextprotocol/serverInfo";
 const META_LOG_LEVEL: &str = "io.modelcontextprotocol/logLevel";
 const META_SUBSCRIPTION_ID: &str = "io.modelcontextprotocol/subscriptionId";
-
-/// `HeaderMismatch`: a required header is missing, malformed or disagrees with the body.
-pub const HEADER_MISMATCH: i32 = -32020;
-/// `MissingRequiredClientCapability`: the request needs a capability the client lacks.
-pub const MISSING_REQUIRED_CLIENT_CAPABILITY: i32 = -32021;
-/// `UnsupportedProtocolVersion`: the request's `_meta` names a version the server lacks.
-pub const UNSUPPORTED_PROTOCOL_VERSION: i32 = -32022;
-
-const MCP_METHOD: &str = "mcp-method";
-const MCP_NAME: &str = "mcp-name";
-const MCP_PROTOCOL_VERSION: &str = "mcp-protocol-version";
 
 /// Methods the 2026-07-28 revision removed; asking for them is "method not found".
 const REMOVED: &[&str] = &[
@@ -151,164 +139,161 @@ struct NamedParams {
     uri: Option<Value>,
 }
 
-impl Inner {
-    /// Handles a modern-era POST: validates its `_meta` and headers, dispatches it with no
-    /// session, and shapes the result as the 2026-07-28 revision wants.
-    pub(crate) async fn modern(
-        self: &Arc<Self>,
-        parts: http::request::Parts,
-        message: Message<'_>,
-    ) -> Response<McpBody> {
-        let (id, method, params) = match message {
-            Message::Request { id, method, params } => (id, method, params),
-            // Notifications change nothing in a stateless exchange (cancellation is closing
-            // the stream).
-            Message::Notification { .. } | Message::Response { .. } => return accepted(),
-        };
-        let mut modern = match validate(&parts.headers, &method, params) {
-            Ok(modern) => modern,
-            Err(error) => return error_response(StatusCode::BAD_REQUEST, Some(&id), &error),
-        };
-        if method == "tools/call" {
-            if let Err(error) = self.check_param_headers(&parts.headers, params) {
-                return error_response(StatusCode::BAD_REQUEST, Some(&id), &error);
-            }
+/// Handles a modern-era POST: validates its `_meta` and headers, dispatches it with no
+/// session, and shapes the result as the 2026-07-28 revision wants.
+pub(crate) async fn handle(
+    core: &Arc<Core>,
+    parts: http::request::Parts,
+    message: Message<'_>,
+) -> Response<McpBody> {
+    let (id, method, params) = match message {
+        Message::Request { id, method, params } => (id, method, params),
+        // Notifications change nothing in a stateless exchange (cancellation is closing
+        // the stream).
+        Message::Notification { .. } | Message::Response { .. } => return accepted(),
+    };
+    let mut modern = match validate(&parts.headers, &method, params) {
+        Ok(modern) => modern,
+        Err(error) => return error_response(StatusCode::BAD_REQUEST, Some(&id), &error),
+    };
+    if method == "tools/call" {
+        if let Err(error) = check_param_headers(core, &parts.headers, params) {
+            return error_response(StatusCode::BAD_REQUEST, Some(&id), &error);
         }
-        // The requests that may ask the client for input, and what they carry for it.
-        let origin = match &*method {
-            "tools/call" | "prompts/get" | "resources/read" => {
-                let field = if method == "resources/read" {
-                    "uri"
-                } else {
-                    "name"
-                };
-                let name = params
-                    .and_then(|p| serde_json::from_str::<NamedParams>(p.get()).ok())
-                    .and_then(|p| if field == "name" { p.name } else { p.uri })
-                    .and_then(|v| v.as_str().map(str::to_owned))
-                    .unwrap_or_default();
-                Some((name, self.principal_of(&parts)))
-            }
-            _ => None,
-        };
-        if let Some((name, principal)) = &origin {
-            let retry: RetryParams = params
-                .and_then(|p| serde_json::from_str(p.get()).ok())
+    }
+    // The requests that may ask the client for input, and what they carry for it.
+    let origin = match &*method {
+        "tools/call" | "prompts/get" | "resources/read" => {
+            let field = if method == "resources/read" {
+                "uri"
+            } else {
+                "name"
+            };
+            let name = params
+                .and_then(|p| serde_json::from_str::<NamedParams>(p.get()).ok())
+                .and_then(|p| if field == "name" { p.name } else { p.uri })
+                .and_then(|v| v.as_str().map(str::to_owned))
                 .unwrap_or_default();
-            let mut responses = Map::new();
-            if let Some(state) = &retry.request_state {
-                match mrtr::State::open(&self.state_key, state, &method, name, principal.as_deref())
-                {
-                    Ok(state) => responses = state.r,
-                    Err(why) => {
-                        return error_response(
-                            StatusCode::BAD_REQUEST,
-                            Some(&id),
-                            &RpcError::invalid_params(format!(
-                                "Invalid params: requestState is not valid: {why}"
-                            )),
-                        );
-                    }
+            Some((name, core.principal_of(&parts)))
+        }
+        _ => None,
+    };
+    if let Some((name, principal)) = &origin {
+        let retry: RetryParams = params
+            .and_then(|p| serde_json::from_str(p.get()).ok())
+            .unwrap_or_default();
+        let mut responses = Map::new();
+        if let Some(state) = &retry.request_state {
+            match mrtr::State::open(&core.state_key, state, &method, name, principal.as_deref()) {
+                Ok(state) => responses = state.r,
+                Err(why) => {
+                    return error_response(
+                        StatusCode::BAD_REQUEST,
+                        Some(&id),
+                        &RpcError::invalid_params(format!(
+                            "Invalid params: requestState is not valid: {why}"
+                        )),
+                    );
                 }
             }
-            responses.extend(retry.input_responses.unwrap_or_default());
-            modern.mrtr = Some(Mrtr {
-                responses,
-                ..Mrtr::default()
-            });
         }
-        let modern = Arc::new(modern);
-        if method == "server/discover" {
-            let result = self.discover();
-            return crate::http::reply::json_response(jsonrpc::result_bytes(
-                &id,
-                result.to_string().as_bytes(),
-            ));
-        }
-        if method == "subscriptions/listen" {
-            return self.subscribe(&id, params);
-        }
-        let known = matches!(
-            &*method,
-            "tools/list"
-                | "tools/call"
-                | "resources/list"
-                | "resources/templates/list"
-                | "resources/read"
-                | "prompts/list"
-                | "prompts/get"
-                | "completion/complete"
-        );
-        if !known || REMOVED.contains(&&*method) {
-            return error_response(
-                StatusCode::NOT_FOUND,
-                Some(&id),
-                &RpcError::new(METHOD_NOT_FOUND, format!("Method not found: {method}")),
-            );
-        }
-        let call = Call {
-            parts,
-            session: None,
-            id: &id,
-            plain_json: self.config.response_mode == ResponseMode::Json,
-            modern: Some(Arc::clone(&modern)),
-        };
-        let reply = match self.request(call, &method, params) {
-            Ok(reply) => reply,
-            Err(error) => Reply::Ready(jsonrpc::error_bytes(Some(&id), &error)),
-        };
-        let shape = Shape {
-            id: id.clone(),
-            call: Arc::clone(&modern),
-            server_info: self.server_info.clone(),
-            cache: CACHEABLE.contains(&&*method).then_some(self.config.cache),
-            origin: origin.map(|(name, principal)| Origin {
-                method: method.to_string(),
-                name,
-                principal,
-                key: self.state_key,
-                ttl: self.config.input_ttl,
-            }),
-        };
-        let reply = match reply {
-            Reply::Ready(message) => Reply::Ready(shape.apply(&message)),
-            Reply::Running(running) => {
-                let Running {
-                    future,
-                    outbound,
-                    cancel,
-                    cancellable,
-                    cancel_on_disconnect,
-                } = running;
-                let needed = modern.mrtr.as_ref().map(|m| m.needed.clone());
-                Reply::Running(Running {
-                    future: Box::pin(async move {
-                        let Some(needed) = needed else {
-                            return shape.apply(&future.await);
-                        };
-                        tokio::select! {
-                            biased;
-                            message = future => shape.apply(&message),
-                            () = needed.cancelled() => shape.input_required(),
-                        }
-                    }),
-                    outbound,
-                    cancel,
-                    cancellable,
-                    cancel_on_disconnect,
-                })
-            }
-        };
-        let mut response = crate::http::reply::respond(self.stream_config(), None, reply).await;
-        let json = response
-            .headers()
-            .get(http::header::CONTENT_TYPE)
-            .is_some_and(|v| v.as_bytes() == b"application/json");
-        if json && modern.missing().is_some() {
-            *response.status_mut() = StatusCode::BAD_REQUEST;
-        }
-        response
+        responses.extend(retry.input_responses.unwrap_or_default());
+        modern.mrtr = Some(Mrtr {
+            responses,
+            ..Mrtr::default()
+        });
     }
+    let modern = Arc::new(modern);
+    if method == "server/discover" {
+        let result = discover(core);
+        return crate::http::reply::json_response(jsonrpc::result_bytes(
+            &id,
+            result.to_string().as_bytes(),
+        ));
+    }
+    if method == "subscriptions/listen" {
+        return subscribe(core, &id, params);
+    }
+    let known = matches!(
+        &*method,
+        "tools/list"
+            | "tools/call"
+            | "resources/list"
+            | "resources/templates/list"
+            | "resources/read"
+            | "prompts/list"
+            | "prompts/get"
+            | "completion/complete"
+    );
+    if !known || REMOVED.contains(&&*method) {
+        return error_response(
+            StatusCode::NOT_FOUND,
+            Some(&id),
+            &RpcError::new(METHOD_NOT_FOUND, format!("Method not found: {method}")),
+        );
+    }
+    let call = Call {
+        parts,
+        session: None,
+        id: &id,
+        plain_json: core.config.response_mode == ResponseMode::Json,
+        modern: Some(Arc::clone(&modern)),
+    };
+    let reply = match core.engine.request(call, &method, params) {
+        Ok(reply) => reply,
+        Err(error) => Reply::Ready(jsonrpc::error_bytes(Some(&id), &error)),
+    };
+    let shape = Shape {
+        id: id.clone(),
+        call: Arc::clone(&modern),
+        server_info: core.engine.server_info.clone(),
+        cache: CACHEABLE.contains(&&*method).then_some(core.config.cache),
+        origin: origin.map(|(name, principal)| Origin {
+            method: method.to_string(),
+            name,
+            principal,
+            key: core.state_key,
+            ttl: core.config.input_ttl,
+        }),
+    };
+    let reply = match reply {
+        Reply::Ready(message) => Reply::Ready(shape.apply(&message)),
+        Reply::Running(running) => {
+            let Running {
+                future,
+                outbound,
+                cancel,
+                cancellable,
+                cancel_on_disconnect,
+            } = running;
+            let needed = modern.mrtr.as_ref().map(|m| m.needed.clone());
+            Reply::Running(Running {
+                future: Box::pin(async move {
+                    let Some(needed) = needed else {
+                        return shape.apply(&future.await);
+                    };
+                    tokio::select! {
+                        biased;
+                        message = future => shape.apply(&message),
+                        () = needed.cancelled() => shape.input_required(),
+                    }
+                }),
+                outbound,
+                cancel,
+                cancellable,
+                cancel_on_disconnect,
+            })
+        }
+    };
+    let mut response = crate::http::reply::respond(core.stream_config(), None, reply).await;
+    let json = response
+        .headers()
+        .get(http::header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes() == b"application/json");
+    if json && modern.missing().is_some() {
+        *response.status_mut() = StatusCode::BAD_REQUEST;
+    }
+    response
 }
 
 /// The `_meta` fields, the version and the mirrored headers of a modern request; the error is
@@ -404,109 +389,114 @@ fn header_matches(header: &str, body: &Value) -> bool {
     }
 }
 
-impl Inner {
-    /// `x-mcp-header` parameters of the called tool: each `Mcp-Param-<Name>` header must be
-    /// there when the argument is, hold valid characters, and (decoded) equal the argument.
-    fn check_param_headers(
-        &self,
-        headers: &HeaderMap,
-        params: Option<&RawValue>,
-    ) -> Result<(), RpcError> {
-        let Some(call) = params.and_then(|p| serde_json::from_str::<CallParams>(p.get()).ok())
-        else {
-            return Ok(());
+/// `x-mcp-header` parameters of the called tool: each `Mcp-Param-<Name>` header must be
+/// there when the argument is, hold valid characters, and (decoded) equal the argument.
+fn check_param_headers(
+    core: &Core,
+    headers: &HeaderMap,
+    params: Option<&RawValue>,
+) -> Result<(), RpcError> {
+    let Some(call) = params.and_then(|p| serde_json::from_str::<CallParams>(p.get()).ok()) else {
+        return Ok(());
+    };
+    let Some(name) = call.name else {
+        return Ok(());
+    };
+    let Some(schema) = core
+        .engine
+        .registries
+        .tools
+        .snapshot()
+        .get(&name)
+        .map(|tool| tool.input_schema().clone())
+    else {
+        return Ok(());
+    };
+    let Some(properties) = schema.get("properties").and_then(Value::as_object) else {
+        return Ok(());
+    };
+    let arguments = call.arguments.unwrap_or_default();
+    for (property, definition) in properties {
+        let Some(header) = definition.get("x-mcp-header").and_then(Value::as_str) else {
+            continue;
         };
-        let Some(name) = call.name else {
-            return Ok(());
-        };
-        let Some(schema) = snapshot(&self.tools)?
-            .get(&name)
-            .map(|tool| tool.input_schema().clone())
-        else {
-            return Ok(());
-        };
-        let Some(properties) = schema.get("properties").and_then(Value::as_object) else {
-            return Ok(());
-        };
-        let arguments = call.arguments.unwrap_or_default();
-        for (property, definition) in properties {
-            let Some(header) = definition.get("x-mcp-header").and_then(Value::as_str) else {
-                continue;
-            };
-            let header_name = format!("mcp-param-{}", header.to_ascii_lowercase());
-            let sent = headers.get(header_name.as_str());
-            match (arguments.get(property), sent) {
-                (None | Some(Value::Null), None) => {}
-                (Some(_), None) => {
+        let header_name = format!("mcp-param-{}", header.to_ascii_lowercase());
+        let sent = headers.get(header_name.as_str());
+        match (arguments.get(property), sent) {
+            (None | Some(Value::Null), None) => {}
+            (Some(_), None) => {
+                return Err(header_mismatch(format!(
+                    "the Mcp-Param-{header} header is required with the argument {property}"
+                )));
+            }
+            (None | Some(Value::Null), Some(_)) => {
+                return Err(header_mismatch(format!(
+                    "Mcp-Param-{header} was sent without the argument {property}"
+                )));
+            }
+            (Some(value), Some(raw)) => {
+                let Some(decoded) = raw.to_str().ok().and_then(decode_header) else {
                     return Err(header_mismatch(format!(
-                        "the Mcp-Param-{header} header is required with the argument {property}"
+                        "Mcp-Param-{header} holds invalid characters"
                     )));
-                }
-                (None | Some(Value::Null), Some(_)) => {
+                };
+                if !header_matches(&decoded, value) {
                     return Err(header_mismatch(format!(
-                        "Mcp-Param-{header} was sent without the argument {property}"
+                        "Mcp-Param-{header} is {decoded:?} but the argument {property} is {value}"
                     )));
-                }
-                (Some(value), Some(raw)) => {
-                    let Some(decoded) = raw.to_str().ok().and_then(decode_header) else {
-                        return Err(header_mismatch(format!(
-                            "Mcp-Param-{header} holds invalid characters"
-                        )));
-                    };
-                    if !header_matches(&decoded, value) {
-                        return Err(header_mismatch(format!(
-                            "Mcp-Param-{header} is {decoded:?} but the argument {property} is {value}"
-                        )));
-                    }
                 }
             }
         }
-        Ok(())
     }
+    Ok(())
+}
 
-    /// The `server/discover` result.
-    fn discover(&self) -> Value {
-        let mut result = Map::new();
-        result.insert("resultType".into(), json!("complete"));
-        result.insert("supportedVersions".into(), json!(supported_versions()));
-        result.insert("capabilities".into(), self.modern_capabilities());
-        if let Some(instructions) = &self.instructions {
-            result.insert("instructions".into(), json!(instructions));
-        }
-        self.config.cache.write(&mut result);
-        result.insert(
-            "_meta".into(),
-            json!({ META_SERVER_INFO: self.server_info.clone() }),
+/// The `server/discover` result.
+fn discover(core: &Core) -> Value {
+    let mut result = Map::new();
+    result.insert("resultType".into(), json!("complete"));
+    result.insert("supportedVersions".into(), json!(supported_versions()));
+    result.insert("capabilities".into(), modern_capabilities(core));
+    if let Some(instructions) = &core.engine.instructions {
+        result.insert("instructions".into(), json!(instructions));
+    }
+    core.config.cache.write(&mut result);
+    result.insert(
+        "_meta".into(),
+        json!({ META_SERVER_INFO: core.engine.server_info.clone() }),
+    );
+    Value::Object(result)
+}
+
+/// What this server offers to modern clients; change notifications and resource updates
+/// come through `subscriptions/listen`.
+fn modern_capabilities(core: &Core) -> Value {
+    let has = |empty: Result<bool, RpcError>| !empty.unwrap_or(true);
+    let tools =
+        has(Ok::<_, RpcError>(core.engine.registries.tools.snapshot()).map(|r| r.is_empty()));
+    let resources =
+        has(Ok::<_, RpcError>(core.engine.registries.resources.snapshot()).map(|r| r.is_empty()));
+    let templates =
+        has(Ok::<_, RpcError>(core.engine.registries.templates.snapshot()).map(|r| r.is_empty()));
+    let prompts =
+        has(Ok::<_, RpcError>(core.engine.registries.prompts.snapshot()).map(|r| r.is_empty()));
+    let mut capabilities = Map::new();
+    if tools {
+        capabilities.insert("tools".into(), json!({ "listChanged": true }));
+    }
+    if resources || templates {
+        capabilities.insert(
+            "resources".into(),
+            json!({ "subscribe": true, "listChanged": true }),
         );
-        Value::Object(result)
     }
-
-    /// What this server offers to modern clients; change notifications and resource updates
-    /// come through `subscriptions/listen`.
-    fn modern_capabilities(&self) -> Value {
-        let has = |empty: Result<bool, RpcError>| !empty.unwrap_or(true);
-        let tools = has(snapshot(&self.tools).map(|r| r.is_empty()));
-        let resources = has(snapshot(&self.resources).map(|r| r.is_empty()));
-        let templates = has(snapshot(&self.templates).map(|r| r.is_empty()));
-        let prompts = has(snapshot(&self.prompts).map(|r| r.is_empty()));
-        let mut capabilities = Map::new();
-        if tools {
-            capabilities.insert("tools".into(), json!({ "listChanged": true }));
-        }
-        if resources || templates {
-            capabilities.insert(
-                "resources".into(),
-                json!({ "subscribe": true, "listChanged": true }),
-            );
-        }
-        if prompts {
-            capabilities.insert("prompts".into(), json!({ "listChanged": true }));
-        }
-        if prompts || templates {
-            capabilities.insert("completions".into(), json!({}));
-        }
-        Value::Object(capabilities)
+    if prompts {
+        capabilities.insert("prompts".into(), json!({ "listChanged": true }));
     }
+    if prompts || templates {
+        capabilities.insert("completions".into(), json!({}));
+    }
+    Value::Object(capabilities)
 }
 
 fn invalid_meta(field: &str) -> RpcError {
@@ -514,46 +504,6 @@ fn invalid_meta(field: &str) -> RpcError {
         INVALID_PARAMS,
         format!("Invalid params: _meta[\"{field}\"] is required"),
     )
-}
-
-/// Whether clients may share a cached result between users.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum CacheScope {
-    /// Only the client (user) that fetched it may reuse it. The default: lists and reads may
-    /// vary with the authorization presented.
-    #[default]
-    Private,
-    /// Any cache may share it.
-    Public,
-}
-
-/// The `ttlMs` and `cacheScope` of cacheable modern results.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(crate) struct CachePolicy {
-    pub(crate) ttl: std::time::Duration,
-    pub(crate) scope: CacheScope,
-}
-
-impl CachePolicy {
-    fn write(self, result: &mut Map<String, Value>) {
-        let ttl = u64::try_from(self.ttl.as_millis()).unwrap_or(u64::MAX);
-        result.insert("ttlMs".into(), json!(ttl));
-        let scope = match self.scope {
-            CacheScope::Private => "private",
-            CacheScope::Public => "public",
-        };
-        result.insert("cacheScope".into(), json!(scope));
-    }
-}
-
-/// The modern versions, then the legacy ones.
-fn supported_versions() -> Vec<&'static str> {
-    MODERN_VERSIONS
-        .iter()
-        .chain(SUPPORTED_PROTOCOL_VERSIONS)
-        .copied()
-        .collect()
 }
 
 /// Turns a legacy-shaped JSON-RPC response into a modern one.
@@ -691,27 +641,6 @@ mod tests {
     }
 }
 
-/// A change a `subscriptions/listen` stream may carry.
-#[derive(Clone, Debug)]
-pub(crate) enum ServerEvent {
-    ToolsListChanged,
-    PromptsListChanged,
-    ResourcesListChanged,
-    ResourceUpdated(String),
-}
-
-impl ServerEvent {
-    /// The event behind a legacy `notifications/*/list_changed` method.
-    pub(crate) fn list_changed(method: &str) -> Option<Self> {
-        match method {
-            "notifications/tools/list_changed" => Some(Self::ToolsListChanged),
-            "notifications/prompts/list_changed" => Some(Self::PromptsListChanged),
-            "notifications/resources/list_changed" => Some(Self::ResourcesListChanged),
-            _ => None,
-        }
-    }
-}
-
 /// What a `subscriptions/listen` request opts into.
 #[derive(Debug, Default, Deserialize, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -781,71 +710,69 @@ impl SubscriptionFilter {
     }
 }
 
-impl Inner {
-    /// `subscriptions/listen`: an SSE stream that acknowledges the agreed filter, then carries
-    /// only the opted-in change notifications, each tagged with the subscription id (the
-    /// request's id), until the client closes it.
-    fn subscribe(self: &Arc<Self>, id: &RequestId, params: Option<&RawValue>) -> Response<McpBody> {
-        let params: ListenParams = match crate::engine::parse_params(params) {
-            Ok(params) => params,
-            Err(error) => return error_response(StatusCode::OK, Some(id), &error),
-        };
-        let mut filter = params.notifications.unwrap_or_default();
-        // Duplicates removed, first occurrence kept, so the acknowledgement echoes the order.
-        let mut seen = std::collections::HashSet::new();
-        filter
-            .resource_subscriptions
-            .retain(|uri| seen.insert(uri.clone()));
-        if filter.resource_subscriptions.len() > MAX_RESOURCE_SUBSCRIPTIONS {
-            return error_response(
-                StatusCode::OK,
-                Some(id),
-                &RpcError::invalid_params(format!(
-                    "Invalid params: a subscription may watch at most {MAX_RESOURCE_SUBSCRIPTIONS} resources"
-                )),
-            );
-        }
-        let tag = json!({ META_SUBSCRIPTION_ID: id });
-        let ack = jsonrpc::notification_bytes(
-            "notifications/subscriptions/acknowledged",
-            &json!({ "notifications": &filter, "_meta": &tag }),
+/// `subscriptions/listen`: an SSE stream that acknowledges the agreed filter, then carries
+/// only the opted-in change notifications, each tagged with the subscription id (the
+/// request's id), until the client closes it.
+fn subscribe(core: &Arc<Core>, id: &RequestId, params: Option<&RawValue>) -> Response<McpBody> {
+    let params: ListenParams = match parse_params(params) {
+        Ok(params) => params,
+        Err(error) => return error_response(StatusCode::OK, Some(id), &error),
+    };
+    let mut filter = params.notifications.unwrap_or_default();
+    // Duplicates removed, first occurrence kept, so the acknowledgement echoes the order.
+    let mut seen = std::collections::HashSet::new();
+    filter
+        .resource_subscriptions
+        .retain(|uri| seen.insert(uri.clone()));
+    if filter.resource_subscriptions.len() > MAX_RESOURCE_SUBSCRIPTIONS {
+        return error_response(
+            StatusCode::OK,
+            Some(id),
+            &RpcError::invalid_params(format!(
+                "Invalid params: a subscription may watch at most {MAX_RESOURCE_SUBSCRIPTIONS} resources"
+            )),
         );
-        // Subscribed before the acknowledgement goes out, so no change after it is missed.
-        let mut events = self.events.subscribe();
-        let (tx, rx) = tokio::sync::mpsc::channel(32);
-        tokio::spawn(async move {
-            if tx
-                .send(crate::protocol::sse::event(None, &ack))
-                .await
-                .is_err()
-            {
-                return;
-            }
-            loop {
-                let event = tokio::select! {
-                    () = tx.closed() => return,
-                    event = events.recv() => event,
-                };
-                let events = match event {
-                    Ok(event) => vec![event],
-                    // Too slow a reader missed some events. Every event is a hint to re-fetch,
-                    // so it is told of everything it opted into: nothing is lost in silence.
-                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => filter.everything(),
-                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
-                };
-                for event in events {
-                    if let Some(message) = filter.notification(&event, &tag) {
-                        if tx
-                            .send(crate::protocol::sse::event(None, &message))
-                            .await
-                            .is_err()
-                        {
-                            return;
-                        }
+    }
+    let tag = json!({ META_SUBSCRIPTION_ID: id });
+    let ack = jsonrpc::notification_bytes(
+        "notifications/subscriptions/acknowledged",
+        &json!({ "notifications": &filter, "_meta": &tag }),
+    );
+    // Subscribed before the acknowledgement goes out, so no change after it is missed.
+    let mut events = core.changes.subscribe();
+    let (tx, rx) = tokio::sync::mpsc::channel(32);
+    tokio::spawn(async move {
+        if tx
+            .send(crate::protocol::sse::event(None, &ack))
+            .await
+            .is_err()
+        {
+            return;
+        }
+        loop {
+            let event = tokio::select! {
+                () = tx.closed() => return,
+                event = events.recv() => event,
+            };
+            let events = match event {
+                Ok(event) => vec![event],
+                // Too slow a reader missed some events. Every event is a hint to re-fetch,
+                // so it is told of everything it opted into: nothing is lost in silence.
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => filter.everything(),
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+            };
+            for event in events {
+                if let Some(message) = filter.notification(&event, &tag) {
+                    if tx
+                        .send(crate::protocol::sse::event(None, &message))
+                        .await
+                        .is_err()
+                    {
+                        return;
                     }
                 }
             }
-        });
-        crate::http::sse::response(McpBody::stream(rx))
-    }
+        }
+    });
+    crate::http::sse::response(McpBody::stream(rx))
 }

@@ -27,6 +27,12 @@ pub const SERVER_ERROR: i32 = -32000;
 pub const SESSION_NOT_FOUND: i32 = -32001;
 /// MCP "Resource not found" (2025-11-25 and earlier).
 pub const RESOURCE_NOT_FOUND: i32 = -32002;
+/// `HeaderMismatch`: a required header is missing, malformed or disagrees with the body.
+pub const HEADER_MISMATCH: i32 = -32020;
+/// `MissingRequiredClientCapability`: the request needs a capability the client lacks.
+pub const MISSING_REQUIRED_CLIENT_CAPABILITY: i32 = -32021;
+/// `UnsupportedProtocolVersion`: the request's `_meta` names a version the server lacks.
+pub const UNSUPPORTED_PROTOCOL_VERSION: i32 = -32022;
 
 /// A JSON-RPC request id: a string or an integer, echoed back with its exact JSON type.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]

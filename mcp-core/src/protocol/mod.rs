@@ -5,3 +5,4 @@ pub(crate) mod codec;
 pub mod jsonrpc;
 pub(crate) mod model;
 pub(crate) mod sse;
+pub(crate) mod version;

@@ -1,5 +1,7 @@
 //! Sessions (`Mcp-Session-Id`), their SSE streams and replay buffer, and where they are kept.
 
+pub(crate) mod changes;
+
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU8, AtomicU64, Ordering};

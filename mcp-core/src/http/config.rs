@@ -1,0 +1,124 @@
+//! The server's settings, as the builder collects them.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{Map, Value, json};
+
+use crate::http::bearer::{ProtectedResource, TokenVerifier};
+use crate::http::cors::Cors;
+use crate::http::forwarded::TrustedProxies;
+use crate::http::guard::HostOriginPolicy;
+use crate::session::ReplayLimit;
+
+/// How a request's answer is sent.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ResponseMode {
+    /// JSON when the handler sends nothing before its result; an SSE stream as soon as it sends
+    /// a message (progress, logging, a request to the client). The default.
+    #[default]
+    Auto,
+    /// Always `application/json`; notifications from handlers are dropped and handlers cannot
+    /// send requests to the client.
+    Json,
+    /// Always `text/event-stream`.
+    Sse,
+}
+
+#[derive(Clone)]
+pub(crate) struct Config {
+    pub(crate) max_body: usize,
+    pub(crate) session_ttl: Duration,
+    pub(crate) max_sessions: usize,
+    pub(crate) stateless: bool,
+    pub(crate) response_mode: ResponseMode,
+    pub(crate) policy: HostOriginPolicy,
+    pub(crate) page_size: usize,
+    pub(crate) sse_retry: Duration,
+    pub(crate) replay: ReplayLimit,
+    pub(crate) client_timeout: Duration,
+    pub(crate) trusted_proxies: Option<TrustedProxies>,
+    pub(crate) rest_view: bool,
+    pub(crate) cors: Option<Cors>,
+    pub(crate) bind_sessions: Option<BindSessions>,
+    pub(crate) oauth: Option<(ProtectedResource, Arc<dyn TokenVerifier>)>,
+    pub(crate) cache: CachePolicy,
+    pub(crate) input_ttl: Duration,
+}
+
+/// How a request names the principal its session is bound to.
+type BindSessions = Arc<dyn Fn(&http::request::Parts) -> Option<String> + Send + Sync>;
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("max_body", &self.max_body)
+            .field("session_ttl", &self.session_ttl)
+            .field("max_sessions", &self.max_sessions)
+            .field("stateless", &self.stateless)
+            .field("response_mode", &self.response_mode)
+            .field("policy", &self.policy)
+            .field("rest_view", &self.rest_view)
+            .field("cors", &self.cors)
+            .field("bound_sessions", &self.bind_sessions.is_some())
+            .field("oauth", &self.oauth.as_ref().map(|(resource, _)| resource))
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            max_body: 4 * 1024 * 1024,
+            session_ttl: Duration::from_secs(30 * 60),
+            max_sessions: 10_000,
+            stateless: false,
+            response_mode: ResponseMode::Auto,
+            policy: HostOriginPolicy::default(),
+            page_size: 100,
+            sse_retry: Duration::from_secs(1),
+            replay: ReplayLimit::default(),
+            client_timeout: Duration::from_secs(60),
+            trusted_proxies: None,
+            rest_view: false,
+            cors: None,
+            bind_sessions: None,
+            oauth: None,
+            cache: CachePolicy::default(),
+            input_ttl: Duration::from_secs(10 * 60),
+        }
+    }
+}
+
+/// Whether clients may share a cached result between users.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CacheScope {
+    /// Only the client (user) that fetched it may reuse it. The default: lists and reads may
+    /// vary with the authorization presented.
+    #[default]
+    Private,
+    /// Any cache may share it.
+    Public,
+}
+
+/// The `ttlMs` and `cacheScope` of cacheable modern results.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct CachePolicy {
+    pub(crate) ttl: std::time::Duration,
+    pub(crate) scope: CacheScope,
+}
+
+impl CachePolicy {
+    pub(crate) fn write(self, result: &mut Map<String, Value>) {
+        let ttl = u64::try_from(self.ttl.as_millis()).unwrap_or(u64::MAX);
+        result.insert("ttlMs".into(), json!(ttl));
+        let scope = match self.scope {
+            CacheScope::Private => "private",
+            CacheScope::Public => "public",
+        };
+        result.insert("cacheScope".into(), json!(scope));
+    }
+}

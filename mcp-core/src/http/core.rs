@@ -1,0 +1,94 @@
+//! What every front end shares: the engine, the configuration, the session store and the
+//! change fan-out, and the few questions each of them asks of a request.
+
+use std::sync::Arc;
+
+use http::HeaderMap;
+
+use crate::engine::Engine;
+use crate::http::config::Config;
+use crate::http::error::{Error, ErrorKind};
+use crate::http::forwarded;
+use crate::http::http_sse::HttpSseSessions;
+use crate::http::negotiate::{MCP_PROTOCOL_VERSION, MCP_SESSION_ID, header_str};
+use crate::http::reply::StreamConfig;
+use crate::protocol::version::{
+    DEFAULT_HEADER_VERSION, SUPPORTED_PROTOCOL_VERSIONS, supported_version,
+};
+use crate::session::changes::Changes;
+use crate::session::{Session, SessionStore};
+
+/// The state every front end serves from.
+pub(crate) struct Core {
+    pub(crate) engine: Engine,
+    pub(crate) config: Config,
+    pub(crate) store: Arc<dyn SessionStore>,
+    pub(crate) changes: Changes,
+    /// Sessions of the 2024-11-05 HTTP+SSE transport.
+    pub(crate) http_sse: HttpSseSessions,
+    /// Seals MRTR `requestState` (HMAC-SHA256), drawn when the server is built.
+    pub(crate) state_key: [u8; 32],
+}
+
+impl Core {
+    pub(crate) fn stream_config(&self) -> StreamConfig {
+        StreamConfig {
+            mode: self.config.response_mode,
+            retry: self.config.sse_retry,
+        }
+    }
+
+    /// The URL the client used: the request's own, or what a trusted proxy says it was.
+    pub(crate) fn external<'a>(&self, parts: &'a http::request::Parts) -> forwarded::External<'a> {
+        forwarded::external(parts, self.config.trusted_proxies.as_ref())
+    }
+
+    /// The session named by `Mcp-Session-Id` (`None` in stateless mode). A session bound to
+    /// another principal is not found, as an unknown one.
+    pub(crate) fn session(
+        &self,
+        parts: &http::request::Parts,
+    ) -> Result<Option<Arc<Session>>, Error> {
+        if self.config.stateless {
+            return Ok(None);
+        }
+        let Some(id) = header_str(&parts.headers, MCP_SESSION_ID) else {
+            return Err(ErrorKind::MissingSession.into());
+        };
+        self.store
+            .get(id)
+            .filter(|session| session.principal() == self.principal_of(parts).as_deref())
+            .map(Some)
+            .ok_or_else(|| ErrorKind::SessionNotFound.into())
+    }
+
+    /// The principal sessions are bound to, when they are.
+    pub(crate) fn principal_of(&self, parts: &http::request::Parts) -> Option<String> {
+        self.config
+            .bind_sessions
+            .as_ref()
+            .and_then(|bind| bind(parts))
+    }
+}
+
+/// The version a session-era request names in `MCP-Protocol-Version` (2025-03-26 when it
+/// names none); an unsupported one is a 400.
+pub(crate) fn check_version_header(headers: &HeaderMap) -> Result<&'static str, Error> {
+    match headers.get(MCP_PROTOCOL_VERSION) {
+        None => Ok(DEFAULT_HEADER_VERSION),
+        Some(value) => value
+            .to_str()
+            .ok()
+            .and_then(supported_version)
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorKind::UnsupportedProtocolVersion,
+                    format!(
+                        "Bad Request: Unsupported protocol version: {} (supported versions: {})",
+                        String::from_utf8_lossy(value.as_bytes()),
+                        SUPPORTED_PROTOCOL_VERSIONS.join(", ")
+                    ),
+                )
+            }),
+    }
+}

@@ -1,0 +1,159 @@
+//! The front door: the guards every request passes (Host/Origin, CORS, bearer token), then
+//! the route under the mount prefix picks the front end.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::{HeaderValue, Method, Request, Response, header};
+
+use crate::http::bearer;
+use crate::http::body::McpBody;
+use crate::http::core::Core;
+use crate::http::cors::Cors;
+use crate::http::error::{Error, ErrorKind};
+use crate::http::forwarded;
+use crate::http::reply;
+use crate::http::routing::{self, Route};
+use crate::http::{http_sse, rest, streamable};
+
+/// Serves one request: the guards, the route, the front end; CORS headers on the way out.
+pub(crate) async fn serve(
+    core: &Arc<Core>,
+    req: Request<Bytes>,
+    prefix: &str,
+) -> Response<McpBody> {
+    // The CORS origin, when there is a policy and it allows the request's Origin.
+    let cors = core.config.cors.as_ref().and_then(|cors| {
+        let origin = req.headers().get(header::ORIGIN)?;
+        cors.allows(origin.to_str().ok()?)
+            .then(|| (cors, origin.clone()))
+    });
+    let mut response = match handle(core, req, prefix, cors.is_some()).await {
+        Ok(response) => response,
+        Err(error) => error.into_response(),
+    };
+    if let Some((cors, origin)) = cors {
+        cors.decorate(&origin, &mut response);
+    }
+    response
+}
+
+/// `GET /.well-known/oauth-protected-resource{prefix}` (RFC 9728).
+pub(crate) async fn well_known(
+    core: &Core,
+    req: Request<Bytes>,
+    prefix: &str,
+) -> Response<McpBody> {
+    let (parts, _) = req.into_parts();
+    let external = forwarded::external(&parts, core.config.trusted_proxies.as_ref());
+    if let Err(e) = core
+        .config
+        .policy
+        .check(&parts.headers, &external.authority, false)
+    {
+        return e.into_response();
+    }
+    if parts.method != Method::GET && parts.method != Method::HEAD {
+        return Error::new(ErrorKind::MethodNotAllowed, "Method Not Allowed")
+            .with_allow("GET")
+            .into_response();
+    }
+    let Some((resource, _)) = &core.config.oauth else {
+        return Error::new(
+            ErrorKind::NotFound,
+            "Not Found: this server is not an OAuth protected resource",
+        )
+        .into_response();
+    };
+    let document = resource.document(&external.url(prefix.trim_end_matches('/')));
+    let mut response = reply::json_response(Bytes::from(document.to_string()));
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("max-age=300"),
+    );
+    response
+}
+
+async fn handle(
+    core: &Arc<Core>,
+    req: Request<Bytes>,
+    prefix: &str,
+    cors_allowed: bool,
+) -> Result<Response<McpBody>, Error> {
+    let (mut parts, body) = req.into_parts();
+    // Only the Host check needs the external view on every request; the few routes that
+    // build URLs derive it again themselves, so the hot path allocates nothing for it.
+    core.config.policy.check(
+        &parts.headers,
+        &core.external(&parts).authority,
+        cors_allowed,
+    )?;
+    if cors_allowed && Cors::is_preflight(&parts.method, &parts.headers) {
+        if let (Some(cors), Some(origin)) = (&core.config.cors, parts.headers.get(header::ORIGIN)) {
+            routing::route(parts.uri.path(), prefix, core.config.rest_view)?;
+            return Ok(cors.preflight(origin, &parts.headers));
+        }
+    }
+    if let Some((resource, verifier)) = &core.config.oauth {
+        let external = core.external(&parts);
+        let metadata = format!(
+            "{}{}",
+            external.origin(),
+            bearer::well_known_path(&external.path(prefix.trim_end_matches('/')))
+        );
+        let principal =
+            bearer::authenticate(&parts.headers, resource, &**verifier, &metadata).await?;
+        parts.extensions.insert(principal);
+    }
+    match routing::route(parts.uri.path(), prefix, core.config.rest_view)? {
+        Route::Endpoint => {}
+        Route::RestTools => return rest::tools(core, &parts.method),
+        Route::RestTool(name) => {
+            let name = name.to_owned();
+            return rest::call(core, &name, parts, body).await;
+        }
+        Route::RestImage(name) => {
+            let name = name.to_owned();
+            return rest::image(core, &name, parts, body).await;
+        }
+        Route::RestCompletions => return rest::completions(core, parts, body).await,
+        Route::OpenApi => {
+            return rest::openapi(core, &parts.method, &core.external(&parts), prefix);
+        }
+        Route::LegacySse | Route::LegacyMessages if core.config.stateless => {
+            return Err(Error::new(
+                ErrorKind::MethodNotAllowed,
+                "Method Not Allowed: the HTTP+SSE transport needs sessions, and this server is stateless",
+            )
+            .with_allow("POST"));
+        }
+        Route::LegacySse if parts.method == Method::GET => {
+            let external_prefix = core.external(&parts).path(prefix.trim_end_matches('/'));
+            return http_sse::open(core, &parts, &external_prefix);
+        }
+        Route::LegacyMessages if parts.method == Method::POST => {
+            return http_sse::message(core, parts, body).await;
+        }
+        Route::LegacySse => {
+            return Err(Error::from(ErrorKind::MethodNotAllowed).with_allow("GET"));
+        }
+        Route::LegacyMessages => {
+            return Err(Error::from(ErrorKind::MethodNotAllowed).with_allow("POST"));
+        }
+    }
+    let allow = if core.config.stateless {
+        "POST"
+    } else {
+        "GET, POST, DELETE"
+    };
+    match parts.method {
+        Method::POST => streamable::post(core, parts, body).await,
+        Method::GET if !core.config.stateless => streamable::get(core, &parts),
+        Method::DELETE if !core.config.stateless => streamable::delete(core, &parts),
+        _ => Err(Error::new(
+            ErrorKind::MethodNotAllowed,
+            format!("Method Not Allowed: {} (allowed: {allow})", parts.method),
+        )
+        .with_allow(allow)),
+    }
+}

@@ -1,0 +1,326 @@
+//! The streamable HTTP transport of the session era (2025-03-26 to 2025-11-25): `initialize`
+//! creates a session named by `Mcp-Session-Id`; POST carries requests (and 2025-03-26
+//! batches), GET opens the session's stream, DELETE ends the session.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::{HeaderValue, Response};
+use serde_json::value::RawValue;
+
+use crate::engine::Reply;
+use crate::engine::{Call, client_reply};
+use crate::http::body::McpBody;
+use crate::http::config::ResponseMode;
+use crate::http::core::{Core, check_version_header};
+use crate::http::error::{Error, ErrorKind};
+use crate::http::negotiate::{self, LAST_EVENT_ID, MCP_PROTOCOL_VERSION, MCP_SESSION_ID};
+use crate::http::reply::{self, accepted};
+use crate::http::{sse, stateless};
+use crate::protocol::jsonrpc::{self, Envelope, Message, RpcError};
+use crate::protocol::sse::EventId;
+use crate::protocol::version::{
+    BATCH_VERSION, DEFAULT_HEADER_VERSION, LATEST_PROTOCOL_VERSION, supported_version,
+};
+use crate::session::{ResumeError, STANDALONE, Session};
+
+/// `POST {prefix}`: a 2026-07-28 request goes to the stateless front end; the rest is served
+/// in its session.
+pub(crate) async fn post(
+    core: &Arc<Core>,
+    parts: http::request::Parts,
+    body: Bytes,
+) -> Result<Response<McpBody>, Error> {
+    let (json, sse) = negotiate::accepts(&parts.headers);
+    if !(json && sse) {
+        return Err(Error::new(
+            ErrorKind::NotAcceptable,
+            "Not Acceptable: Client must accept both application/json and text/event-stream",
+        ));
+    }
+    negotiate::require_json_content_type(&parts.headers)?;
+    if body.len() > core.config.max_body {
+        return Err(Error::payload_too_large(core.config.max_body));
+    }
+    let is_batch = body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[');
+    if !is_batch && crate::http::stateless::may_be_modern(&body) {
+        let message = serde_json::from_slice::<Envelope<'_>>(&body)
+            .ok()
+            .and_then(|envelope| envelope.classify().ok())
+            .filter(crate::http::stateless::is_modern);
+        if let Some(message) = message {
+            return Ok(stateless::handle(core, parts, message).await);
+        }
+    }
+    check_version_header(&parts.headers)?;
+    if is_batch {
+        return batch(core, parts, &body).await;
+    }
+    let envelope = match serde_json::from_slice::<Envelope<'_>>(&body) {
+        Ok(envelope) => envelope,
+        Err(e) if e.is_data() => {
+            return Err(Error::new(
+                ErrorKind::InvalidRequest,
+                "Invalid Request: expected a JSON-RPC object",
+            ));
+        }
+        Err(e) => return Err(Error::new(ErrorKind::Parse, format!("Parse error: {e}"))),
+    };
+    let message = envelope.classify().map_err(|invalid| {
+        Error::new(ErrorKind::InvalidRequest, invalid.message).with_id(invalid.id)
+    })?;
+    if let Message::Request { id, method, params } = &message {
+        if method == "initialize" {
+            return initialize(core, &parts, id, *params);
+        }
+    }
+    let session = core.session(&parts)?;
+    match message {
+        Message::Notification { method, params } => {
+            core.engine
+                .notification(session.as_deref(), &method, params);
+            Ok(accepted())
+        }
+        Message::Response { id, result, error } => {
+            if let Some(session) = &session {
+                session.complete_client_request(&id, client_reply(result, error));
+            }
+            Ok(accepted())
+        }
+        Message::Request { id, method, params } => {
+            let call = Call {
+                modern: None,
+                parts,
+                session: session.clone(),
+                id: &id,
+                plain_json: core.config.response_mode == ResponseMode::Json,
+            };
+            let reply = match core.engine.request(call, &method, params) {
+                Ok(reply) => reply,
+                Err(error) => Reply::Ready(jsonrpc::error_bytes(Some(&id), &error)),
+            };
+            Ok(reply::respond(core.stream_config(), session, reply).await)
+        }
+    }
+}
+
+/// A JSON-RPC batch: accepted from 2025-03-26 clients only (later versions removed batching).
+/// Each element is handled as if sent alone; the responses come back as one JSON array.
+pub(crate) async fn batch(
+    core: &Arc<Core>,
+    parts: http::request::Parts,
+    body: &[u8],
+) -> Result<Response<McpBody>, Error> {
+    let elements: Vec<&RawValue> = serde_json::from_slice(body)
+        .map_err(|e| Error::new(ErrorKind::Parse, format!("Parse error: {e}")))?;
+    let session = core.session(&parts)?;
+    let header = parts
+        .headers
+        .get(MCP_PROTOCOL_VERSION)
+        .and_then(|v| v.to_str().ok());
+    let version = match (header, &session) {
+        (Some(header), _) => header,
+        (None, Some(session)) => session.protocol_version(),
+        (None, None) => DEFAULT_HEADER_VERSION,
+    };
+    if version != BATCH_VERSION {
+        return Err(Error::new(
+            ErrorKind::InvalidRequest,
+            format!(
+                "Invalid Request: JSON-RPC batches are not supported in protocol version {version} (only in {BATCH_VERSION})"
+            ),
+        ));
+    }
+    if elements.is_empty() {
+        return Err(Error::new(
+            ErrorKind::InvalidRequest,
+            "Invalid Request: an empty batch",
+        ));
+    }
+    let mut messages = Vec::with_capacity(elements.len());
+    for element in elements {
+        let message = serde_json::from_str::<Envelope<'_>>(element.get())
+            .map_err(|_| jsonrpc::Invalid {
+                id: None,
+                message: "Invalid Request: a batch element is not a JSON-RPC object",
+            })
+            .and_then(Envelope::classify);
+        if let Ok(Message::Request { method, .. }) = &message {
+            if method == "initialize" {
+                return Err(Error::new(
+                    ErrorKind::InvalidRequest,
+                    "Invalid Request: initialize must not be part of a JSON-RPC batch",
+                ));
+            }
+        }
+        messages.push(message);
+    }
+    let mut answers = Vec::new();
+    for message in messages {
+        match message {
+            Err(invalid) => answers.push(Reply::Ready(jsonrpc::error_bytes(
+                invalid.id.as_ref(),
+                &RpcError::new(jsonrpc::INVALID_REQUEST, invalid.message),
+            ))),
+            Ok(Message::Notification { method, params }) => {
+                core.engine
+                    .notification(session.as_deref(), &method, params);
+            }
+            Ok(Message::Response { id, result, error }) => {
+                if let Some(session) = &session {
+                    session.complete_client_request(&id, client_reply(result, error));
+                }
+            }
+            Ok(Message::Request { id, method, params }) => {
+                let call = Call {
+                    modern: None,
+                    parts: parts.clone(),
+                    session: session.clone(),
+                    id: &id,
+                    plain_json: true,
+                };
+                answers.push(match core.engine.request(call, &method, params) {
+                    Ok(reply) => reply,
+                    Err(error) => Reply::Ready(jsonrpc::error_bytes(Some(&id), &error)),
+                });
+            }
+        }
+    }
+    if answers.is_empty() {
+        return Ok(accepted());
+    }
+    let responses = reply::join_replies(answers).await;
+    if responses.is_empty() {
+        // Every request in it was cancelled: nothing to answer.
+        return Ok(accepted());
+    }
+    let mut out = Vec::with_capacity(responses.iter().map(|r| r.len() + 1).sum::<usize>() + 2);
+    out.push(b'[');
+    for (i, response) in responses.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(response);
+    }
+    out.push(b']');
+    Ok(reply::json_response(Bytes::from(out)))
+}
+
+pub(crate) fn initialize(
+    core: &Core,
+    parts: &http::request::Parts,
+    id: &jsonrpc::RequestId,
+    params: Option<&RawValue>,
+) -> Result<Response<McpBody>, Error> {
+    if !core.config.stateless && parts.headers.contains_key(MCP_SESSION_ID) {
+        // A known session is already initialised; an unknown one gets the usual 404.
+        core.session(parts)?;
+        return Err(Error::new(
+            ErrorKind::InvalidRequest,
+            "Invalid Request: Server already initialized",
+        )
+        .with_id(Some(id.clone())));
+    }
+    let params: crate::engine::InitializeParams = match crate::engine::parse_params(params) {
+        Ok(params) => params,
+        Err(error) => {
+            return Ok(reply::reply_now(
+                core.stream_config(),
+                None,
+                jsonrpc::error_bytes(Some(id), &error),
+            ));
+        }
+    };
+    let version = supported_version(&params.protocol_version).unwrap_or(LATEST_PROTOCOL_VERSION);
+    let mut session_id = None;
+    if !core.config.stateless {
+        let principal = core.principal_of(parts);
+        let session = Session::new(
+            version,
+            params.capabilities,
+            params.client_info,
+            core.config.replay,
+        )
+        .map(|session| session.with_principal(principal))
+        .map_err(|e| {
+            Error::new(
+                ErrorKind::TooManySessions,
+                format!("Service Unavailable: {e}"),
+            )
+        })?;
+        let session = Arc::new(session);
+        session_id = Some(session.id().to_owned());
+        core.store
+            .insert(session)
+            .map_err(|_| Error::from(ErrorKind::TooManySessions))?;
+    }
+    let body = core
+        .engine
+        .initialize_result(id, version, core.config.stateless);
+    let mut response = reply::reply_now(core.stream_config(), None, body);
+    if let Some(session_id) = session_id.and_then(|s| HeaderValue::from_str(&s).ok()) {
+        response.headers_mut().insert(MCP_SESSION_ID, session_id);
+    }
+    Ok(response)
+}
+
+pub(crate) fn get(core: &Core, parts: &http::request::Parts) -> Result<Response<McpBody>, Error> {
+    let headers = &parts.headers;
+    if !negotiate::accepts(headers).1 {
+        return Err(Error::new(
+            ErrorKind::NotAcceptable,
+            "Not Acceptable: Client must accept text/event-stream",
+        ));
+    }
+    check_version_header(headers)?;
+    let Some(session) = core.session(parts)? else {
+        return Err(ErrorKind::MethodNotAllowed.into());
+    };
+    if let Some(last) = headers.get(LAST_EVENT_ID) {
+        let text = last.to_str().unwrap_or("");
+        let Some(after) = EventId::parse(text) else {
+            return Err(Error::new(
+                ErrorKind::CannotResume,
+                format!("Bad Request: Last-Event-ID {text:?} is not an event id of this server"),
+            ));
+        };
+        let rx = session.resume(after, core.config.sse_retry).map_err(|e| {
+            let why = match e {
+                ResumeError::NotResumable => {
+                    "this session's streams are not resumable (its protocol version is before 2025-11-25)"
+                }
+                ResumeError::UnknownStream => "no stream of this session has that event id",
+                ResumeError::Gone => {
+                    "the events after that id are no longer kept (the replay buffer is full)"
+                }
+            };
+            Error::new(
+                ErrorKind::CannotResume,
+                format!("Bad Request: cannot resume after Last-Event-ID {text:?}: {why}"),
+            )
+        })?;
+        if after.stream == STANDALONE {
+            core.changes.listen(&session);
+        }
+        return Ok(sse::response(McpBody::stream(rx)));
+    }
+    let Some(rx) = session.open_stream(64, core.config.sse_retry) else {
+        return Err(ErrorKind::SessionNotFound.into());
+    };
+    core.changes.listen(&session);
+    Ok(sse::response(McpBody::stream(rx)))
+}
+
+pub(crate) fn delete(
+    core: &Core,
+    parts: &http::request::Parts,
+) -> Result<Response<McpBody>, Error> {
+    let Some(session) = core.session(parts)? else {
+        return Err(ErrorKind::MethodNotAllowed.into());
+    };
+    if let Some(removed) = core.store.remove(session.id()) {
+        removed.close();
+    }
+    session.close();
+    Ok(Response::new(McpBody::empty()))
+}

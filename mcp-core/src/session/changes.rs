@@ -1,0 +1,117 @@
+//! Change events (list changes, resource updates) and where they go: every session's GET
+//! stream that listens, and every 2026-07-28 `subscriptions/listen` stream.
+
+use std::sync::{Arc, Mutex, PoisonError, Weak};
+
+use tokio::sync::broadcast;
+
+use super::Session;
+use crate::protocol::jsonrpc;
+
+/// A change that streams may be told of.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum ServerEvent {
+    /// The tool list changed.
+    ToolsListChanged,
+    /// The prompt list changed.
+    PromptsListChanged,
+    /// The resource or template list changed.
+    ResourcesListChanged,
+    /// The resource at this URI changed.
+    ResourceUpdated(String),
+}
+
+impl ServerEvent {
+    /// The notification method a session's stream gets for it.
+    pub(crate) fn method(&self) -> &'static str {
+        match self {
+            Self::ToolsListChanged => "notifications/tools/list_changed",
+            Self::PromptsListChanged => "notifications/prompts/list_changed",
+            Self::ResourcesListChanged => "notifications/resources/list_changed",
+            Self::ResourceUpdated(_) => "notifications/resources/updated",
+        }
+    }
+}
+
+/// Fans change events out to the streams that want them.
+pub(crate) struct Changes {
+    /// Sessions that opened a GET stream.
+    listeners: Mutex<Vec<Weak<Session>>>,
+    /// For 2026-07-28 `subscriptions/listen` streams.
+    events: broadcast::Sender<ServerEvent>,
+}
+
+impl Default for Changes {
+    fn default() -> Self {
+        Self {
+            listeners: Mutex::new(Vec::new()),
+            events: broadcast::channel(256).0,
+        }
+    }
+}
+
+impl Changes {
+    /// A receiver of every event from now on, for one listen stream.
+    pub(crate) fn subscribe(&self) -> broadcast::Receiver<ServerEvent> {
+        self.events.subscribe()
+    }
+
+    /// Registers `session` for server-wide notifications (once; later calls do nothing).
+    pub(crate) fn listen(&self, session: &Arc<Session>) {
+        if session.start_listening() {
+            // The list holds plain pointers; a panic elsewhere cannot leave it inconsistent.
+            let mut listeners = self
+                .listeners
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            // A dead session's memory is freed only when its last `Weak` goes: prune now and
+            // then, so sessions that come and go without any broadcast do not pile up.
+            if listeners.len() >= 64 && listeners.len().is_power_of_two() {
+                listeners.retain(|w| w.upgrade().is_some_and(|s| !s.is_closed()));
+            }
+            listeners.push(Arc::downgrade(session));
+        }
+    }
+
+    /// Live sessions with a GET stream, forgetting the ones that are gone.
+    fn listeners(&self) -> Vec<Arc<Session>> {
+        let mut listeners = self
+            .listeners
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let mut live = Vec::with_capacity(listeners.len());
+        listeners.retain(|weak| match weak.upgrade() {
+            Some(session) if !session.is_closed() => {
+                live.push(session);
+                true
+            }
+            _ => false,
+        });
+        live
+    }
+
+    /// Tells every stream of `event`: each listening session (for a resource update, only
+    /// those subscribed to it) and every listen stream. Returns how many sessions it reached.
+    pub(crate) fn publish(&self, event: &ServerEvent) -> usize {
+        // No listen stream open is not an error.
+        let _ = self.events.send(event.clone());
+        let message = match event {
+            ServerEvent::ResourceUpdated(uri) => {
+                #[derive(serde::Serialize)]
+                struct Updated<'a> {
+                    uri: &'a str,
+                }
+                jsonrpc::notification_bytes(event.method(), &Updated { uri })
+            }
+            _ => jsonrpc::notification_bytes(event.method(), &serde_json::json!({})),
+        };
+        let subscribed = |session: &Session| match event {
+            ServerEvent::ResourceUpdated(uri) => session.is_subscribed(uri),
+            _ => true,
+        };
+        self.listeners()
+            .iter()
+            .filter(|s| subscribed(s) && s.send_on_stream(&message))
+            .count()
+    }
+}
