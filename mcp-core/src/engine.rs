@@ -16,8 +16,10 @@ use crate::handler::context::RequestContext;
 use crate::handler::context::{ModernCall, Outbound};
 use crate::protocol::jsonrpc::{self, RequestId, RpcError};
 use crate::protocol::model::{Completion, LoggingLevel, ResourceContents};
+use crate::protocol::version::MODERN_PROTOCOL_VERSION;
 use crate::registry::{Entry, Registries, Shelf};
 use crate::session::{ClientReply, Session};
+use crate::telemetry::{self, Span};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -67,6 +69,8 @@ pub(crate) struct Call<'a> {
     pub(crate) plain_json: bool,
     /// A 2026-07-28 request's declarations (`None` in the legacy era).
     pub(crate) modern: Option<Arc<ModernCall>>,
+    /// The request's span; the engine opens it.
+    pub(crate) span: Span,
 }
 
 /// The client's answer to a server-to-client request, as the waiting handler gets it.
@@ -303,7 +307,34 @@ impl Engine {
         }
     }
 
+    /// Runs one request, inside its own span.
     pub(crate) fn request(
+        &self,
+        mut call: Call<'_>,
+        method: &str,
+        params: Option<&RawValue>,
+    ) -> Result<Reply, RpcError> {
+        let version = match (&call.modern, &call.session) {
+            (Some(_), _) => Some(MODERN_PROTOCOL_VERSION),
+            (None, Some(session)) => Some(session.protocol_version()),
+            (None, None) => None,
+        };
+        call.span = telemetry::request_span(
+            method,
+            call.id,
+            call.session.as_ref().map(|s| s.id()),
+            version,
+        );
+        let span = call.span.clone();
+        let _entered = telemetry::enter(&span);
+        let reply = self.dispatch(call, method, params);
+        if let Err(error) = &reply {
+            telemetry::record_error(&span, error.code);
+        }
+        reply
+    }
+
+    fn dispatch(
         &self,
         call: Call<'_>,
         method: &str,
@@ -414,14 +445,22 @@ impl Engine {
         .with_modern(call.modern);
         let work = start(ctx);
         let id = call.id.clone();
-        let future = Box::pin(async move {
-            let result = work.await;
-            drop(in_flight);
-            match result {
-                Ok(result) => jsonrpc::result_bytes(&id, &result),
-                Err(error) => jsonrpc::error_bytes(Some(&id), &error),
-            }
-        });
+        let span = call.span;
+        let record = span.clone();
+        let future = Box::pin(telemetry::instrument(
+            async move {
+                let result = work.await;
+                drop(in_flight);
+                match result {
+                    Ok(result) => jsonrpc::result_bytes(&id, &result),
+                    Err(error) => {
+                        telemetry::record_error(&record, error.code);
+                        jsonrpc::error_bytes(Some(&id), &error)
+                    }
+                }
+            },
+            span.clone(),
+        ));
         Reply::Running(Running {
             future,
             outbound,
@@ -438,6 +477,7 @@ impl Engine {
             ));
         }
         let params: CallToolParams<'_> = parse_params(params)?;
+        telemetry::record_tool(&call.span, &params.name);
         let arguments = params.arguments.filter(|a| a.get() != "null");
         if arguments.is_some_and(|a| !a.get().starts_with('{')) {
             return Err(RpcError::invalid_params(

@@ -1,6 +1,16 @@
 #![doc = include_str!("../README.md")]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+// The layers, each importing only from those before it (`cargo xtask` and CI check that the
+// module graph has no cycle):
+//   protocol  JSON-RPC, MCP model types, error codes, versions, the SSE event format
+//   session   session state, its live runtime, replay, stores, change fan-out
+//   handler   tools, resources, prompts, completions and the RequestContext they get
+//   registry  the registered entries, as snapshots replaced whole
+//   engine    what each method does, for every era and transport
+//   http      guards, negotiation, SSE responses, and one front end per transport
+//   server    McpServer and its builder
+// `telemetry` sits below them all.
 mod engine;
 mod handler;
 mod http;
@@ -8,6 +18,7 @@ mod protocol;
 mod registry;
 mod server;
 mod session;
+mod telemetry;
 
 pub use protocol::jsonrpc;
 
@@ -15,7 +26,7 @@ pub use handler::completion::CompletionRequest;
 pub use handler::context::RequestContext;
 pub use handler::prompt::{IntoPromptResult, Prompt, PromptArgument};
 pub use handler::resource::{IntoResourceContents, Resource, ResourceTemplate, UriVariables};
-pub use handler::tool::{Tool, ToolHandler, markers, validate_tool_name};
+pub use handler::tool::{IntoToolResult, Json, Tool, ToolHandler, markers, validate_tool_name};
 pub use http::bearer::{
     InvalidToken, Principal, ProtectedResource, TokenVerifier, VerifyFuture, well_known_path,
 };
@@ -35,8 +46,8 @@ pub use protocol::model::client::{
 };
 pub use protocol::model::{
     Annotations, CallToolResult, Completion, Content, EmbeddedResource, GetPromptResult,
-    IntoToolResult, Json, LoggingLevel, MediaContent, PromptMessage, ResourceContents,
-    ResourceLink, Role, TextContent, ToolAnnotations,
+    LoggingLevel, MediaContent, PromptMessage, ResourceContents, ResourceLink, Role, TextContent,
+    ToolAnnotations,
 };
 pub use protocol::version::{
     LATEST_PROTOCOL_VERSION, MODERN_PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS,

@@ -19,10 +19,10 @@ use crate::http::config::{CachePolicy, CacheScope, Config, ResponseMode};
 use crate::http::core::Core;
 use crate::http::cors::Cors;
 use crate::http::forwarded::TrustedProxies;
-use crate::http::http_sse::HttpSseSessions;
 use crate::http::service;
 use crate::registry::{Entry, Registries, Shelf};
 use crate::session::changes::{Changes, ServerEvent};
+use crate::session::http_sse::HttpSseSessions;
 use crate::session::{InMemorySessionStore, ReplayLimit, SessionStore};
 
 /// Builds an [`McpServer`]; start with [`McpServer::builder`].

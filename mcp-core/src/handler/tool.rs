@@ -11,7 +11,9 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use crate::handler::context::RequestContext;
-use crate::protocol::model::{CallToolResult, IntoToolResult, ToolAnnotations};
+use std::fmt::Display;
+
+use crate::protocol::model::{CallToolResult, Content, ToolAnnotations};
 
 pub(crate) use crate::handler::BoxFuture;
 type Invoke = dyn Fn(Option<&RawValue>, RequestContext) -> BoxFuture<CallToolResult> + Send + Sync;
@@ -21,6 +23,86 @@ pub(crate) fn schema_for<T: JsonSchema>() -> Value {
     schemars::SchemaGenerator::default()
         .into_root_schema_for::<T>()
         .to_value()
+}
+
+/// Structured tool output: serialised into `structuredContent`, copied as JSON text into
+/// `content`, and described by an `outputSchema` generated from `T`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Json<T>(pub T);
+
+/// What a tool handler may return.
+///
+/// Implemented for text (`String`, `&'static str`), [`Content`], `Vec<Content>`,
+/// [`CallToolResult`], [`Json<T>`] and `Result<T, E>` where `T` is any of those and `E: Display`
+/// (an `Err` becomes a tool execution error with `isError: true`).
+pub trait IntoToolResult {
+    /// Converts the handler's output into a [`CallToolResult`].
+    fn into_tool_result(self) -> CallToolResult;
+
+    /// The `outputSchema` of this output type, if it has one.
+    fn output_schema() -> Option<Value> {
+        None
+    }
+}
+
+impl IntoToolResult for CallToolResult {
+    fn into_tool_result(self) -> CallToolResult {
+        self
+    }
+}
+
+impl IntoToolResult for String {
+    fn into_tool_result(self) -> CallToolResult {
+        CallToolResult::success(vec![Content::text(self)])
+    }
+}
+
+impl IntoToolResult for &'static str {
+    fn into_tool_result(self) -> CallToolResult {
+        CallToolResult::success(vec![Content::text(self)])
+    }
+}
+
+impl IntoToolResult for Content {
+    fn into_tool_result(self) -> CallToolResult {
+        CallToolResult::success(vec![self])
+    }
+}
+
+impl IntoToolResult for Vec<Content> {
+    fn into_tool_result(self) -> CallToolResult {
+        CallToolResult::success(self)
+    }
+}
+
+impl<T: Serialize + JsonSchema> IntoToolResult for Json<T> {
+    fn into_tool_result(self) -> CallToolResult {
+        match serde_json::to_value(&self.0) {
+            Ok(value) => CallToolResult {
+                content: vec![Content::text(value.to_string())],
+                structured_content: Some(value),
+                ..CallToolResult::default()
+            },
+            Err(e) => CallToolResult::error(format!("could not serialise the tool output: {e}")),
+        }
+    }
+
+    fn output_schema() -> Option<Value> {
+        Some(schema_for::<T>())
+    }
+}
+
+impl<T: IntoToolResult, E: Display> IntoToolResult for Result<T, E> {
+    fn into_tool_result(self) -> CallToolResult {
+        match self {
+            Ok(ok) => ok.into_tool_result(),
+            Err(e) => CallToolResult::error(e.to_string()),
+        }
+    }
+
+    fn output_schema() -> Option<Value> {
+        T::output_schema()
+    }
 }
 
 fn empty_object_schema() -> Value {

@@ -9,13 +9,13 @@ use crate::engine::Engine;
 use crate::http::config::Config;
 use crate::http::error::{Error, ErrorKind};
 use crate::http::forwarded;
-use crate::http::http_sse::HttpSseSessions;
 use crate::http::negotiate::{MCP_PROTOCOL_VERSION, MCP_SESSION_ID, header_str};
 use crate::http::reply::StreamConfig;
 use crate::protocol::version::{
     DEFAULT_HEADER_VERSION, SUPPORTED_PROTOCOL_VERSIONS, supported_version,
 };
 use crate::session::changes::Changes;
+use crate::session::http_sse::HttpSseSessions;
 use crate::session::{Session, SessionStore};
 
 /// The state every front end serves from.

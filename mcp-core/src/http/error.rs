@@ -88,6 +88,8 @@ pub struct Error {
     id: Option<RequestId>,
     allow: Option<&'static str>,
     www_authenticate: Option<String>,
+    /// The builder setting that would let such a request through, for the log.
+    setting: Option<&'static str>,
 }
 
 impl Error {
@@ -99,6 +101,7 @@ impl Error {
             id: None,
             allow: None,
             www_authenticate: None,
+            setting: None,
         }
     }
 
@@ -126,6 +129,28 @@ impl Error {
     pub(crate) fn with_challenge(mut self, challenge: String) -> Self {
         self.www_authenticate = Some(challenge);
         self
+    }
+
+    /// Names the builder setting that would let such a request through (for the log).
+    pub(crate) fn with_setting(mut self, setting: &'static str) -> Self {
+        self.setting = Some(setting);
+        self
+    }
+
+    /// The builder setting that would let such a request through, when one would.
+    pub(crate) fn setting(&self) -> Option<&'static str> {
+        self.setting.or(match self.kind {
+            ErrorKind::PayloadTooLarge => Some("max_body"),
+            ErrorKind::TooManySessions => Some("max_sessions"),
+            ErrorKind::SessionNotFound => Some("session_ttl"),
+            ErrorKind::Unauthorized | ErrorKind::InsufficientScope => Some("oauth"),
+            _ => None,
+        })
+    }
+
+    /// Logs this error as a rejected request (a `warn` with the `tracing` feature).
+    pub(crate) fn log(&self) {
+        crate::telemetry::rejected(self.status().as_u16(), &self.message, self.setting());
     }
 
     pub(crate) fn with_allow(mut self, allow: &'static str) -> Self {

@@ -78,7 +78,8 @@ impl HostOriginPolicy {
                 return Err(Error::new(
                     ErrorKind::Forbidden,
                     format!("Forbidden: Host {host:?} is not allowed"),
-                ));
+                )
+                .with_setting("allowed_hosts (or trusted_proxies, behind a proxy)"));
             }
         }
         let Some(origin) = headers.get(header::ORIGIN).filter(|_| !cors_allowed) else {
@@ -104,7 +105,8 @@ impl HostOriginPolicy {
             Err(Error::new(
                 ErrorKind::Forbidden,
                 format!("Forbidden: Origin {origin:?} is not allowed"),
-            ))
+            )
+            .with_setting("allowed_origins (or cors)"))
         }
     }
 }

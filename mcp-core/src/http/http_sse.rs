@@ -6,8 +6,7 @@
 //! its JSON-RPC answer, and everything the server sends, goes out as a `message` event on the
 //! session's stream. Sessions end when the stream's client goes away.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
 use http::{Response, StatusCode};
@@ -23,54 +22,10 @@ use crate::protocol::jsonrpc::{self, Envelope, Message};
 use crate::protocol::sse;
 use crate::protocol::version::{LATEST_PROTOCOL_VERSION, supported_version};
 use crate::session::Session;
+use crate::session::http_sse::HttpSseSession;
 
-/// How many events may wait for a slow legacy client before the server waits too.
+/// How many events may wait for a slow HTTP+SSE client before the server waits too.
 const STREAM_CAPACITY: usize = 64;
-
-/// The live legacy sessions.
-#[derive(Default)]
-pub(crate) struct HttpSseSessions {
-    sessions: Mutex<HashMap<Arc<str>, Arc<LegacySession>>>,
-}
-
-struct LegacySession {
-    stream: mpsc::Sender<Bytes>,
-    /// Who opened it, when sessions are bound to their principal.
-    principal: Option<String>,
-    /// Set by `initialize`, which arrives as the first message.
-    session: OnceLock<Arc<Session>>,
-}
-
-impl HttpSseSessions {
-    fn get(&self, id: &str) -> Option<Arc<LegacySession>> {
-        let mut sessions = self.sessions.lock().ok()?;
-        let session = sessions.get(id).cloned()?;
-        if session.stream.is_closed() {
-            // Its client went away: the session ended with its stream.
-            sessions.remove(id);
-            if let Some(inner) = session.session.get() {
-                inner.close();
-            }
-            return None;
-        }
-        Some(session)
-    }
-
-    fn insert(&self, id: Arc<str>, session: LegacySession, cap: usize) -> Result<(), Error> {
-        let mut sessions = self
-            .sessions
-            .lock()
-            .map_err(|_| Error::from(ErrorKind::TooManySessions))?;
-        if sessions.len() >= cap {
-            sessions.retain(|_, s| !s.stream.is_closed());
-        }
-        if sessions.len() >= cap {
-            return Err(ErrorKind::TooManySessions.into());
-        }
-        sessions.insert(id, Arc::new(session));
-        Ok(())
-    }
-}
 
 fn endpoint_event(path: &str) -> Bytes {
     Bytes::from(format!("event: endpoint\ndata: {path}\n\n"))
@@ -100,15 +55,17 @@ pub(crate) fn open(
     let endpoint = format!("{}/messages?sessionId={id}", prefix.trim_end_matches('/'));
     // A fresh channel has room: the endpoint event is always first.
     let _ = tx.try_send(endpoint_event(&endpoint));
-    core.http_sse.insert(
-        id,
-        LegacySession {
-            stream: tx,
-            principal: core.principal_of(parts),
-            session: OnceLock::new(),
-        },
-        core.config.max_sessions,
-    )?;
+    core.http_sse
+        .insert(
+            id,
+            HttpSseSession {
+                stream: tx,
+                principal: core.principal_of(parts),
+                session: OnceLock::new(),
+            },
+            core.config.max_sessions,
+        )
+        .map_err(|_| Error::from(ErrorKind::TooManySessions))?;
     let mut response = crate::http::sse::response(McpBody::stream(rx));
     response.headers_mut().insert(
         http::header::CACHE_CONTROL,
@@ -186,6 +143,7 @@ pub(crate) async fn message(
                 session,
                 id: &id,
                 plain_json: false,
+                span: crate::telemetry::idle(),
             };
             let reply = match core.engine.request(call, &method, params) {
                 Ok(reply) => reply,

@@ -192,6 +192,7 @@ pub(crate) async fn completions(
         session: None,
         id: &id,
         plain_json: true,
+        span: crate::telemetry::idle(),
     };
     let answer = match core.engine.complete(call, Some(params)) {
         Ok(Reply::Ready(answer)) => answer,

@@ -30,7 +30,10 @@ pub(crate) async fn serve(
     });
     let mut response = match handle(core, req, prefix, cors.is_some()).await {
         Ok(response) => response,
-        Err(error) => error.into_response(),
+        Err(error) => {
+            error.log();
+            error.into_response()
+        }
     };
     if let Some((cors, origin)) = cors {
         cors.decorate(&origin, &mut response);

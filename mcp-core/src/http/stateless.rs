@@ -96,6 +96,9 @@ fn error_response(
     id: Option<&RequestId>,
     error: &RpcError,
 ) -> Response<McpBody> {
+    if status.is_client_error() {
+        crate::telemetry::rejected(status.as_u16(), &error.message, None);
+    }
     let mut response = crate::http::reply::json_response(jsonrpc::error_bytes(id, error));
     *response.status_mut() = status;
     response
@@ -238,6 +241,7 @@ pub(crate) async fn handle(
         id: &id,
         plain_json: core.config.response_mode == ResponseMode::Json,
         modern: Some(Arc::clone(&modern)),
+        span: crate::telemetry::idle(),
     };
     let reply = match core.engine.request(call, &method, params) {
         Ok(reply) => reply,

@@ -94,6 +94,7 @@ pub(crate) async fn post(
                 session: session.clone(),
                 id: &id,
                 plain_json: core.config.response_mode == ResponseMode::Json,
+                span: crate::telemetry::idle(),
             };
             let reply = match core.engine.request(call, &method, params) {
                 Ok(reply) => reply,
@@ -178,6 +179,7 @@ pub(crate) async fn batch(
                     session: session.clone(),
                     id: &id,
                     plain_json: true,
+                    span: crate::telemetry::idle(),
                 };
                 answers.push(match core.engine.request(call, &method, params) {
                     Ok(reply) => reply,

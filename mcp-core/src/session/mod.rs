@@ -1,6 +1,7 @@
 //! Sessions (`Mcp-Session-Id`), their SSE streams and replay buffer, and where they are kept.
 
 pub(crate) mod changes;
+pub(crate) mod http_sse;
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::fmt;
