@@ -18,7 +18,7 @@ use crate::protocol::jsonrpc::{self, RequestId, RpcError};
 use crate::protocol::model::{Completion, LoggingLevel, ResourceContents};
 use crate::protocol::version::MODERN_PROTOCOL_VERSION;
 use crate::registry::{Entry, Registries, Shelf};
-use crate::session::{ClientReply, Session};
+use crate::session::{ClientReply, Session, SessionChange, SessionStore, StoreError};
 use crate::telemetry::{self, Span};
 use std::sync::Arc;
 use std::time::Duration;
@@ -58,6 +58,8 @@ pub(crate) struct Engine {
     pub(crate) client_timeout: Duration,
     /// Shared by every call that nothing can cancel (no session).
     never_cancelled: CancellationToken,
+    /// Where the sessions' state lives: the changes clients make go there.
+    sessions: Arc<dyn SessionStore>,
 }
 
 /// One request being dispatched.
@@ -222,8 +224,10 @@ impl Engine {
         instructions: Option<String>,
         page_size: usize,
         client_timeout: Duration,
+        sessions: Arc<dyn SessionStore>,
     ) -> Self {
         Self {
+            sessions,
             registries,
             server_info,
             instructions,
@@ -280,7 +284,8 @@ impl Engine {
         Value::Object(capabilities)
     }
 
-    pub(crate) fn notification(
+    /// Acts on a notification from the client (the spec lets receivers ignore the others).
+    pub(crate) async fn notification(
         &self,
         session: Option<&Session>,
         method: &str,
@@ -289,7 +294,15 @@ impl Engine {
         match method {
             "notifications/initialized" => {
                 if let Some(session) = session {
-                    session.mark_initialized();
+                    // A notification has no answer to carry a failure; the client will see
+                    // the session as it is on its next request.
+                    if let Ok(Some(state)) = self
+                        .sessions
+                        .change(session.id(), &SessionChange::Initialized)
+                        .await
+                    {
+                        session.refresh(state);
+                    }
                 }
             }
             "notifications/cancelled" => {
@@ -363,23 +376,12 @@ impl Engine {
             "resources/subscribe" | "resources/unsubscribe" => {
                 let params: UriParams = parse_params(params)?;
                 if method == "resources/unsubscribe" {
-                    if let Some(session) = &call.session {
-                        session.unsubscribe(&params.uri);
-                    }
-                    return ready(b"{}");
+                    return Ok(self.change_session(&call, SessionChange::Unsubscribe(params.uri)));
                 }
                 if !self.registries.resource_exists(&params.uri) {
                     return Err(RpcError::resource_not_found(&params.uri));
                 }
-                if let Some(session) = &call.session {
-                    if !session.subscribe(&params.uri) {
-                        return Err(RpcError::invalid_params(format!(
-                            "Invalid params: a session may hold at most {} subscriptions",
-                            crate::session::MAX_SUBSCRIPTIONS
-                        )));
-                    }
-                }
-                ready(b"{}")
+                Ok(self.change_session(&call, SessionChange::Subscribe(params.uri)))
             }
             "prompts/list" => ready(&list(
                 &self.registries.prompts,
@@ -391,16 +393,47 @@ impl Engine {
             "completion/complete" => self.complete(call, params),
             "logging/setLevel" => {
                 let params: SetLevelParams = parse_params(params)?;
-                if let Some(session) = &call.session {
-                    session.set_log_level(params.level);
-                }
-                ready(b"{}")
+                Ok(self.change_session(&call, SessionChange::LogLevel(params.level)))
             }
             _ => Err(RpcError::new(
                 jsonrpc::METHOD_NOT_FOUND,
                 format!("Method not found: {method}"),
             )),
         }
+    }
+
+    /// Applies `change` to the call's session in the store, answering `{}` (or at once, with
+    /// no session: stateless mode keeps nothing).
+    fn change_session(&self, call: &Call<'_>, change: SessionChange) -> Reply {
+        let id = call.id.clone();
+        let Some(session) = call.session.clone() else {
+            return Reply::Ready(jsonrpc::result_bytes(&id, b"{}"));
+        };
+        let sessions = Arc::clone(&self.sessions);
+        let future = Box::pin(async move {
+            match sessions.change(session.id(), &change).await {
+                Ok(Some(state)) => {
+                    session.refresh(state);
+                    jsonrpc::result_bytes(&id, b"{}")
+                }
+                Ok(None) => jsonrpc::error_bytes(
+                    Some(&id),
+                    &RpcError::new(jsonrpc::SESSION_NOT_FOUND, "Session not found"),
+                ),
+                Err(StoreError::Refused(why)) => jsonrpc::error_bytes(
+                    Some(&id),
+                    &RpcError::invalid_params(format!("Invalid params: {why}")),
+                ),
+                Err(e) => jsonrpc::error_bytes(Some(&id), &RpcError::internal(e.to_string())),
+            }
+        });
+        Reply::Running(Running {
+            future,
+            outbound: None,
+            cancel: self.never_cancelled(),
+            cancellable: false,
+            cancel_on_disconnect: false,
+        })
     }
 
     /// Starts a handler with its own [`RequestContext`]; `start` gets the context and returns

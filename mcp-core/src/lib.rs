@@ -53,4 +53,7 @@ pub use protocol::version::{
     LATEST_PROTOCOL_VERSION, MODERN_PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS,
 };
 pub use server::{BuildError, McpServer, McpServerBuilder};
-pub use session::{InMemorySessionStore, Session, SessionStore, StoreFull};
+pub use session::{
+    InMemorySessionStore, MAX_SUBSCRIPTIONS, Session, SessionChange, SessionState, SessionStore,
+    StoreError, TooManySubscriptions, Transport,
+};

@@ -23,7 +23,7 @@ use crate::http::service;
 use crate::registry::{Entry, Registries, Shelf};
 use crate::session::changes::{Changes, ServerEvent};
 use crate::session::http_sse::HttpSseSessions;
-use crate::session::{InMemorySessionStore, ReplayLimit, SessionStore};
+use crate::session::{InMemorySessionStore, ReplayLimit, Runtimes, SessionStore};
 
 /// Builds an [`McpServer`]; start with [`McpServer::builder`].
 #[must_use]
@@ -335,7 +335,9 @@ impl McpServerBuilder {
             self.instructions,
             self.config.page_size,
             self.config.client_timeout,
+            Arc::clone(&store),
         );
+        let runtimes = Runtimes::new(self.config.replay, self.config.session_ttl);
         Ok(McpServer {
             inner: Arc::new(Core {
                 engine,
@@ -343,6 +345,7 @@ impl McpServerBuilder {
                 store,
                 changes: Changes::default(),
                 http_sse: HttpSseSessions::default(),
+                runtimes,
                 state_key,
             }),
         })

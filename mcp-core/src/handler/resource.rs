@@ -637,6 +637,9 @@ impl UriTemplate {
 /// Decodes `%XX` escapes (with the `percent-encoding` crate); `None` for a malformed escape
 /// (which that crate would pass through as text) or bytes that are not UTF-8.
 fn percent_decode(value: &str) -> Option<String> {
+    if !value.contains('%') {
+        return Some(value.to_owned());
+    }
     let bytes = value.as_bytes();
     let well_formed = bytes.iter().enumerate().all(|(i, &b)| {
         b != b'%'

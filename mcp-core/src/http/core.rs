@@ -16,7 +16,7 @@ use crate::protocol::version::{
 };
 use crate::session::changes::Changes;
 use crate::session::http_sse::HttpSseSessions;
-use crate::session::{Session, SessionStore};
+use crate::session::{Runtimes, Session, SessionStore, StoreError, Transport};
 
 /// The state every front end serves from.
 pub(crate) struct Core {
@@ -26,6 +26,8 @@ pub(crate) struct Core {
     pub(crate) changes: Changes,
     /// Sessions of the 2024-11-05 HTTP+SSE transport.
     pub(crate) http_sse: HttpSseSessions,
+    /// This replica's live parts of sessions.
+    pub(crate) runtimes: Runtimes,
     /// Seals MRTR `requestState` (HMAC-SHA256), drawn when the server is built.
     pub(crate) state_key: [u8; 32],
 }
@@ -45,7 +47,7 @@ impl Core {
 
     /// The session named by `Mcp-Session-Id` (`None` in stateless mode). A session bound to
     /// another principal is not found, as an unknown one.
-    pub(crate) fn session(
+    pub(crate) async fn session(
         &self,
         parts: &http::request::Parts,
     ) -> Result<Option<Arc<Session>>, Error> {
@@ -55,11 +57,15 @@ impl Core {
         let Some(id) = header_str(&parts.headers, MCP_SESSION_ID) else {
             return Err(ErrorKind::MissingSession.into());
         };
-        self.store
-            .get(id)
-            .filter(|session| session.principal() == self.principal_of(parts).as_deref())
-            .map(Some)
-            .ok_or_else(|| ErrorKind::SessionNotFound.into())
+        let Some(state) = self.store.load(id).await.map_err(store_error)? else {
+            // Expired or ended elsewhere: whatever still runs here for it ends too.
+            self.runtimes.end(id);
+            return Err(ErrorKind::SessionNotFound.into());
+        };
+        if state.principal != self.principal_of(parts) || state.transport != Transport::Streamable {
+            return Err(ErrorKind::SessionNotFound.into());
+        }
+        Ok(Some(self.runtimes.attach(state)))
     }
 
     /// The principal sessions are bound to, when they are.
@@ -90,5 +96,21 @@ pub(crate) fn check_version_header(headers: &HeaderMap) -> Result<&'static str, 
                     ),
                 )
             }),
+    }
+}
+
+/// The transport error for a store that failed.
+pub(crate) fn store_error(error: StoreError) -> Error {
+    match error {
+        StoreError::Full => ErrorKind::TooManySessions.into(),
+        StoreError::Refused(why) => {
+            Error::new(ErrorKind::InvalidRequest, format!("Invalid Request: {why}"))
+        }
+        StoreError::Unavailable(why) => Error::new(
+            ErrorKind::Unavailable,
+            format!(
+                "Service Unavailable: the session store cannot be reached ({why}); retry shortly"
+            ),
+        ),
     }
 }

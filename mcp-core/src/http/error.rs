@@ -46,6 +46,9 @@ pub enum ErrorKind {
     InsufficientScope,
     /// A `Last-Event-ID` that names no stream this session can resume (400).
     CannotResume,
+    /// Something the request needs (the session store) cannot be reached now (503, with
+    /// `Retry-After`).
+    Unavailable,
 }
 
 impl ErrorKind {
@@ -64,7 +67,7 @@ impl ErrorKind {
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::NotFound | Self::SessionNotFound => StatusCode::NOT_FOUND,
-            Self::TooManySessions => StatusCode::SERVICE_UNAVAILABLE,
+            Self::TooManySessions | Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -184,6 +187,9 @@ impl Error {
         if let Some(allow) = self.allow {
             headers.insert(header::ALLOW, HeaderValue::from_static(allow));
         }
+        if self.kind == ErrorKind::Unavailable {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
         if let Some(challenge) = self
             .www_authenticate
             .and_then(|c| HeaderValue::from_str(&c).ok())
@@ -223,6 +229,7 @@ impl From<ErrorKind> for Error {
             ErrorKind::Unauthorized => "Unauthorized",
             ErrorKind::InsufficientScope => "Forbidden: insufficient scope",
             ErrorKind::CannotResume => "Bad Request: cannot resume the stream",
+            ErrorKind::Unavailable => "Service Unavailable: retry shortly",
         };
         Self::new(kind, message)
     }

@@ -16,13 +16,14 @@ use crate::engine::{Call, InitializeParams, Reply, Running, client_reply, parse_
 use crate::handler::context::Outbound;
 use crate::http::body::McpBody;
 use crate::http::core::Core;
+use crate::http::core::store_error;
 use crate::http::error::{Error, ErrorKind};
 use crate::http::negotiate;
 use crate::protocol::jsonrpc::{self, Envelope, Message};
 use crate::protocol::sse;
 use crate::protocol::version::{LATEST_PROTOCOL_VERSION, supported_version};
-use crate::session::Session;
 use crate::session::http_sse::HttpSseSession;
+use crate::session::{Session, SessionState, Transport};
 
 /// How many events may wait for a slow HTTP+SSE client before the server waits too.
 const STREAM_CAPACITY: usize = 64;
@@ -55,9 +56,15 @@ pub(crate) fn open(
     let endpoint = format!("{}/messages?sessionId={id}", prefix.trim_end_matches('/'));
     // A fresh channel has room: the endpoint event is always first.
     let _ = tx.try_send(endpoint_event(&endpoint));
+    // The session ends with its stream: then its state leaves the store.
+    let (watch, store, key) = (tx.clone(), Arc::clone(&core.store), id.clone());
+    tokio::spawn(async move {
+        watch.closed().await;
+        let _ = store.remove(&key).await;
+    });
     core.http_sse
         .insert(
-            id,
+            id.as_str().into(),
             HttpSseSession {
                 stream: tx,
                 principal: core.principal_of(parts),
@@ -97,6 +104,7 @@ pub(crate) async fn message(
                 "Bad Request: sessionId query parameter is required",
             )
         })?;
+    let id_of_stream = id.to_owned();
     let legacy = core
         .http_sse
         .get(id)
@@ -122,14 +130,24 @@ pub(crate) async fn message(
                 Ok(params) => {
                     let version = supported_version(&params.protocol_version)
                         .unwrap_or(LATEST_PROTOCOL_VERSION);
-                    let session = Session::new(
+                    // The same store as every session (so the same cap), under the stream's id.
+                    let mut state = SessionState::new(
                         version,
                         params.capabilities,
                         params.client_info,
-                        core.config.replay,
+                        legacy.principal.clone(),
                     )
                     .map_err(unavailable)?;
-                    let _ = legacy.session.set(Arc::new(session));
+                    state.id = id_of_stream.clone();
+                    state.transport = Transport::HttpSse;
+                    let state = Arc::new(state);
+                    core.store
+                        .create(SessionState::clone(&state))
+                        .await
+                        .map_err(store_error)?;
+                    let _ = legacy
+                        .session
+                        .set(Arc::new(Session::new(state, core.config.replay)));
                     core.engine
                         .initialize_result(&id, version, core.config.stateless)
                 }
@@ -160,7 +178,8 @@ pub(crate) async fn message(
         }
         Message::Notification { method, params } => {
             core.engine
-                .notification(session.as_deref(), &method, params);
+                .notification(session.as_deref(), &method, params)
+                .await;
         }
         Message::Response { id, result, error } => {
             if let Some(session) = &session {

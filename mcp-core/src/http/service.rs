@@ -151,8 +151,8 @@ async fn handle(
     };
     match parts.method {
         Method::POST => streamable::post(core, parts, body).await,
-        Method::GET if !core.config.stateless => streamable::get(core, &parts),
-        Method::DELETE if !core.config.stateless => streamable::delete(core, &parts),
+        Method::GET if !core.config.stateless => streamable::get(core, &parts).await,
+        Method::DELETE if !core.config.stateless => streamable::delete(core, &parts).await,
         _ => Err(Error::new(
             ErrorKind::MethodNotAllowed,
             format!("Method Not Allowed: {} (allowed: {allow})", parts.method),

@@ -3,6 +3,7 @@
 //! batches), GET opens the session's stream, DELETE ends the session.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
 use http::{HeaderValue, Response};
@@ -12,7 +13,7 @@ use crate::engine::Reply;
 use crate::engine::{Call, client_reply};
 use crate::http::body::McpBody;
 use crate::http::config::ResponseMode;
-use crate::http::core::{Core, check_version_header};
+use crate::http::core::{Core, check_version_header, store_error};
 use crate::http::error::{Error, ErrorKind};
 use crate::http::negotiate::{self, LAST_EVENT_ID, MCP_PROTOCOL_VERSION, MCP_SESSION_ID};
 use crate::http::reply::{self, accepted};
@@ -22,7 +23,7 @@ use crate::protocol::sse::EventId;
 use crate::protocol::version::{
     BATCH_VERSION, DEFAULT_HEADER_VERSION, LATEST_PROTOCOL_VERSION, supported_version,
 };
-use crate::session::{ResumeError, STANDALONE, Session};
+use crate::session::{ResumeError, STANDALONE, Session, SessionState};
 
 /// `POST {prefix}`: a 2026-07-28 request goes to the stateless front end; the rest is served
 /// in its session.
@@ -71,14 +72,15 @@ pub(crate) async fn post(
     })?;
     if let Message::Request { id, method, params } = &message {
         if method == "initialize" {
-            return initialize(core, &parts, id, *params);
+            return initialize(core, &parts, id, *params).await;
         }
     }
-    let session = core.session(&parts)?;
+    let session = core.session(&parts).await?;
     match message {
         Message::Notification { method, params } => {
             core.engine
-                .notification(session.as_deref(), &method, params);
+                .notification(session.as_deref(), &method, params)
+                .await;
             Ok(accepted())
         }
         Message::Response { id, result, error } => {
@@ -114,7 +116,7 @@ pub(crate) async fn batch(
 ) -> Result<Response<McpBody>, Error> {
     let elements: Vec<&RawValue> = serde_json::from_slice(body)
         .map_err(|e| Error::new(ErrorKind::Parse, format!("Parse error: {e}")))?;
-    let session = core.session(&parts)?;
+    let session = core.session(&parts).await?;
     let header = parts
         .headers
         .get(MCP_PROTOCOL_VERSION)
@@ -165,7 +167,8 @@ pub(crate) async fn batch(
             ))),
             Ok(Message::Notification { method, params }) => {
                 core.engine
-                    .notification(session.as_deref(), &method, params);
+                    .notification(session.as_deref(), &method, params)
+                    .await;
             }
             Ok(Message::Response { id, result, error }) => {
                 if let Some(session) = &session {
@@ -208,7 +211,8 @@ pub(crate) async fn batch(
     Ok(reply::json_response(Bytes::from(out)))
 }
 
-pub(crate) fn initialize(
+/// `initialize`: a new session (none in stateless mode), and the server's capabilities.
+pub(crate) async fn initialize(
     core: &Core,
     parts: &http::request::Parts,
     id: &jsonrpc::RequestId,
@@ -216,7 +220,7 @@ pub(crate) fn initialize(
 ) -> Result<Response<McpBody>, Error> {
     if !core.config.stateless && parts.headers.contains_key(MCP_SESSION_ID) {
         // A known session is already initialised; an unknown one gets the usual 404.
-        core.session(parts)?;
+        core.session(parts).await?;
         return Err(Error::new(
             ErrorKind::InvalidRequest,
             "Invalid Request: Server already initialized",
@@ -236,25 +240,17 @@ pub(crate) fn initialize(
     let version = supported_version(&params.protocol_version).unwrap_or(LATEST_PROTOCOL_VERSION);
     let mut session_id = None;
     if !core.config.stateless {
-        let principal = core.principal_of(parts);
-        let session = Session::new(
+        let state = SessionState::new(
             version,
             params.capabilities,
             params.client_info,
-            core.config.replay,
+            core.principal_of(parts),
         )
-        .map(|session| session.with_principal(principal))
-        .map_err(|e| {
-            Error::new(
-                ErrorKind::TooManySessions,
-                format!("Service Unavailable: {e}"),
-            )
-        })?;
-        let session = Arc::new(session);
-        session_id = Some(session.id().to_owned());
-        core.store
-            .insert(session)
-            .map_err(|_| Error::from(ErrorKind::TooManySessions))?;
+        .map_err(|e| Error::new(ErrorKind::Unavailable, format!("Service Unavailable: {e}")))?;
+        session_id = Some(state.id.clone());
+        // The runtime is made when the session is first used: an idle session costs only
+        // its state.
+        core.store.create(state).await.map_err(store_error)?;
     }
     let body = core
         .engine
@@ -266,7 +262,11 @@ pub(crate) fn initialize(
     Ok(response)
 }
 
-pub(crate) fn get(core: &Core, parts: &http::request::Parts) -> Result<Response<McpBody>, Error> {
+/// `GET {prefix}`: the session's standalone stream, or the resumption of a stream.
+pub(crate) async fn get(
+    core: &Arc<Core>,
+    parts: &http::request::Parts,
+) -> Result<Response<McpBody>, Error> {
     let headers = &parts.headers;
     if !negotiate::accepts(headers).1 {
         return Err(Error::new(
@@ -275,7 +275,7 @@ pub(crate) fn get(core: &Core, parts: &http::request::Parts) -> Result<Response<
         ));
     }
     check_version_header(headers)?;
-    let Some(session) = core.session(parts)? else {
+    let Some(session) = core.session(parts).await? else {
         return Err(ErrorKind::MethodNotAllowed.into());
     };
     if let Some(last) = headers.get(LAST_EVENT_ID) {
@@ -303,6 +303,7 @@ pub(crate) fn get(core: &Core, parts: &http::request::Parts) -> Result<Response<
         })?;
         if after.stream == STANDALONE {
             core.changes.listen(&session);
+            keep_alive(core, &session);
         }
         return Ok(sse::response(McpBody::stream(rx)));
     }
@@ -310,19 +311,45 @@ pub(crate) fn get(core: &Core, parts: &http::request::Parts) -> Result<Response<
         return Err(ErrorKind::SessionNotFound.into());
     };
     core.changes.listen(&session);
+    keep_alive(core, &session);
     Ok(sse::response(McpBody::stream(rx)))
 }
 
-pub(crate) fn delete(
+/// While the session's GET stream is open, the session is not idle: its state is touched in
+/// the store at half its idle TTL (at most every 30 s), so no store need know of streams.
+fn keep_alive(core: &Arc<Core>, session: &Arc<Session>) {
+    let period = (core.config.session_ttl / 2)
+        .min(Duration::from_secs(30))
+        .max(Duration::from_millis(10));
+    let (core, session) = (Arc::clone(core), Arc::clone(session));
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                () = session.ended() => return,
+                () = tokio::time::sleep(period) => {}
+            }
+            if !session.has_open_stream() {
+                return;
+            }
+            // A store that cannot be reached now is asked again next time.
+            if let Ok(false) = core.store.touch(session.id()).await {
+                core.runtimes.end(session.id());
+                return;
+            }
+        }
+    });
+}
+
+/// `DELETE {prefix}`: ends the session, its streams and its running calls.
+pub(crate) async fn delete(
     core: &Core,
     parts: &http::request::Parts,
 ) -> Result<Response<McpBody>, Error> {
-    let Some(session) = core.session(parts)? else {
+    let Some(session) = core.session(parts).await? else {
         return Err(ErrorKind::MethodNotAllowed.into());
     };
-    if let Some(removed) = core.store.remove(session.id()) {
-        removed.close();
-    }
+    core.store.remove(session.id()).await.map_err(store_error)?;
+    core.runtimes.end(session.id());
     session.close();
     Ok(Response::new(McpBody::empty()))
 }

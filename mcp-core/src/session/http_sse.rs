@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use bytes::Bytes;
 use tokio::sync::mpsc;
 
-use super::{Session, StoreFull};
+use super::{Session, StoreError};
 
 /// The live HTTP+SSE sessions, by the id in their `endpoint` URL.
 #[derive(Default)]
@@ -48,13 +48,13 @@ impl HttpSseSessions {
         id: Arc<str>,
         session: HttpSseSession,
         cap: usize,
-    ) -> Result<(), StoreFull> {
+    ) -> Result<(), StoreError> {
         let mut sessions = self.sessions.lock().unwrap_or_else(PoisonError::into_inner);
         if sessions.len() >= cap {
             sessions.retain(|_, s| !s.stream.is_closed());
         }
         if sessions.len() >= cap {
-            return Err(StoreFull);
+            return Err(StoreError::Full);
         }
         sessions.insert(id, Arc::new(session));
         Ok(())

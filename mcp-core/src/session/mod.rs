@@ -1,12 +1,16 @@
-//! Sessions (`Mcp-Session-Id`), their SSE streams and replay buffer, and where they are kept.
+//! Sessions of the session era (`Mcp-Session-Id`): their state as data ([`SessionState`], kept
+//! by a [`SessionStore`]) and each replica's live runtime around it ([`Session`]: open
+//! streams, running handlers, requests waiting on the client, the replay buffer).
 
 pub(crate) mod changes;
 pub(crate) mod http_sse;
+pub(crate) mod state;
+pub(crate) mod store;
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::fmt;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU8, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -18,13 +22,15 @@ use tokio_util::sync::CancellationToken;
 use crate::protocol::jsonrpc::{RequestId, RpcError};
 use crate::protocol::model::LoggingLevel;
 use crate::protocol::sse::{self, EventId};
+use crate::protocol::version::supported_version;
+
+pub use state::{MAX_SUBSCRIPTIONS, SessionChange, SessionState, TooManySubscriptions, Transport};
+pub use store::{InMemorySessionStore, SessionStore, StoreError};
+
+pub(crate) use state::new_session_id;
 
 /// The protocol version from which streams are resumable (SEP-1699 priming events).
 const RESUMABLE_FROM: &str = "2025-11-25";
-
-/// The most resources one session may subscribe to, so a client cannot grow its session
-/// without bound.
-pub(crate) const MAX_SUBSCRIPTIONS: usize = 1024;
 
 /// The stream number of the standalone GET stream; request streams count up from 1.
 pub(crate) const STANDALONE: u32 = 0;
@@ -48,25 +54,31 @@ impl Default for ReplayLimit {
 /// What a client answered to a server-to-client request: its `result`, or its `error`.
 pub(crate) type ClientReply = Result<Box<RawValue>, RpcError>;
 
-/// One client's session, created by `initialize`.
+/// Locks `mutex`, using the data as it stands if a holder panicked: every critical section
+/// here replaces or removes whole values, so the data is consistent even then, and the
+/// request goes on with the right answer instead of a made-up one.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// One client's session as this replica serves it: its state (as last loaded or changed
+/// here) and the live parts that exist only where they run.
 pub struct Session {
     id: Arc<str>,
     protocol_version: &'static str,
-    client_capabilities: Value,
-    client_info: Value,
+    /// The state as loaded; what never changes after `initialize` is read here.
+    initial: Arc<SessionState>,
+    /// The newest state this replica saw (log level, initialized, subscriptions).
+    latest: RwLock<Arc<SessionState>>,
     created: Instant,
     last_seen_ms: AtomicU64,
-    log_level: AtomicU8,
-    initialized: AtomicBool,
     listening: AtomicBool,
     replay: ReplayLimit,
     in_flight: Mutex<HashMap<RequestId, CancellationToken>>,
     streams: Mutex<Streams>,
-    subscriptions: Mutex<HashSet<Box<str>>>,
     next_client_request: AtomicI64,
     pending: Mutex<HashMap<RequestId, oneshot::Sender<ClientReply>>>,
     closed: CancellationToken,
-    principal: Option<Box<str>>,
 }
 
 impl fmt::Debug for Session {
@@ -76,18 +88,6 @@ impl fmt::Debug for Session {
             .field("protocol_version", &self.protocol_version)
             .finish_non_exhaustive()
     }
-}
-
-/// 128 random bits as 32 lowercase hex characters (visible ASCII, as the spec requires).
-pub(crate) fn new_session_id() -> Result<Arc<str>, getrandom::Error> {
-    let mut bytes = [0u8; 16];
-    getrandom::fill(&mut bytes)?;
-    let mut id = String::with_capacity(32);
-    for b in bytes {
-        id.push(char::from(b"0123456789abcdef"[usize::from(b >> 4)]));
-        id.push(char::from(b"0123456789abcdef"[usize::from(b & 15)]));
-    }
-    Ok(id.into())
 }
 
 /// Why a `Last-Event-ID` cannot be resumed.
@@ -102,43 +102,43 @@ pub(crate) enum ResumeError {
 }
 
 impl Session {
-    pub(crate) fn new(
-        protocol_version: &'static str,
-        client_capabilities: Value,
-        client_info: Value,
-        replay: ReplayLimit,
-    ) -> Result<Self, getrandom::Error> {
-        Ok(Self {
-            id: new_session_id()?,
+    /// The runtime of a session whose state is `state`.
+    pub(crate) fn new(state: Arc<SessionState>, replay: ReplayLimit) -> Self {
+        // A version the store holds that this build does not speak is served as the newest
+        // one it does: the state was written by a newer replica during a rolling deploy.
+        let protocol_version = supported_version(&state.protocol_version)
+            .unwrap_or(crate::protocol::version::LATEST_PROTOCOL_VERSION);
+        Self {
+            id: state.id.as_str().into(),
             protocol_version,
-            client_capabilities,
-            client_info,
+            latest: RwLock::new(Arc::clone(&state)),
+            initial: state,
             created: Instant::now(),
             last_seen_ms: AtomicU64::new(0),
-            log_level: AtomicU8::new(LoggingLevel::Debug as u8),
-            initialized: AtomicBool::new(false),
             listening: AtomicBool::new(false),
             replay,
             in_flight: Mutex::new(HashMap::new()),
             streams: Mutex::new(Streams::default()),
-            subscriptions: Mutex::new(HashSet::new()),
             next_client_request: AtomicI64::new(1),
             pending: Mutex::new(HashMap::new()),
             closed: CancellationToken::new(),
-            principal: None,
-        })
+        }
     }
 
-    /// Binds the session to the principal that created it.
-    pub(crate) fn with_principal(mut self, principal: Option<String>) -> Self {
-        self.principal = principal.map(String::into_boxed_str);
-        self
+    /// The newest state this replica saw of the session.
+    pub fn state(&self) -> Arc<SessionState> {
+        Arc::clone(&self.latest.read().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// Records a newer state (from a load or a change).
+    pub(crate) fn refresh(&self, state: Arc<SessionState>) {
+        *self.latest.write().unwrap_or_else(PoisonError::into_inner) = state;
     }
 
     /// The principal the session is bound to, if sessions are bound
     /// ([`bind_sessions`](crate::McpServerBuilder::bind_sessions)).
     pub fn principal(&self) -> Option<&str> {
-        self.principal.as_deref()
+        self.initial.principal.as_deref()
     }
 
     /// The session id, as sent in `Mcp-Session-Id`.
@@ -153,63 +153,27 @@ impl Session {
 
     /// The capabilities the client declared at `initialize`.
     pub fn client_capabilities(&self) -> &Value {
-        &self.client_capabilities
+        &self.initial.client_capabilities
     }
 
     /// The `clientInfo` the client sent at `initialize`.
     pub fn client_info(&self) -> &Value {
-        &self.client_info
+        &self.initial.client_info
     }
 
     /// Whether the client sent `notifications/initialized`.
     pub fn is_initialized(&self) -> bool {
-        self.initialized.load(Ordering::Relaxed)
-    }
-
-    pub(crate) fn mark_initialized(&self) {
-        self.initialized.store(true, Ordering::Relaxed);
+        self.state().initialized
     }
 
     /// The minimum level of `notifications/message` the client asked for.
     pub fn log_level(&self) -> LoggingLevel {
-        LoggingLevel::from_u8(self.log_level.load(Ordering::Relaxed))
-    }
-
-    pub(crate) fn set_log_level(&self, level: LoggingLevel) {
-        self.log_level.store(level as u8, Ordering::Relaxed);
-    }
-
-    /// Whether this session's SSE streams carry event ids and can be resumed with
-    /// `Last-Event-ID`: the client negotiated 2025-11-25 or later and replay is enabled.
-    pub fn is_resumable(&self) -> bool {
-        self.protocol_version >= RESUMABLE_FROM && self.replay.events > 0
+        self.state().log_level
     }
 
     /// Whether the client subscribed to updates of `uri` (`resources/subscribe`).
     pub fn is_subscribed(&self, uri: &str) -> bool {
-        self.subscriptions
-            .lock()
-            .map(|s| s.contains(uri))
-            .unwrap_or(false)
-    }
-
-    /// Subscribes to `uri`; `false` when the session already holds
-    /// [`MAX_SUBSCRIPTIONS`] other subscriptions.
-    pub(crate) fn subscribe(&self, uri: &str) -> bool {
-        let Ok(mut subscriptions) = self.subscriptions.lock() else {
-            return false;
-        };
-        if subscriptions.len() >= MAX_SUBSCRIPTIONS && !subscriptions.contains(uri) {
-            return false;
-        }
-        subscriptions.insert(uri.into());
-        true
-    }
-
-    pub(crate) fn unsubscribe(&self, uri: &str) {
-        if let Ok(mut subscriptions) = self.subscriptions.lock() {
-            subscriptions.remove(uri);
-        }
+        self.state().subscriptions.contains(uri)
     }
 
     /// Marks the session as registered for server-wide notifications; `true` the first time.
@@ -223,7 +187,7 @@ impl Session {
         self.last_seen_ms.store(ms, Ordering::Relaxed);
     }
 
-    /// How long the session has been idle: no request, and no open GET stream.
+    /// How long the session has been idle here: no request, and no open GET stream.
     pub fn idle_for(&self) -> Duration {
         if self.has_open_stream() {
             return Duration::ZERO;
@@ -232,32 +196,36 @@ impl Session {
         self.created.elapsed().saturating_sub(seen)
     }
 
-    fn has_open_stream(&self) -> bool {
-        self.streams
-            .lock()
-            .map(|s| {
-                s.record(STANDALONE)
-                    .and_then(|r| r.tx.as_ref())
-                    .is_some_and(|tx| !tx.is_closed())
-            })
-            .unwrap_or(false)
+    /// Whether nothing of the session is live here: no open stream, no running request, no
+    /// request waiting on the client. Such a runtime can be dropped and rebuilt from state.
+    pub(crate) fn is_quiet(&self) -> bool {
+        !self.has_open_stream()
+            && lock(&self.in_flight).is_empty()
+            && lock(&self.pending).is_empty()
     }
 
-    /// Ends the session: closes its streams, cancels its in-flight requests and fails the
-    /// requests it was waiting on the client for.
+    /// Resolves when the session is ended.
+    pub(crate) async fn ended(&self) {
+        self.closed.cancelled().await;
+    }
+
+    /// Whether the standalone GET stream has a connection.
+    pub(crate) fn has_open_stream(&self) -> bool {
+        lock(&self.streams)
+            .record(STANDALONE)
+            .and_then(|r| r.tx.as_ref())
+            .is_some_and(|tx| !tx.is_closed())
+    }
+
+    /// Ends the session here: closes its streams, cancels its in-flight requests and fails
+    /// the requests it was waiting on the client for.
     pub fn close(&self) {
         self.closed.cancel();
-        if let Ok(mut streams) = self.streams.lock() {
-            *streams = Streams::default();
+        *lock(&self.streams) = Streams::default();
+        for (_, token) in lock(&self.in_flight).drain() {
+            token.cancel();
         }
-        if let Ok(mut in_flight) = self.in_flight.lock() {
-            for (_, token) in in_flight.drain() {
-                token.cancel();
-            }
-        }
-        if let Ok(mut pending) = self.pending.lock() {
-            pending.clear();
-        }
+        lock(&self.pending).clear();
     }
 
     /// Whether the session was ended.
@@ -265,14 +233,18 @@ impl Session {
         self.closed.is_cancelled()
     }
 
+    /// Whether this session's SSE streams carry event ids and can be resumed with
+    /// `Last-Event-ID`: the client negotiated 2025-11-25 or later and replay is enabled.
+    pub fn is_resumable(&self) -> bool {
+        self.protocol_version >= RESUMABLE_FROM && self.replay.events > 0
+    }
+
     /// Registers an in-flight request; the guard unregisters it when dropped.
     pub(crate) fn begin_request(self: &Arc<Self>, id: RequestId) -> InFlight {
         // Independent of `closed`: `close` cancels every registered token itself, and a child
         // token would make concurrent requests of one session contend on the parent's lock.
         let token = CancellationToken::new();
-        if let Ok(mut in_flight) = self.in_flight.lock() {
-            in_flight.insert(id.clone(), token.clone());
-        }
+        lock(&self.in_flight).insert(id.clone(), token.clone());
         InFlight {
             session: Arc::clone(self),
             id,
@@ -281,7 +253,7 @@ impl Session {
     }
 
     pub(crate) fn cancel_request(&self, id: &RequestId) {
-        let token = self.in_flight.lock().ok().and_then(|mut m| m.remove(id));
+        let token = lock(&self.in_flight).remove(id);
         if let Some(token) = token {
             token.cancel();
         }
@@ -294,7 +266,8 @@ impl Session {
     ) -> (RequestId, oneshot::Receiver<ClientReply>, PendingGuard) {
         let id = RequestId::Int(self.next_client_request.fetch_add(1, Ordering::Relaxed));
         let (tx, rx) = oneshot::channel();
-        if let Ok(mut pending) = self.pending.lock() {
+        {
+            let mut pending = lock(&self.pending);
             if !self.is_closed() {
                 pending.insert(id.clone(), tx);
             }
@@ -308,7 +281,7 @@ impl Session {
 
     /// Hands the client's answer to the request waiting for it; `false` when none is.
     pub(crate) fn complete_client_request(&self, id: &RequestId, reply: ClientReply) -> bool {
-        let waiting = self.pending.lock().ok().and_then(|mut p| p.remove(id));
+        let waiting = lock(&self.pending).remove(id);
         waiting.is_some_and(|tx| tx.send(reply).is_ok())
     }
 
@@ -319,7 +292,7 @@ impl Session {
         tx: Option<mpsc::Sender<Bytes>>,
         retry: Duration,
     ) -> Option<(u32, Bytes)> {
-        let mut streams = self.streams.lock().ok()?;
+        let mut streams = lock(&self.streams);
         streams.next_stream = streams.next_stream.checked_add(1)?;
         let stream = streams.next_stream;
         let priming = sse::priming(EventId { stream, seq: 0 }, retry);
@@ -345,31 +318,25 @@ impl Session {
         stream: u32,
         message: &[u8],
     ) -> (Bytes, Option<mpsc::Sender<Bytes>>) {
-        let Ok(mut streams) = self.streams.lock() else {
-            return (sse::event(None, message), None);
-        };
-        streams.record_event(stream, message, self.replay)
+        lock(&self.streams).record_event(stream, message, self.replay)
     }
 
     /// Detaches the connection from a running stream (SEP-1699 polling): its HTTP body ends,
     /// the stream's later events wait for the client to resume.
     pub(crate) fn detach_stream(&self, stream: u32) {
-        if let Ok(mut streams) = self.streams.lock() {
-            if let Some(record) = streams.record_mut(stream) {
-                record.tx = None;
-            }
+        if let Some(record) = lock(&self.streams).record_mut(stream) {
+            record.tx = None;
         }
     }
 
     /// Marks a request stream as complete: its connection ends once it has sent what it has.
     pub(crate) fn finish_stream(&self, stream: u32) {
-        if let Ok(mut streams) = self.streams.lock() {
-            if let Some(record) = streams.record_mut(stream) {
-                record.running = false;
-                record.tx = None;
-            }
-            streams.forget_if_done(stream);
+        let mut streams = lock(&self.streams);
+        if let Some(record) = streams.record_mut(stream) {
+            record.running = false;
+            record.tx = None;
         }
+        streams.forget_if_done(stream);
     }
 
     /// Opens the standalone GET stream, ending the one open before, if any.
@@ -384,7 +351,7 @@ impl Session {
         retry: Duration,
     ) -> Option<mpsc::Receiver<Bytes>> {
         let resumable = self.is_resumable();
-        let mut streams = self.streams.lock().ok()?;
+        let mut streams = lock(&self.streams);
         // Replacing the record's sender below drops the previous one, which ends that stream.
         let (tx, rx) = mpsc::channel(capacity);
         if streams.record(STANDALONE).is_none() {
@@ -431,9 +398,7 @@ impl Session {
     /// [`notify`](Self::notify).
     pub(crate) fn send_on_stream(&self, message: &[u8]) -> bool {
         let resumable = self.is_resumable();
-        let Ok(mut streams) = self.streams.lock() else {
-            return false;
-        };
+        let mut streams = lock(&self.streams);
         if streams.record(STANDALONE).is_none() {
             return false;
         }
@@ -461,10 +426,7 @@ impl Session {
         if !self.is_resumable() {
             return Err(ResumeError::NotResumable);
         }
-        let mut streams = self
-            .streams
-            .lock()
-            .map_err(|_| ResumeError::UnknownStream)?;
+        let mut streams = lock(&self.streams);
         let record = streams
             .record(after.stream)
             .ok_or(ResumeError::UnknownStream)?;
@@ -511,7 +473,7 @@ impl Session {
 
     #[cfg(test)]
     pub(crate) fn buffered_events(&self) -> usize {
-        self.streams.lock().map(|s| s.events.len()).unwrap_or(0)
+        lock(&self.streams).events.len()
     }
 }
 
@@ -600,9 +562,7 @@ pub(crate) struct InFlight {
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        if let Ok(mut in_flight) = self.session.in_flight.lock() {
-            in_flight.remove(&self.id);
-        }
+        lock(&self.session.in_flight).remove(&self.id);
     }
 }
 
@@ -614,126 +574,71 @@ pub(crate) struct PendingGuard {
 
 impl Drop for PendingGuard {
     fn drop(&mut self) {
-        if let Ok(mut pending) = self.session.pending.lock() {
-            pending.remove(&self.id);
-        }
+        lock(&self.session.pending).remove(&self.id);
     }
 }
 
-/// The live-session cap was reached.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct StoreFull;
-
-impl fmt::Display for StoreFull {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("the session store is full")
-    }
+/// This replica's session runtimes, by id: built from state on first use, dropped when
+/// the session ends or when nothing of it has been live here for a whole idle TTL (the store
+/// still has the state; a later request builds the runtime again).
+pub(crate) struct Runtimes {
+    map: RwLock<HashMap<Arc<str>, Arc<Session>>>,
+    replay: ReplayLimit,
+    idle: Duration,
 }
 
-impl std::error::Error for StoreFull {}
-
-/// Where sessions live. The default is [`InMemorySessionStore`].
-///
-/// A store owns expiry and the cap: `get` returns `None` for a session that expired, and
-/// `insert` fails with [`StoreFull`] when no room is left.
-pub trait SessionStore: Send + Sync + fmt::Debug + 'static {
-    /// Adds a new session.
-    ///
-    /// # Errors
-    ///
-    /// [`StoreFull`] when the cap on live sessions is reached.
-    fn insert(&self, session: Arc<Session>) -> Result<(), StoreFull>;
-    /// Looks a live session up and records activity on it.
-    fn get(&self, id: &str) -> Option<Arc<Session>>;
-    /// Removes a session (the caller closes it).
-    fn remove(&self, id: &str) -> Option<Arc<Session>>;
-    /// How many sessions are live.
-    fn len(&self) -> usize;
-    /// Whether no session is live.
-    fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-}
-
-/// Sessions in memory, with an idle time-to-live and a cap on live sessions.
-///
-/// Expired sessions are dropped when looked up and swept in bulk when new ones are added, so no
-/// background task is needed.
-#[derive(Debug)]
-pub struct InMemorySessionStore {
-    sessions: RwLock<HashMap<Arc<str>, Arc<Session>>>,
-    ttl: Duration,
-    cap: usize,
-    next_sweep: Mutex<Instant>,
-}
-
-impl InMemorySessionStore {
-    /// A store whose sessions expire after `ttl` idle and which holds at most `cap` of them.
-    pub fn new(ttl: Duration, cap: usize) -> Self {
+impl Runtimes {
+    /// No runtimes yet; each will keep `replay` for resumption, and is dropped after `idle`.
+    pub(crate) fn new(replay: ReplayLimit, idle: Duration) -> Self {
         Self {
-            sessions: RwLock::new(HashMap::new()),
-            ttl,
-            cap,
-            next_sweep: Mutex::new(Instant::now() + ttl),
+            map: RwLock::new(HashMap::new()),
+            replay,
+            idle,
         }
     }
 
-    fn sweep(&self, sessions: &mut HashMap<Arc<str>, Arc<Session>>) {
-        sessions.retain(|_, s| {
-            let live = s.idle_for() <= self.ttl && !s.is_closed();
-            if !live {
-                s.close();
-            }
-            live
-        });
-        if let Ok(mut next) = self.next_sweep.lock() {
-            *next = Instant::now()
-                + self
-                    .ttl
-                    .min(Duration::from_secs(60))
-                    .max(Duration::from_millis(100));
+    /// The runtime of `state`'s session (made now if this replica has none), with `state`
+    /// recorded as the newest.
+    pub(crate) fn attach(&self, state: Arc<SessionState>) -> Arc<Session> {
+        if let Some(session) = self
+            .map
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(state.id.as_str())
+            .filter(|s| !s.is_closed())
+        {
+            session.refresh(state);
+            session.touch();
+            return Arc::clone(session);
         }
-    }
-}
-
-impl SessionStore for InMemorySessionStore {
-    fn insert(&self, session: Arc<Session>) -> Result<(), StoreFull> {
-        let Ok(mut sessions) = self.sessions.write() else {
-            return Err(StoreFull);
-        };
-        let sweep_due = self
-            .next_sweep
-            .lock()
-            .map(|n| Instant::now() >= *n)
-            .unwrap_or(true);
-        if sweep_due || sessions.len() >= self.cap {
-            self.sweep(&mut sessions);
+        let mut map = self.map.write().unwrap_or_else(PoisonError::into_inner);
+        if map.len() >= 64 && map.len().is_power_of_two() {
+            // Now and then, forget what is over: ended sessions and long-quiet ones.
+            map.retain(|_, s| !(s.is_closed() || (s.is_quiet() && s.idle_for() > self.idle)));
         }
-        if sessions.len() >= self.cap {
-            return Err(StoreFull);
-        }
+        let session = map
+            .entry(state.id.as_str().into())
+            .and_modify(|s| {
+                if s.is_closed() {
+                    *s = Arc::new(Session::new(Arc::clone(&state), self.replay));
+                }
+            })
+            .or_insert_with(|| Arc::new(Session::new(Arc::clone(&state), self.replay)));
+        session.refresh(state);
         session.touch();
-        sessions.insert(session.id.clone(), session);
-        Ok(())
+        Arc::clone(session)
     }
 
-    fn get(&self, id: &str) -> Option<Arc<Session>> {
-        let session = self.sessions.read().ok()?.get(id).cloned()?;
-        if session.idle_for() > self.ttl || session.is_closed() {
-            self.remove(id);
+    /// Forgets the runtime of session `id` and ends it, if this replica has one.
+    pub(crate) fn end(&self, id: &str) {
+        let removed = self
+            .map
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(id);
+        if let Some(session) = removed {
             session.close();
-            return None;
         }
-        session.touch();
-        Some(session)
-    }
-
-    fn remove(&self, id: &str) -> Option<Arc<Session>> {
-        self.sessions.write().ok()?.remove(id)
-    }
-
-    fn len(&self) -> usize {
-        self.sessions.read().map(|s| s.len()).unwrap_or(0)
     }
 }
 
@@ -742,7 +647,9 @@ mod tests {
     use super::*;
 
     fn session(version: &'static str, limit: ReplayLimit) -> Session {
-        Session::new(version, Value::Null, Value::Null, limit).unwrap_or_else(|e| panic!("{e}"))
+        let state = SessionState::new(version, Value::Null, Value::Null, None)
+            .unwrap_or_else(|e| panic!("{e}"));
+        Session::new(Arc::new(state), limit)
     }
 
     fn drain(rx: &mut mpsc::Receiver<Bytes>) -> Vec<String> {

@@ -310,21 +310,6 @@ pub enum LoggingLevel {
     Emergency,
 }
 
-impl LoggingLevel {
-    pub(crate) fn from_u8(n: u8) -> Self {
-        match n {
-            0 => Self::Debug,
-            1 => Self::Info,
-            2 => Self::Notice,
-            3 => Self::Warning,
-            4 => Self::Error,
-            5 => Self::Critical,
-            6 => Self::Alert,
-            _ => Self::Emergency,
-        }
-    }
-}
-
 impl From<String> for Content {
     fn from(text: String) -> Self {
         Self::text(text)

@@ -1,0 +1,285 @@
+//! Where session state lives: the [`SessionStore`] trait and the in-memory store.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+
+use super::state::{SessionChange, SessionState, TooManySubscriptions};
+
+/// Why a store could not do what was asked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The cap on live sessions is reached (answered 503).
+    Full,
+    /// A change the session's state refuses (a subscription past the cap).
+    Refused(TooManySubscriptions),
+    /// The store cannot be reached now; the request may be retried (503 with `Retry-After`).
+    Unavailable(String),
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Full => f.write_str("the session store is full"),
+            Self::Refused(why) => why.fmt(f),
+            Self::Unavailable(why) => write!(f, "the session store is unavailable: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+impl From<TooManySubscriptions> for StoreError {
+    fn from(why: TooManySubscriptions) -> Self {
+        Self::Refused(why)
+    }
+}
+
+/// Where session state lives; the default is [`InMemorySessionStore`].
+///
+/// A store holds [`SessionState`] only, never live objects, so it can be shared by several
+/// replicas (`mcp-mount-redis` keeps it in Redis). It owns expiry and the cap: `load` returns
+/// `None` for a session that expired or was removed, and `create` fails with
+/// [`StoreError::Full`] when no room is left.
+#[async_trait]
+pub trait SessionStore: Send + Sync + fmt::Debug + 'static {
+    /// Adds a new session.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Full`] when the cap on live sessions is reached, or
+    /// [`StoreError::Unavailable`].
+    async fn create(&self, state: SessionState) -> Result<(), StoreError>;
+
+    /// The state of a live session, recording activity on it (its idle time starts again).
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Unavailable`].
+    async fn load(&self, id: &str) -> Result<Option<Arc<SessionState>>, StoreError>;
+
+    /// Applies `change` to a live session atomically and returns the new state (`None` when
+    /// the session is gone).
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Refused`] for a change the state refuses (see [`SessionState::apply`]),
+    /// or [`StoreError::Unavailable`].
+    async fn change(
+        &self,
+        id: &str,
+        change: &SessionChange,
+    ) -> Result<Option<Arc<SessionState>>, StoreError>;
+
+    /// Records activity on a live session without reading it (an open stream keeps its
+    /// session alive this way); `false` when the session is gone.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Unavailable`].
+    async fn touch(&self, id: &str) -> Result<bool, StoreError>;
+
+    /// Removes a session; `false` when there was none.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Unavailable`].
+    async fn remove(&self, id: &str) -> Result<bool, StoreError>;
+
+    /// How many sessions are live.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Unavailable`].
+    async fn count(&self) -> Result<usize, StoreError>;
+}
+
+/// Sessions in memory, with an idle time-to-live and a cap on live sessions.
+///
+/// Expired sessions are dropped when looked up and swept in bulk when new ones are added, so no
+/// background task is needed.
+#[derive(Debug)]
+pub struct InMemorySessionStore {
+    sessions: RwLock<HashMap<Arc<str>, Entry>>,
+    ttl: Duration,
+    cap: usize,
+    /// What `last_seen` counts from.
+    epoch: Instant,
+    next_sweep: Mutex<Instant>,
+}
+
+#[derive(Debug)]
+struct Entry {
+    state: Arc<SessionState>,
+    /// Milliseconds since the store's epoch.
+    last_seen: AtomicU64,
+}
+
+impl InMemorySessionStore {
+    /// A store whose sessions expire after `ttl` idle and which holds at most `cap` of them.
+    pub fn new(ttl: Duration, cap: usize) -> Self {
+        let epoch = Instant::now();
+        Self {
+            sessions: RwLock::new(HashMap::new()),
+            ttl,
+            cap,
+            epoch,
+            next_sweep: Mutex::new(epoch + ttl),
+        }
+    }
+
+    fn now(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    fn expired(&self, entry: &Entry, now: u64) -> bool {
+        let idle = now.saturating_sub(entry.last_seen.load(Ordering::Relaxed));
+        Duration::from_millis(idle) > self.ttl
+    }
+
+    // The map holds whole entries swapped in and out under the lock; a panic elsewhere cannot
+    // leave it half-changed, so a poisoned lock is used as it stands.
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<Arc<str>, Entry>> {
+        self.sessions.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<Arc<str>, Entry>> {
+        self.sessions
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The live entry `id`, touched; an expired one is removed.
+    fn live(&self, id: &str) -> Option<Arc<SessionState>> {
+        let now = self.now();
+        {
+            let sessions = self.read();
+            let entry = sessions.get(id)?;
+            if !self.expired(entry, now) {
+                entry.last_seen.store(now, Ordering::Relaxed);
+                return Some(Arc::clone(&entry.state));
+            }
+        }
+        self.write().remove(id);
+        None
+    }
+}
+
+#[async_trait]
+impl SessionStore for InMemorySessionStore {
+    async fn create(&self, state: SessionState) -> Result<(), StoreError> {
+        let now = self.now();
+        let mut sessions = self.write();
+        let sweep_due = {
+            let next = self
+                .next_sweep
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            Instant::now() >= *next
+        };
+        if sweep_due || sessions.len() >= self.cap {
+            sessions.retain(|_, entry| !self.expired(entry, now));
+            let mut next = self
+                .next_sweep
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            *next = Instant::now()
+                + self
+                    .ttl
+                    .min(Duration::from_secs(60))
+                    .max(Duration::from_millis(100));
+        }
+        if sessions.len() >= self.cap {
+            return Err(StoreError::Full);
+        }
+        let id: Arc<str> = state.id.as_str().into();
+        sessions.insert(
+            id,
+            Entry {
+                state: Arc::new(state),
+                last_seen: AtomicU64::new(now),
+            },
+        );
+        Ok(())
+    }
+
+    async fn load(&self, id: &str) -> Result<Option<Arc<SessionState>>, StoreError> {
+        Ok(self.live(id))
+    }
+
+    async fn change(
+        &self,
+        id: &str,
+        change: &SessionChange,
+    ) -> Result<Option<Arc<SessionState>>, StoreError> {
+        let now = self.now();
+        let mut sessions = self.write();
+        let Some(entry) = sessions.get_mut(id) else {
+            return Ok(None);
+        };
+        if self.expired(entry, now) {
+            sessions.remove(id);
+            return Ok(None);
+        }
+        let mut next = SessionState::clone(&entry.state);
+        next.apply(change)?;
+        entry.state = Arc::new(next);
+        entry.last_seen.store(now, Ordering::Relaxed);
+        Ok(Some(Arc::clone(&entry.state)))
+    }
+
+    async fn touch(&self, id: &str) -> Result<bool, StoreError> {
+        Ok(self.live(id).is_some())
+    }
+
+    async fn remove(&self, id: &str) -> Result<bool, StoreError> {
+        let now = self.now();
+        // An expired entry is gone already, whether or not it was swept yet.
+        Ok(self
+            .write()
+            .remove(id)
+            .is_some_and(|entry| !self.expired(&entry, now)))
+    }
+
+    async fn count(&self) -> Result<usize, StoreError> {
+        Ok(self.read().len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::Value;
+
+    fn state() -> SessionState {
+        SessionState::new("2025-11-25", Value::Null, Value::Null, None)
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[tokio::test]
+    async fn the_cap_and_the_ttl_hold() {
+        let store = InMemorySessionStore::new(Duration::from_millis(50), 2);
+        let (a, b) = (state(), state());
+        let (a_id, b_id) = (a.id.clone(), b.id.clone());
+        assert_eq!(store.create(a).await, Ok(()));
+        assert_eq!(store.create(b).await, Ok(()));
+        assert_eq!(store.create(state()).await, Err(StoreError::Full));
+        assert!(store.load(&a_id).await.ok().flatten().is_some());
+        let changed = store
+            .change(&a_id, &SessionChange::Initialized)
+            .await
+            .ok()
+            .flatten();
+        assert!(changed.is_some_and(|s| s.initialized));
+        tokio::time::sleep(Duration::from_millis(80)).await;
+        assert!(store.load(&b_id).await.ok().flatten().is_none(), "expired");
+        // Expired sessions make room for new ones.
+        assert_eq!(store.create(state()).await, Ok(()));
+        assert_eq!(store.remove(&a_id).await, Ok(false));
+    }
+}
