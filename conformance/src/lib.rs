@@ -371,6 +371,7 @@ macro_rules! __for_each_case {
             oauth_challenges_without_a_token,
             oauth_rejects_bad_tokens_and_scopes,
             oauth_metadata_resolves_under_the_prefix,
+            oauth_metadata_behind_a_trusted_proxy,
             oauth_principal_reaches_handlers,
             sessions_are_bound_to_their_principal,
             modern_discover_describes_the_server,
