@@ -1818,6 +1818,63 @@ pub async fn oauth_metadata_resolves_under_the_prefix(t: &Target) {
     );
 }
 
+/// Behind a trusted proxy, both OAuth URLs are the public ones, whichever adapter serves them:
+/// the challenge names the metadata document at the forwarded origin with the forwarded prefix
+/// before the mount path, and that document, fetched through the same proxy, names the public
+/// URL of the mount as its `resource`. (The `oauth-proxied` variant trusts loopback and allows
+/// only its public host, so a route that lost the peer address answers 403.)
+pub async fn oauth_metadata_behind_a_trusted_proxy(t: &Target) {
+    let oauth = t.variant("oauth-proxied");
+    let host = crate::fixture::PROXIED_OAUTH_HOST;
+    let via_proxy = |builder: http::request::Builder| {
+        builder
+            .header("x-forwarded-proto", "https")
+            .header("x-forwarded-host", host)
+            .header("x-forwarded-prefix", "/edge")
+    };
+    let challenge = oauth
+        .send(via_proxy(
+            oauth.post(&initialize_body(next_id(), "2025-11-25")),
+        ))
+        .await;
+    assert_eq!(challenge.status, 401, "via the proxy: {:?}", challenge.body);
+    let url = metadata_url(challenge.header("www-authenticate").unwrap_or_default());
+    assert_eq!(
+        url,
+        format!(
+            "https://{host}/.well-known/oauth-protected-resource/edge{}",
+            oauth.path()
+        )
+    );
+    // The proxy strips `/edge`; the host serves the document at its own root.
+    let local = format!(
+        "http://{}/.well-known/oauth-protected-resource{}",
+        oauth.authority(),
+        oauth.path()
+    );
+    let document = oauth
+        .send(via_proxy(
+            Request::builder().method(Method::GET).uri(&local),
+        ))
+        .await;
+    assert_eq!(
+        document.status, 200,
+        "GET {local} via the proxy: {:?}",
+        document.body
+    );
+    assert_eq!(
+        document.json()["resource"],
+        format!("https://{host}/edge{}", oauth.path())
+    );
+    let direct = oauth
+        .send(Request::builder().method(Method::GET).uri(&local))
+        .await;
+    assert_eq!(
+        direct.status, 403,
+        "GET {local} directly: 127.0.0.1 is not {host}"
+    );
+}
+
 /// The verified principal reaches handlers through the request extensions.
 pub async fn oauth_principal_reaches_handlers(t: &Target) {
     let oauth = t.variant("oauth");

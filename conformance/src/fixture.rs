@@ -42,6 +42,7 @@ pub const VARIANTS: &[&str] = &[
     "impatient",
     "proxied",
     "oauth",
+    "oauth-proxied",
 ];
 
 /// The main fixture and its variants, each with the path suffix to mount it at (`""` for the
@@ -78,7 +79,11 @@ fn finish(builder: McpServerBuilder, slot: &OnceLock<McpServer>) -> McpServer {
 /// - `capped`: at most two live sessions;
 /// - `expiring`: sessions expire after 800 ms idle, MRTR request state after 300 ms;
 /// - `impatient`: SSE answers only, a 300 ms client-request timeout, a 50 ms `retry` and a
-///   three-event replay buffer.
+///   three-event replay buffer;
+/// - `proxied`: behind a trusted proxy on loopback, served as `https://mcp.example.com`;
+/// - `oauth`: an OAuth protected resource (see [`FixtureTokens`]), sessions bound to the token;
+/// - `oauth-proxied`: `oauth` behind a trusted proxy on loopback, served as
+///   `https://api.example.com` ([`PROXIED_OAUTH_HOST`]).
 ///
 /// # Panics
 ///
@@ -107,23 +112,35 @@ pub fn variant(name: &str) -> McpServer {
             .trusted_proxies(TrustedProxies::new(["127.0.0.1", "::1"]).unwrap_or_default())
             .allowed_hosts(["mcp.example.com"])
             .allowed_origins(["https://mcp.example.com"]),
-        // An OAuth protected resource whose sessions are bound to the token's subject.
-        "oauth" => builder
-            .oauth(
-                ProtectedResource::new([AUTHORIZATION_SERVER])
-                    .required_scopes(["mcp:tools"])
-                    .resource_name("mcp-mount conformance fixture"),
-                FixtureTokens,
-            )
-            .bind_sessions(|parts| {
-                parts
-                    .extensions
-                    .get::<mcp_mount::Principal>()
-                    .map(|p| p.subject.clone())
-            }),
+        "oauth" => oauth(builder),
+        // The `oauth` variant behind a proxy on loopback that serves it as
+        // https://api.example.com.
+        "oauth-proxied" => oauth(builder)
+            .trusted_proxies(TrustedProxies::new(["127.0.0.1", "::1"]).unwrap_or_default())
+            .allowed_hosts([PROXIED_OAUTH_HOST]),
         other => panic!("no fixture variant {other:?}"),
     };
     finish(builder, &slot)
+}
+
+/// The public host the `oauth-proxied` variant is served as, through a trusted proxy.
+pub const PROXIED_OAUTH_HOST: &str = "api.example.com";
+
+/// An OAuth protected resource whose sessions are bound to the token's subject.
+fn oauth(builder: McpServerBuilder) -> McpServerBuilder {
+    builder
+        .oauth(
+            ProtectedResource::new([AUTHORIZATION_SERVER])
+                .required_scopes(["mcp:tools"])
+                .resource_name("mcp-mount conformance fixture"),
+            FixtureTokens,
+        )
+        .bind_sessions(|parts| {
+            parts
+                .extensions
+                .get::<mcp_mount::Principal>()
+                .map(|p| p.subject.clone())
+        })
 }
 
 /// The authorization server the `oauth` variant names in its metadata.

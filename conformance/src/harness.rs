@@ -10,7 +10,8 @@ use crate::Target;
 ///
 /// `run` gets a bound, non-blocking listener on `127.0.0.1:0` and must serve the host app
 /// (every fixture of [`fixtures`](crate::fixtures) mounted under `prefix`) on it until the
-/// process ends; an error it returns is reported and fails the cases that need the server. Servers live as long as the test binary; there are no fixed ports and no sleeps.
+/// process ends; an error it returns is reported and fails the cases that need the server.
+/// Servers live as long as the test binary; there are no fixed ports and no sleeps.
 ///
 /// # Panics
 ///
@@ -45,4 +46,14 @@ pub fn serve(
     let target = Target::new(format!("http://{addr}{prefix}"));
     servers.push((prefix, target.clone()));
     target
+}
+
+/// [`serve`] with a host app's `serve(listener, prefix)` function, such as one of
+/// [`hosts`](crate::hosts): the [`Target`] of that host with the fixtures mounted at `prefix`.
+///
+/// # Panics
+///
+/// As [`serve`].
+pub fn host(prefix: &'static str, app: fn(TcpListener, &str) -> std::io::Result<()>) -> Target {
+    serve(prefix, move |listener| app(listener, prefix))
 }

@@ -17,6 +17,7 @@ pub mod cases;
 pub mod client;
 pub mod fixture;
 pub mod harness;
+pub mod hosts;
 
 pub use client::{Response, Streaming};
 pub use fixture::{Principal, fixture, fixtures, variant};
@@ -371,6 +372,7 @@ macro_rules! __for_each_case {
             oauth_challenges_without_a_token,
             oauth_rejects_bad_tokens_and_scopes,
             oauth_metadata_resolves_under_the_prefix,
+            oauth_metadata_behind_a_trusted_proxy,
             oauth_principal_reaches_handlers,
             sessions_are_bound_to_their_principal,
             modern_discover_describes_the_server,
@@ -420,9 +422,27 @@ __for_each_case!(__case_table());
 /// # fn main() {}
 /// ```
 ///
+/// With `host = path`, where `path` names a host app's `serve(listener, prefix)` (one of
+/// [`hosts`]), it runs the whole suite twice, with the fixtures mounted at `/mcp` (module
+/// `at_mcp`) and at the nested `/api/v1/tenants/acme/mcp` (module `nested`), each on its own
+/// server started with [`harness::host`]:
+///
+/// ```no_run
+/// mcp_mount_conformance::suite!(host = mcp_mount_conformance::hosts::hyper::serve);
+/// # fn main() {}
+/// ```
+///
 /// The test crate needs `tokio` (with the `macros` and `rt-multi-thread` features).
 #[macro_export]
 macro_rules! suite {
+    (host = $serve:path $(,)?) => {
+        mod at_mcp {
+            $crate::suite!($crate::harness::host("/mcp", $serve));
+        }
+        mod nested {
+            $crate::suite!($crate::harness::host("/api/v1/tenants/acme/mcp", $serve));
+        }
+    };
     ($target:expr $(,)?) => {
         $crate::__for_each_case!(__suite_cases($target));
     };

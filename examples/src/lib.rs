@@ -1,7 +1,6 @@
 //! Shared pieces of the example apps: a small notes service's domain (the "existing app") and
-//! the MCP server each example mounts over the same state, and the fixture host apps.
-
-pub mod fixture_apps;
+//! the MCP server each example mounts over the same state. The fixture's host apps, which
+//! `fixture-server` serves, live in `mcp_mount_conformance::hosts`, shared with the adapter tests.
 
 use std::sync::{Arc, RwLock};
 

@@ -1,6 +1,7 @@
-//! The same scripted requests through all four adapters must get identical answers: status,
-//! headers and body bytes, after normalising only what must differ — the session id (random)
-//! and the framing headers each framework writes its own way, listed in [`FRAMEWORK_HEADERS`].
+//! The same scripted requests through all four adapters, and through the core behind plain
+//! hyper, must get identical answers: status, headers and body bytes, after normalising only
+//! what must differ — the session id (random) and the framing headers each framework writes its
+//! own way, listed in [`FRAMEWORK_HEADERS`].
 
 use std::collections::BTreeMap;
 use std::net::TcpListener;
@@ -8,7 +9,7 @@ use std::net::TcpListener;
 use bytes::Bytes;
 use http::{Method, Request};
 use mcp_mount_conformance::client;
-use mcp_mount_examples::fixture_apps::{self, FRAMEWORKS};
+use mcp_mount_conformance::hosts::{self, HOSTS};
 
 const PREFIX: &str = "/api/v1/tenants/acme/mcp";
 
@@ -458,13 +459,10 @@ async fn run(base: &str) -> Vec<Observed> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn all_adapters_answer_identically() {
     let mut bases = Vec::new();
-    for framework in FRAMEWORKS {
+    for host in HOSTS {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        bases.push((
-            *framework,
-            format!("http://{}", listener.local_addr().unwrap()),
-        ));
-        std::thread::spawn(move || fixture_apps::serve(framework, listener, PREFIX));
+        bases.push((*host, format!("http://{}", listener.local_addr().unwrap())));
+        std::thread::spawn(move || hosts::serve(host, listener, PREFIX));
     }
     let names: Vec<&str> = script().iter().map(|s| s.name).collect();
     let (reference_name, reference_base) = &bases[0];

@@ -84,7 +84,9 @@ async fn handle(
     into_actix(server.handle(request, prefix).await)
 }
 
-/// Copies method, URI, version and headers from actix's `http` 0.2 types into `http` 1.
+/// The one translation [`router`] and [`well_known`] share: copies method, URI, version and
+/// headers from actix's `http` 0.2 types into `http` 1, adds the peer's address as a
+/// [`PeerAddr`], and lets `carry` copy what it names out of actix's extensions.
 fn into_http(
     req: &HttpRequest,
     body: Bytes,

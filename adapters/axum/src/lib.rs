@@ -8,6 +8,8 @@ use axum::extract::{ConnectInfo, OriginalUri, Request, State};
 use axum::response::Response;
 use axum::routing::{any, get};
 use bytes::Bytes;
+use http::Uri;
+use http::request::Parts;
 use mcp_mount::{Error, McpServer, PeerAddr, mount_prefix, well_known_path};
 
 /// A [`Router`] serving `server`, to mount with [`Router::nest_service`] at any path of the
@@ -33,21 +35,15 @@ async fn handle(
     OriginalUri(original): OriginalUri,
     req: Request,
 ) -> Response {
-    let (mut parts, body) = req.into_parts();
+    let (parts, body) = req.into_parts();
     let body = match axum::body::to_bytes(body, server.max_body()).await {
         Ok(body) => body,
         Err(e) => return into_axum(body_error(&server, e).into_response()),
     };
-    // Inside `nest_service` the URI is stripped of the mount path; the core wants the external one.
     let prefix = mount_prefix(original.path(), parts.uri.path()).to_owned();
-    parts.uri = original;
-    // Present when the host serves with `into_make_service_with_connect_info::<SocketAddr>()`.
-    if let Some(ConnectInfo(peer)) = parts.extensions.get::<ConnectInfo<SocketAddr>>().copied() {
-        parts.extensions.insert(PeerAddr(peer));
-    }
     into_axum(
         server
-            .handle(http::Request::from_parts(parts, body), &prefix)
+            .handle(into_http(parts, original, body), &prefix)
             .await,
     )
 }
@@ -67,15 +63,30 @@ pub fn well_known(server: McpServer, prefix: &str) -> Router {
     let prefix = prefix.trim_end_matches('/').to_owned();
     Router::new().route(
         &well_known_path(&prefix),
-        get(move |req: Request| async move {
-            let (parts, _) = req.into_parts();
-            into_axum(
-                server
-                    .well_known(http::Request::from_parts(parts, Bytes::new()), &prefix)
-                    .await,
-            )
-        }),
+        get(
+            move |OriginalUri(original): OriginalUri, req: Request| async move {
+                let (parts, _) = req.into_parts();
+                into_axum(
+                    server
+                        .well_known(into_http(parts, original, Bytes::new()), &prefix)
+                        .await,
+                )
+            },
+        ),
     )
+}
+
+/// The one translation [`router`] and [`well_known`] share: the request moves across with its
+/// extensions, its URI restored to the `original` one the client sent (inside `nest_service`
+/// axum strips the mount path; the core wants the external one), and the peer's address as a
+/// [`PeerAddr`], present when the host serves with
+/// `into_make_service_with_connect_info::<SocketAddr>()`.
+fn into_http(mut parts: Parts, original: Uri, body: Bytes) -> http::Request<Bytes> {
+    parts.uri = original;
+    if let Some(ConnectInfo(peer)) = parts.extensions.get::<ConnectInfo<SocketAddr>>().copied() {
+        parts.extensions.insert(PeerAddr(peer));
+    }
+    http::Request::from_parts(parts, body)
 }
 
 fn body_error(server: &McpServer, e: axum::Error) -> Error {

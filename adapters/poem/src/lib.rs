@@ -34,12 +34,12 @@ pub fn well_known(server: McpServer, prefix: &str) -> impl Endpoint<Output = Res
     poem::get(poem::endpoint::make(move |req: Request| {
         let (server, prefix) = (server.clone(), prefix.clone());
         async move {
-            let (parts, _) = req.into_parts();
-            let mut request = http::Request::new(Bytes::new());
-            *request.method_mut() = parts.method;
-            *request.uri_mut() = parts.uri;
-            *request.headers_mut() = parts.headers;
-            into_poem(server.well_known(request, &prefix).await)
+            let (parts, _) = into_http(req).into_parts();
+            into_poem(
+                server
+                    .well_known(http::Request::from_parts(parts, Bytes::new()), &prefix)
+                    .await,
+            )
         }
     }))
 }
@@ -54,11 +54,8 @@ impl Endpoint for McpEndpoint {
     type Output = Response;
 
     async fn call(&self, req: Request) -> poem::Result<Response> {
-        // Inside `nest` the URI is stripped of the mount path; the core wants the external one.
-        let original = req.original_uri().clone();
         let remaining = req.uri().path().to_owned();
-        let peer = req.remote_addr().as_socket_addr().copied();
-        let (parts, body) = req.into_parts();
+        let (parts, body) = into_http(req).into_parts();
         let body = match body.into_bytes_limit(self.server.max_body()).await {
             Ok(body) => body,
             Err(ReadBodyError::PayloadTooLarge) => {
@@ -68,18 +65,30 @@ impl Endpoint for McpEndpoint {
             }
             Err(e) => return Ok(into_poem(Error::body_read(e).into_response())),
         };
-        let mut request = http::Request::new(body);
-        *request.method_mut() = parts.method;
-        *request.uri_mut() = original;
-        *request.version_mut() = parts.version;
-        *request.headers_mut() = parts.headers;
-        *request.extensions_mut() = parts.extensions;
-        if let Some(peer) = peer {
-            request.extensions_mut().insert(PeerAddr(peer));
-        }
-        let prefix = mount_prefix(request.uri().path(), &remaining).to_owned();
+        let prefix = mount_prefix(parts.uri.path(), &remaining).to_owned();
+        let request = http::Request::from_parts(parts, body);
         Ok(into_poem(self.server.handle(request, &prefix).await))
     }
+}
+
+/// The one translation [`router`] and [`well_known`] share: method, version, headers and
+/// extensions move across, the URI is the original one the client sent (inside `nest` poem
+/// strips the mount path; the core wants the external one), and the peer's address becomes a
+/// [`PeerAddr`]. The body is left unread.
+fn into_http(req: Request) -> http::Request<poem::Body> {
+    let original = req.original_uri().clone();
+    let peer = req.remote_addr().as_socket_addr().copied();
+    let (parts, body) = req.into_parts();
+    let mut request = http::Request::new(body);
+    *request.method_mut() = parts.method;
+    *request.uri_mut() = original;
+    *request.version_mut() = parts.version;
+    *request.headers_mut() = parts.headers;
+    *request.extensions_mut() = parts.extensions;
+    if let Some(peer) = peer {
+        request.extensions_mut().insert(PeerAddr(peer));
+    }
+    request
 }
 
 fn into_poem(response: http::Response<McpBody>) -> Response {

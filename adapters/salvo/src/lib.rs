@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use bytes::Bytes;
 use mcp_mount::{Error, McpBody, McpServer, PeerAddr, mount_prefix, well_known_path};
 use salvo::http::ParseError;
 use salvo::{Depot, FlowCtrl, Handler, Request, Response, Router};
@@ -66,14 +67,11 @@ impl Handler for WellKnown {
     async fn handle(
         &self,
         req: &mut Request,
-        _depot: &mut Depot,
+        depot: &mut Depot,
         res: &mut Response,
         _ctrl: &mut FlowCtrl,
     ) {
-        let mut request = http::Request::new(bytes::Bytes::new());
-        *request.method_mut() = req.method().clone();
-        *request.uri_mut() = req.uri().clone();
-        *request.headers_mut() = req.headers().clone();
+        let request = into_http(req, depot, None, Bytes::new());
         write(res, self.server.well_known(request, &self.prefix).await);
     }
 }
@@ -107,21 +105,34 @@ impl Handler for McpHandler {
             .get(REST)
             .map(|r| format!("/{r}"))
             .unwrap_or_default();
-        let mut request = http::Request::new(body);
-        *request.method_mut() = req.method().clone();
-        *request.uri_mut() = req.uri().clone();
-        *request.version_mut() = req.version();
-        *request.headers_mut() = std::mem::take(req.headers_mut());
-        *request.extensions_mut() = std::mem::take(req.extensions_mut());
-        if let Some(peer) = req.remote_addr().clone().into_std() {
-            request.extensions_mut().insert(PeerAddr(peer));
-        }
-        if let Some(carry) = &self.carry {
-            carry(depot, request.extensions_mut());
-        }
+        let request = into_http(req, depot, self.carry.as_deref(), body);
         let prefix = mount_prefix(request.uri().path(), &rest).to_owned();
         write(res, self.server.handle(request, &prefix).await);
     }
+}
+
+/// The one translation [`router`] and [`well_known`] share: method, URI, version, headers and
+/// extensions move across (salvo keeps the whole URI inside nested routers), the peer's address
+/// becomes a [`PeerAddr`], and `carry`, when given, copies what it names out of the depot.
+fn into_http(
+    req: &mut Request,
+    depot: &Depot,
+    carry: Option<&Carry>,
+    body: Bytes,
+) -> http::Request<Bytes> {
+    let mut request = http::Request::new(body);
+    *request.method_mut() = req.method().clone();
+    *request.uri_mut() = req.uri().clone();
+    *request.version_mut() = req.version();
+    *request.headers_mut() = std::mem::take(req.headers_mut());
+    *request.extensions_mut() = std::mem::take(req.extensions_mut());
+    if let Some(peer) = req.remote_addr().clone().into_std() {
+        request.extensions_mut().insert(PeerAddr(peer));
+    }
+    if let Some(carry) = carry {
+        carry(depot, request.extensions_mut());
+    }
+    request
 }
 
 fn write(res: &mut Response, response: http::Response<McpBody>) {

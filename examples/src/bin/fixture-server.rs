@@ -1,20 +1,22 @@
 //! Serves the conformance fixture inside a small host app, for `mcp-conformance`, the official
 //! MCP conformance suite and real clients:
 //!
-//! `fixture-server [--framework axum|actix-web|poem|salvo] [--addr 127.0.0.1:3000] [--prefix /mcp]`
+//! `fixture-server [--framework axum|actix-web|poem|salvo|hyper] [--addr 127.0.0.1:3000] [--prefix /mcp]`
 //!
-//! The fixture is mounted at PREFIX and its variants at PREFIX-stateless, PREFIX-limited,
-//! PREFIX-capped, PREFIX-expiring and PREFIX-impatient; the app also has `GET /` and `GET /health`, and an "auth"
-//! middleware that turns the `x-user` header into a `Principal` extension. Prints
-//! `listening on http://ADDR/PREFIX` once it accepts connections.
+//! The host app is the one the adapter tests serve (`mcp_mount_conformance::hosts`; `hyper` is
+//! the core behind plain hyper, no framework). The fixture is mounted at PREFIX and its variants
+//! at PREFIX-stateless, PREFIX-limited and so on (`mcp_mount_conformance::fixture::VARIANTS`);
+//! the app also has `GET /` and `GET /health`, and an "auth" middleware that turns the `x-user`
+//! header into a `Principal` extension. Prints `listening on http://ADDR/PREFIX` once it accepts
+//! connections.
 
 use std::io::Write;
 use std::net::SocketAddr;
 
-use mcp_mount_examples::fixture_apps::{self, FRAMEWORKS};
+use mcp_mount_conformance::hosts::{self, HOSTS};
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: fixture-server [--framework axum|actix-web|poem|salvo] [--addr HOST:PORT] [--prefix /PATH]";
+const USAGE: &str = "usage: fixture-server [--framework axum|actix-web|poem|salvo|hyper] [--addr HOST:PORT] [--prefix /PATH]";
 
 struct Options {
     framework: String,
@@ -56,11 +58,11 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    if !FRAMEWORKS.contains(&options.framework.as_str()) {
+    if !HOSTS.contains(&options.framework.as_str()) {
         eprintln!(
             "unknown framework {:?} (known: {})\n{USAGE}",
             options.framework,
-            FRAMEWORKS.join(", ")
+            HOSTS.join(", ")
         );
         return ExitCode::from(2);
     }
@@ -69,7 +71,7 @@ fn main() -> ExitCode {
         // The listener accepts connections from here on: the line is true when printed.
         println!("listening on http://{addr}{}", options.prefix);
         let _ = std::io::stdout().flush();
-        fixture_apps::serve(&options.framework, listener, &options.prefix)
+        hosts::serve(&options.framework, listener, &options.prefix)
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,

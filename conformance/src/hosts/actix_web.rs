@@ -2,7 +2,8 @@
 
 use actix_web::dev::Service as _;
 use actix_web::{App, HttpMessage, HttpRequest, HttpServer, web};
-use mcp_mount_conformance::{Principal, fixtures};
+
+use crate::{Principal, fixtures};
 
 /// Copies the principal the auth middleware stored in actix's extensions.
 fn carry(req: &HttpRequest, extensions: &mut http::Extensions) {
@@ -11,18 +12,34 @@ fn carry(req: &HttpRequest, extensions: &mut http::Extensions) {
     }
 }
 
-/// Serves the host app on `listener` until the process ends.
+/// Serves the host app with every fixture mounted under `prefix` on `listener` until the
+/// process ends.
 ///
 /// # Errors
 ///
 /// When the server fails.
 pub fn serve(listener: std::net::TcpListener, prefix: &str) -> std::io::Result<()> {
+    listener.set_nonblocking(true)?;
+    let (outer, inner) = super::split(prefix);
+    let (prefix, outer, inner) = (prefix.to_owned(), outer.to_owned(), inner.to_owned());
     // Built once: every worker's App shares the same servers, and so the same sessions.
     let servers = fixtures();
-    let prefix = prefix.to_owned();
     actix_web::rt::System::new().block_on(async move {
         HttpServer::new(move || {
-            let mut app = App::new()
+            let mut mounts = web::scope(&outer);
+            let mut app = App::new();
+            for (suffix, server) in &servers {
+                mounts = mounts.service(
+                    web::scope(&format!("{inner}{suffix}"))
+                        .default_service(mcp_mount_actix_web::router_with(server.clone(), carry)),
+                );
+                app = app.service(mcp_mount_actix_web::well_known(
+                    server.clone(),
+                    &format!("{prefix}{suffix}"),
+                ));
+            }
+            app
+                // The host's "auth" middleware: the `x-user` header becomes a `Principal`.
                 .wrap_fn(|req, srv| {
                     if let Some(user) = req.headers().get("x-user").and_then(|v| v.to_str().ok()) {
                         let principal = Principal(user.to_owned());
@@ -30,18 +47,11 @@ pub fn serve(listener: std::net::TcpListener, prefix: &str) -> std::io::Result<(
                     }
                     srv.call(req)
                 })
-                .route("/", web::get().to(|| async { "fixture host app" }))
-                .route("/health", web::get().to(|| async { "ok" }));
-            for (suffix, server) in &servers {
-                let mount = format!("{prefix}{suffix}");
-                app =
-                    app.service(mcp_mount_actix_web::well_known(server.clone(), &mount))
-                        .service(web::scope(&mount).default_service(
-                            mcp_mount_actix_web::router_with(server.clone(), carry),
-                        ));
-            }
-            app
+                .route("/", web::get().to(|| async { super::HOME }))
+                .route("/health", web::get().to(|| async { "ok" }))
+                .service(mounts)
         })
+        .workers(2)
         .listen(listener)?
         .run()
         .await

@@ -1,24 +1,36 @@
 //! The fixture in a poem app.
 
-use mcp_mount_conformance::{Principal, fixtures};
 use poem::endpoint::make_sync;
 use poem::listener::TcpAcceptor;
 use poem::{Endpoint, EndpointExt, IntoResponse, Route, Server, get};
 
+use crate::{Principal, fixtures};
+
 /// The host app with every fixture mounted under `prefix`.
 pub fn app(prefix: &str) -> impl Endpoint + use<> {
+    let (outer, inner) = super::split(prefix);
+    let mut mounts = Route::new();
     let mut route = Route::new()
-        .at("/", get(make_sync(|_| "fixture host app")))
+        .at("/", get(make_sync(|_| super::HOME)))
         .at("/health", get(make_sync(|_| "ok")));
     for (suffix, server) in fixtures() {
         let mount = format!("{prefix}{suffix}");
-        route = route
-            .at(
-                mcp_mount::well_known_path(&mount),
-                mcp_mount_poem::well_known(server.clone(), &mount),
-            )
-            .nest(mount, mcp_mount_poem::router(server));
+        route = route.at(
+            mcp_mount::well_known_path(&mount),
+            mcp_mount_poem::well_known(server.clone(), &mount),
+        );
+        let router = mcp_mount_poem::router(server);
+        // Nesting at "/" would take over the host's own "/" route.
+        if outer.is_empty() {
+            route = route.nest(mount, router);
+        } else {
+            mounts = mounts.nest(format!("{inner}{suffix}"), router);
+        }
     }
+    if !outer.is_empty() {
+        route = route.nest(outer, mounts);
+    }
+    // The host's "auth" middleware: the `x-user` header becomes a `Principal`.
     route.around(|ep, mut req| async move {
         if let Some(user) = req.headers().get("x-user").and_then(|v| v.to_str().ok()) {
             let principal = Principal(user.to_owned());
@@ -34,6 +46,7 @@ pub fn app(prefix: &str) -> impl Endpoint + use<> {
 ///
 /// When the server fails.
 pub fn serve(listener: std::net::TcpListener, prefix: &str) -> std::io::Result<()> {
+    listener.set_nonblocking(true)?;
     let app = app(prefix);
     super::runtime()?.block_on(async move {
         Server::new_with_acceptor(TcpAcceptor::from_std(listener)?)

@@ -6,8 +6,10 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::get;
 use axum::serve::ListenerExt;
-use mcp_mount_conformance::{Principal, fixtures};
 
+use crate::{Principal, fixtures};
+
+/// The host's "auth" middleware: the `x-user` header becomes a [`Principal`].
 async fn auth(mut req: Request, next: Next) -> Response {
     if let Some(user) = req.headers().get("x-user").and_then(|v| v.to_str().ok()) {
         let principal = Principal(user.to_owned());
@@ -18,15 +20,26 @@ async fn auth(mut req: Request, next: Next) -> Response {
 
 /// The host app with every fixture mounted under `prefix`.
 pub fn app(prefix: &str) -> Router {
+    let (outer, inner) = super::split(prefix);
+    let mut mounts = Router::new();
     let mut app = Router::new()
-        .route("/", get(|| async { "fixture host app" }))
+        .route("/", get(|| async { super::HOME }))
         .route("/health", get(|| async { "ok" }));
     for (suffix, server) in fixtures() {
-        let mount = format!("{prefix}{suffix}");
-        app = app
-            .nest_service(&mount, mcp_mount_axum::router(server.clone()))
-            .merge(mcp_mount_axum::well_known(server, &mount));
+        mounts = mounts.nest_service(
+            &format!("{inner}{suffix}"),
+            mcp_mount_axum::router(server.clone()),
+        );
+        app = app.merge(mcp_mount_axum::well_known(
+            server,
+            &format!("{prefix}{suffix}"),
+        ));
     }
+    let app = if outer.is_empty() {
+        app.merge(mounts)
+    } else {
+        app.nest(outer, mounts)
+    };
     app.layer(middleware::from_fn(auth))
 }
 
@@ -36,13 +49,15 @@ pub fn app(prefix: &str) -> Router {
 ///
 /// When the server fails.
 pub fn serve(listener: std::net::TcpListener, prefix: &str) -> std::io::Result<()> {
-    super::runtime()?.block_on(async {
+    listener.set_nonblocking(true)?;
+    let app = app(prefix);
+    super::runtime()?.block_on(async move {
         let listener = tokio::net::TcpListener::from_std(listener)?.tap_io(|tcp| {
             let _ = tcp.set_nodelay(true);
         });
         axum::serve(
             listener,
-            app(prefix).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
         )
         .await
     })

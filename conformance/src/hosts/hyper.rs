@@ -1,0 +1,124 @@
+//! The fixture behind plain hyper 1, with no web framework: all a host must do around
+//! [`McpServer::handle`] in one small file. It buffers the body up to
+//! [`McpServer::max_body`], routes each mount's subtree and its well-known path to its server
+//! with the external prefix, adds the peer's address, and runs the host's "auth" step. `mcp-mount`
+//! runs the whole suite against it in its own tests, so the core is tested with no framework.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{HeaderValue, Request, Response, StatusCode, header};
+use http_body_util::{BodyExt, LengthLimitError, Limited};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use mcp_mount::{Error, McpBody, McpServer, PeerAddr, well_known_path};
+
+use crate::{Principal, fixtures};
+
+/// A fixture and the paths it answers at.
+struct Mount {
+    /// The external mount prefix: the server answers it and everything below it.
+    prefix: String,
+    /// The root-anchored path of its OAuth metadata document.
+    well_known: String,
+    server: McpServer,
+}
+
+/// Serves the host app with every fixture mounted under `prefix` on `listener` until the
+/// process ends.
+///
+/// # Errors
+///
+/// When the listener cannot be used.
+pub fn serve(listener: std::net::TcpListener, prefix: &str) -> std::io::Result<()> {
+    listener.set_nonblocking(true)?;
+    let mounts: Arc<[Mount]> = fixtures()
+        .into_iter()
+        .map(|(suffix, server)| {
+            let prefix = format!("{prefix}{suffix}");
+            let well_known = well_known_path(&prefix);
+            Mount {
+                prefix,
+                well_known,
+                server,
+            }
+        })
+        .collect();
+    super::runtime()?.block_on(async move {
+        let listener = tokio::net::TcpListener::from_std(listener)?;
+        loop {
+            let (tcp, peer) = match listener.accept().await {
+                Ok(accepted) => accepted,
+                // Out of file descriptors and the like: that connection is lost, not the server.
+                Err(_) => {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            };
+            let _ = tcp.set_nodelay(true);
+            let mounts = Arc::clone(&mounts);
+            tokio::spawn(async move {
+                let service = service_fn(move |req| {
+                    let mounts = Arc::clone(&mounts);
+                    async move { Ok::<_, Infallible>(answer(&mounts, peer, req).await) }
+                });
+                // A failed connection (the client went away mid-stream) ends only itself.
+                let _ = http1::Builder::new()
+                    .serve_connection(TokioIo::new(tcp), service)
+                    .await;
+            });
+        }
+    })
+}
+
+/// Answers one request as the host app routes it.
+async fn answer(mounts: &[Mount], peer: SocketAddr, req: Request<Incoming>) -> Response<McpBody> {
+    let (mut parts, body) = req.into_parts();
+    parts.extensions.insert(PeerAddr(peer));
+    // The host's "auth" step: the `x-user` header becomes a `Principal`.
+    if let Some(user) = parts.headers.get("x-user").and_then(|v| v.to_str().ok()) {
+        let principal = Principal(user.to_owned());
+        parts.extensions.insert(principal);
+    }
+    let path = parts.uri.path();
+    if let Some(mount) = mounts.iter().find(|m| m.well_known == path) {
+        let request = Request::from_parts(parts, Bytes::new());
+        return mount.server.well_known(request, &mount.prefix).await;
+    }
+    let below = |m: &&Mount| {
+        path.strip_prefix(m.prefix.as_str())
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+    };
+    if let Some(Mount { prefix, server, .. }) = mounts.iter().find(below) {
+        let limit = server.max_body();
+        return match Limited::new(body, limit).collect().await {
+            Ok(body) => {
+                let request = Request::from_parts(parts, body.to_bytes());
+                server.handle(request, prefix).await
+            }
+            Err(e) if e.is::<LengthLimitError>() => Error::payload_too_large(limit).into_response(),
+            Err(e) => Error::body_read(e).into_response(),
+        };
+    }
+    match path {
+        "/" => text(StatusCode::OK, super::HOME),
+        "/health" => text(StatusCode::OK, "ok"),
+        _ => text(StatusCode::NOT_FOUND, "not found"),
+    }
+}
+
+/// A plain-text answer of the host's own.
+fn text(status: StatusCode, body: &'static str) -> Response<McpBody> {
+    let mut response = Response::new(McpBody::full(body));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    response
+}
