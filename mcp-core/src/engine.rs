@@ -11,9 +11,9 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 use tokio::sync::mpsc;
 
-use crate::handler::BoxFuture;
 use crate::handler::context::RequestContext;
 use crate::handler::context::{ModernCall, Outbound};
+use crate::handler::future::BoxFuture;
 use crate::protocol::jsonrpc::{self, RequestId, RpcError};
 use crate::protocol::model::{Completion, LoggingLevel, ResourceContents};
 use crate::protocol::version::MODERN_PROTOCOL_VERSION;

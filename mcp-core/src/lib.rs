@@ -36,14 +36,14 @@ pub use http::cors::Cors;
 pub use http::error::{Error, ErrorKind};
 pub use http::forwarded::{InvalidProxy, PeerAddr, TrustedProxies};
 pub use http::routing::mount_prefix;
+pub use protocol::client::{
+    ClientRequestError, CreateMessageParams, CreateMessageResult, ElicitAction, ElicitParams,
+    ElicitResult, Root, SamplingMessage,
+};
 pub use protocol::jsonrpc::{
     HEADER_MISMATCH, MISSING_REQUIRED_CLIENT_CAPABILITY, UNSUPPORTED_PROTOCOL_VERSION,
 };
 pub use protocol::jsonrpc::{RequestId, RpcError};
-pub use protocol::model::client::{
-    ClientRequestError, CreateMessageParams, CreateMessageResult, ElicitAction, ElicitParams,
-    ElicitResult, Root, SamplingMessage,
-};
 pub use protocol::model::{
     Annotations, CallToolResult, Completion, Content, EmbeddedResource, GetPromptResult,
     LoggingLevel, MediaContent, PromptMessage, ResourceContents, ResourceLink, Role, TextContent,
@@ -54,6 +54,7 @@ pub use protocol::version::{
 };
 pub use server::{BuildError, McpServer, McpServerBuilder};
 pub use session::{
-    InMemorySessionStore, MAX_SUBSCRIPTIONS, Session, SessionChange, SessionState, SessionStore,
-    StoreError, TooManySubscriptions, Transport,
+    EventId, EventLog, InMemoryEventLog, InMemorySessionStore, LoggedEvent, MAX_SUBSCRIPTIONS,
+    Replay, ReplayError, Session, SessionChange, SessionState, SessionStore, StoreError,
+    TooManySubscriptions, Transport,
 };

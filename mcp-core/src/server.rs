@@ -23,7 +23,9 @@ use crate::http::service;
 use crate::registry::{Entry, Registries, Shelf};
 use crate::session::changes::{Changes, ServerEvent};
 use crate::session::http_sse::HttpSseSessions;
-use crate::session::{InMemorySessionStore, ReplayLimit, Runtimes, SessionStore};
+use crate::session::{
+    EventLog, InMemoryEventLog, InMemorySessionStore, ReplayLimit, Runtimes, SessionStore,
+};
 
 /// Builds an [`McpServer`]; start with [`McpServer::builder`].
 #[must_use]
@@ -38,6 +40,7 @@ pub struct McpServerBuilder {
     prompts: Vec<Prompt>,
     config: Config,
     store: Option<Arc<dyn SessionStore>>,
+    log: Option<Arc<dyn EventLog>>,
 }
 
 impl fmt::Debug for McpServerBuilder {
@@ -303,6 +306,14 @@ impl McpServerBuilder {
         self
     }
 
+    /// Keeps the events of resumable SSE streams in `log` instead of the default in-memory log
+    /// (whose bounds come from [`sse_replay_buffer`](Self::sse_replay_buffer)). A log shared by
+    /// several replicas lets a client resume a stream on any of them.
+    pub fn event_log(mut self, log: impl EventLog) -> Self {
+        self.log = Some(Arc::new(log));
+        self
+    }
+
     /// Builds the server.
     ///
     /// # Errors
@@ -337,7 +348,18 @@ impl McpServerBuilder {
             self.config.client_timeout,
             Arc::clone(&store),
         );
-        let runtimes = Runtimes::new(self.config.replay, self.config.session_ttl);
+        let log: Arc<dyn EventLog> = self.log.unwrap_or_else(|| {
+            Arc::new(InMemoryEventLog::new(
+                self.config.replay.events,
+                self.config.replay.bytes,
+                self.config.session_ttl,
+            ))
+        });
+        let runtimes = Runtimes::new(
+            self.config.replay,
+            self.config.session_ttl,
+            Arc::clone(&log),
+        );
         Ok(McpServer {
             inner: Arc::new(Core {
                 engine,
@@ -346,6 +368,7 @@ impl McpServerBuilder {
                 changes: Changes::default(),
                 http_sse: HttpSseSessions::default(),
                 runtimes,
+                log,
                 state_key,
             }),
         })
@@ -399,6 +422,7 @@ impl McpServer {
             prompts: Vec::new(),
             config: Config::default(),
             store: None,
+            log: None,
         }
     }
 

@@ -4,8 +4,8 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
 
-use crate::handler::BoxFuture;
 use crate::handler::context::RequestContext;
+use crate::handler::future::BoxFuture;
 use crate::protocol::model::Completion;
 
 /// What `completion/complete` asks a completion handler for.

@@ -13,12 +13,12 @@ use serde_json::value::RawValue;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::protocol::jsonrpc::{self, RequestId};
-use crate::protocol::model::LoggingLevel;
-use crate::protocol::model::client::{
+use crate::protocol::client::{
     ClientRequestError, CreateMessageParams, CreateMessageResult, ElicitParams, ElicitResult,
     ListRootsResult, Root,
 };
+use crate::protocol::jsonrpc::{self, RequestId};
+use crate::protocol::model::LoggingLevel;
 use crate::session::Session;
 
 /// What a handler sends towards its request's stream.

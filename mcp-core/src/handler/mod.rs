@@ -3,12 +3,7 @@
 
 pub(crate) mod completion;
 pub(crate) mod context;
+pub(crate) mod future;
 pub(crate) mod prompt;
 pub(crate) mod resource;
 pub(crate) mod tool;
-
-use std::future::Future;
-use std::pin::Pin;
-
-/// A boxed, sendable future: what stored handlers return.
-pub(crate) type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;

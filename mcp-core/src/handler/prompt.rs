@@ -9,9 +9,9 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
-use crate::handler::BoxFuture;
 use crate::handler::completion::{CompleteFn, CompletionRequest, completer};
 use crate::handler::context::RequestContext;
+use crate::handler::future::BoxFuture;
 use crate::protocol::jsonrpc::RpcError;
 use crate::protocol::model::{Completion, Content, GetPromptResult, PromptMessage};
 

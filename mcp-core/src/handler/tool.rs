@@ -15,7 +15,7 @@ use std::fmt::Display;
 
 use crate::protocol::model::{CallToolResult, Content, ToolAnnotations};
 
-pub(crate) use crate::handler::BoxFuture;
+pub(crate) use crate::handler::future::BoxFuture;
 type Invoke = dyn Fn(Option<&RawValue>, RequestContext) -> BoxFuture<CallToolResult> + Send + Sync;
 
 /// The JSON Schema (2020-12) of `T`, as `schemars` generates it.

@@ -16,7 +16,7 @@ use crate::protocol::version::{
 };
 use crate::session::changes::Changes;
 use crate::session::http_sse::HttpSseSessions;
-use crate::session::{Runtimes, Session, SessionStore, StoreError, Transport};
+use crate::session::{EventLog, Runtimes, Session, SessionStore, StoreError, Transport};
 
 /// The state every front end serves from.
 pub(crate) struct Core {
@@ -26,6 +26,8 @@ pub(crate) struct Core {
     pub(crate) changes: Changes,
     /// Sessions of the 2024-11-05 HTTP+SSE transport.
     pub(crate) http_sse: HttpSseSessions,
+    /// Where the events of resumable streams are kept.
+    pub(crate) log: Arc<dyn EventLog>,
     /// This replica's live parts of sessions.
     pub(crate) runtimes: Runtimes,
     /// Seals MRTR `requestState` (HMAC-SHA256), drawn when the server is built.

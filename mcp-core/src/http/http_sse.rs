@@ -23,7 +23,7 @@ use crate::protocol::jsonrpc::{self, Envelope, Message};
 use crate::protocol::sse;
 use crate::protocol::version::{LATEST_PROTOCOL_VERSION, supported_version};
 use crate::session::http_sse::HttpSseSession;
-use crate::session::{Session, SessionState, Transport};
+use crate::session::{SessionState, Transport};
 
 /// How many events may wait for a slow HTTP+SSE client before the server waits too.
 const STREAM_CAPACITY: usize = 64;
@@ -145,9 +145,7 @@ pub(crate) async fn message(
                         .create(SessionState::clone(&state))
                         .await
                         .map_err(store_error)?;
-                    let _ = legacy
-                        .session
-                        .set(Arc::new(Session::new(state, core.config.replay)));
+                    let _ = legacy.session.set(Arc::new(core.runtimes.detached(state)));
                     core.engine
                         .initialize_result(&id, version, core.config.stateless)
                 }

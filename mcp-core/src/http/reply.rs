@@ -45,22 +45,26 @@ fn cancelled_response() -> Response<McpBody> {
 
 /// Messages known in full, written as one SSE body; with ids, a priming event and replay on a
 /// resumable session.
-fn whole_stream(
+async fn whole_stream(
     session: Option<&Arc<Session>>,
     retry: Duration,
     messages: &[Bytes],
 ) -> Response<McpBody> {
     let mut out = Vec::with_capacity(messages.iter().map(|m| m.len() + 48).sum::<usize>() + 48);
-    let opened = session
-        .filter(|s| s.is_resumable())
-        .and_then(|s| Some((s, s.open_request_stream(None, retry)?)));
+    let opened = match session.filter(|s| s.is_resumable()) {
+        Some(session) => session
+            .open_request_stream(None, retry)
+            .await
+            .map(|opened| (session, opened)),
+        None => None,
+    };
     match opened {
         Some((session, (stream, priming))) => {
             out.extend_from_slice(&priming);
             for message in messages {
-                out.extend_from_slice(&session.record_event(stream, message).0);
+                out.extend_from_slice(&session.record_event(stream, message).await.0);
             }
-            session.finish_stream(stream);
+            session.finish_stream(stream).await;
         }
         None => {
             for message in messages {
@@ -72,13 +76,13 @@ fn whole_stream(
 }
 
 /// A complete answer: JSON, or in [`ResponseMode::Sse`] a stream holding it.
-pub(crate) fn reply_now(
+pub(crate) async fn reply_now(
     config: StreamConfig,
     session: Option<&Arc<Session>>,
     message: Bytes,
 ) -> Response<McpBody> {
     if config.mode == ResponseMode::Sse {
-        whole_stream(session, config.retry, &[message])
+        whole_stream(session, config.retry, &[message]).await
     } else {
         json_response(message)
     }
@@ -102,19 +106,19 @@ pub(crate) async fn respond(
         cancellable,
         cancel_on_disconnect,
     } = match reply {
-        Reply::Ready(message) => return reply_now(config, session.as_ref(), message),
+        Reply::Ready(message) => return reply_now(config, session.as_ref(), message).await,
         Reply::Running(running) => running,
     };
     if outbound.is_none() && !cancellable {
         // The plain path: nothing to stream and nothing to watch; await it where it stands.
         let message = future.await;
-        return reply_now(config, session.as_ref(), message);
+        return reply_now(config, session.as_ref(), message).await;
     }
     let Some(mut outbound) = outbound else {
         return tokio::select! {
             biased;
             () = cancel.cancelled() => cancelled_response(),
-            message = &mut future => reply_now(config, session.as_ref(), message),
+            message = &mut future => reply_now(config, session.as_ref(), message).await,
         };
     };
     let first = tokio::select! {
@@ -130,16 +134,16 @@ pub(crate) async fn respond(
                 }
             }
             if queued.is_empty() {
-                return reply_now(config, session.as_ref(), message);
+                return reply_now(config, session.as_ref(), message).await;
             }
             queued.push(message);
-            return whole_stream(session.as_ref(), config.retry, &queued);
+            return whole_stream(session.as_ref(), config.retry, &queued).await;
         }
     };
     let (tx, rx) = mpsc::channel(32);
     // Watching the connection: when the client drops the stream the receiver goes away.
     let watch = cancel_on_disconnect.then(|| tx.clone());
-    let writer = StreamWriter::open(session, tx, config.retry);
+    let writer = StreamWriter::open(session, tx, config.retry).await;
     tokio::spawn(stream_handler(
         writer, first, future, outbound, cancel, watch,
     ));
@@ -156,9 +160,9 @@ enum StreamWriter {
 
 impl StreamWriter {
     /// Opens the stream, queuing its priming event when it is resumable.
-    fn open(session: Option<Arc<Session>>, tx: mpsc::Sender<Bytes>, retry: Duration) -> Self {
+    async fn open(session: Option<Arc<Session>>, tx: mpsc::Sender<Bytes>, retry: Duration) -> Self {
         if let Some(session) = session.filter(|s| s.is_resumable()) {
-            if let Some((stream, _)) = session.open_request_stream(Some(tx.clone()), retry) {
+            if let Some((stream, _)) = session.open_request_stream(Some(tx.clone()), retry).await {
                 return Self::Replayable { session, stream };
             }
         }
@@ -179,7 +183,7 @@ impl StreamWriter {
     async fn send(&mut self, message: &[u8]) {
         match self {
             Self::Replayable { session, stream } => {
-                let (frame, tx) = session.record_event(*stream, message);
+                let (frame, tx) = session.record_event(*stream, message).await;
                 if let Some(tx) = tx {
                     // A client that went away loses only the live copy; the event is kept.
                     let _ = tx.send(frame).await;
@@ -192,9 +196,9 @@ impl StreamWriter {
         }
     }
 
-    fn finish(self) {
+    async fn finish(self) {
         if let Self::Replayable { session, stream } = self {
-            session.finish_stream(stream);
+            session.finish_stream(stream).await;
         }
     }
 }
@@ -251,7 +255,7 @@ async fn stream_handler(
             }
         }
     }
-    writer.finish();
+    writer.finish().await;
 }
 
 /// Drives the answers of a batch's requests concurrently and returns the JSON-RPC responses, in

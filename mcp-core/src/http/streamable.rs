@@ -234,7 +234,8 @@ pub(crate) async fn initialize(
                 core.stream_config(),
                 None,
                 jsonrpc::error_bytes(Some(id), &error),
-            ));
+            )
+            .await);
         }
     };
     let version = supported_version(&params.protocol_version).unwrap_or(LATEST_PROTOCOL_VERSION);
@@ -255,7 +256,7 @@ pub(crate) async fn initialize(
     let body = core
         .engine
         .initialize_result(id, version, core.config.stateless);
-    let mut response = reply::reply_now(core.stream_config(), None, body);
+    let mut response = reply::reply_now(core.stream_config(), None, body).await;
     if let Some(session_id) = session_id.and_then(|s| HeaderValue::from_str(&s).ok()) {
         response.headers_mut().insert(MCP_SESSION_ID, session_id);
     }
@@ -286,7 +287,7 @@ pub(crate) async fn get(
                 format!("Bad Request: Last-Event-ID {text:?} is not an event id of this server"),
             ));
         };
-        let rx = session.resume(after, core.config.sse_retry).map_err(|e| {
+        let rx = session.resume(after, core.config.sse_retry).await.map_err(|e| {
             let why = match e {
                 ResumeError::NotResumable => {
                     "this session's streams are not resumable (its protocol version is before 2025-11-25)"
@@ -294,6 +295,9 @@ pub(crate) async fn get(
                 ResumeError::UnknownStream => "no stream of this session has that event id",
                 ResumeError::Gone => {
                     "the events after that id are no longer kept (the replay buffer is full)"
+                }
+                ResumeError::Unavailable => {
+                    "the event log cannot be reached now; retry shortly"
                 }
             };
             Error::new(
@@ -307,9 +311,7 @@ pub(crate) async fn get(
         }
         return Ok(sse::response(McpBody::stream(rx)));
     }
-    let Some(rx) = session.open_stream(64, core.config.sse_retry) else {
-        return Err(ErrorKind::SessionNotFound.into());
-    };
+    let rx = session.open_stream(64, core.config.sse_retry).await;
     core.changes.listen(&session);
     keep_alive(core, &session);
     Ok(sse::response(McpBody::stream(rx)))
@@ -351,5 +353,7 @@ pub(crate) async fn delete(
     core.store.remove(session.id()).await.map_err(store_error)?;
     core.runtimes.end(session.id());
     session.close();
+    // A log that cannot be reached forgets the session's events by its own expiry.
+    let _ = core.log.forget(session.id()).await;
     Ok(Response::new(McpBody::empty()))
 }

@@ -10,9 +10,11 @@ use bytes::Bytes;
 ///
 /// Ids are unique within a session, and a `Last-Event-ID` names the stream to resume.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct EventId {
-    pub(crate) stream: u32,
-    pub(crate) seq: u32,
+pub struct EventId {
+    /// The stream: 0 is a session's standalone GET stream, request streams count from 1.
+    pub stream: u32,
+    /// The event's place in its stream, from 0 (the priming event of a request stream).
+    pub seq: u32,
 }
 
 impl EventId {

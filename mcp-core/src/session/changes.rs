@@ -1,12 +1,12 @@
 //! Change events (list changes, resource updates) and where they go: every session's GET
 //! stream that listens, and every 2026-07-28 `subscriptions/listen` stream.
 
-use std::sync::{Arc, Mutex, PoisonError, Weak};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError, Weak};
 
 use tokio::sync::broadcast;
 
-use super::Session;
 use crate::protocol::jsonrpc;
+use crate::session::runtime::Session;
 
 /// A change that streams may be told of.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -39,6 +39,8 @@ pub(crate) struct Changes {
     listeners: Mutex<Vec<Weak<Session>>>,
     /// For 2026-07-28 `subscriptions/listen` streams.
     events: broadcast::Sender<ServerEvent>,
+    /// The runtime the listening streams are served on, known from the first `listen`.
+    runtime: OnceLock<tokio::runtime::Handle>,
 }
 
 impl Default for Changes {
@@ -46,6 +48,7 @@ impl Default for Changes {
         Self {
             listeners: Mutex::new(Vec::new()),
             events: broadcast::channel(256).0,
+            runtime: OnceLock::new(),
         }
     }
 }
@@ -58,6 +61,9 @@ impl Changes {
 
     /// Registers `session` for server-wide notifications (once; later calls do nothing).
     pub(crate) fn listen(&self, session: &Arc<Session>) {
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let _ = self.runtime.set(runtime);
+        }
         if session.start_listening() {
             // The list holds plain pointers; a panic elsewhere cannot leave it inconsistent.
             let mut listeners = self
@@ -109,9 +115,25 @@ impl Changes {
             ServerEvent::ResourceUpdated(uri) => session.is_subscribed(uri),
             _ => true,
         };
-        self.listeners()
-            .iter()
-            .filter(|s| subscribed(s) && s.send_on_stream(&message))
-            .count()
+        let reached: Vec<Arc<Session>> = self
+            .listeners()
+            .into_iter()
+            .filter(|s| subscribed(s))
+            .collect();
+        if reached.is_empty() {
+            return 0;
+        }
+        // Writing to a stream may wait on its event log: each gets a task on the runtime that
+        // serves the streams (the caller may be a thread outside it).
+        let Some(runtime) = self.runtime.get() else {
+            return 0;
+        };
+        for session in &reached {
+            let (session, message) = (Arc::clone(session), message.clone());
+            runtime.spawn(async move {
+                session.send_on_stream(&message).await;
+            });
+        }
+        reached.len()
     }
 }

@@ -7,7 +7,8 @@ use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use bytes::Bytes;
 use tokio::sync::mpsc;
 
-use super::{Session, StoreError};
+use crate::session::runtime::Session;
+use crate::session::store::StoreError;
 
 /// The live HTTP+SSE sessions, by the id in their `endpoint` URL.
 #[derive(Default)]

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 
-use super::state::{SessionChange, SessionState, TooManySubscriptions};
+use crate::session::state::{SessionChange, SessionState, TooManySubscriptions};
 
 /// Why a store could not do what was asked.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -1,7 +1,5 @@
 //! MCP data types a server produces: content blocks, tool results, annotations.
 
-pub(crate) mod client;
-
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
