@@ -255,7 +255,7 @@ impl McpServerBuilder {
 
     /// Binds every session to the principal that created it: `principal` names who a request
     /// speaks for (from what the host's auth middleware put in the extensions, or the
-    /// [`Principal`] of [`oauth`](Self::oauth)), and a session used by anyone else answers 404,
+    /// [`Principal`](crate::Principal) of [`oauth`](Self::oauth)), and a session used by anyone else answers 404,
     /// as an unknown session does.
     ///
     /// ```
@@ -276,7 +276,7 @@ impl McpServerBuilder {
     /// Makes the server an OAuth 2.0 protected resource: every request to its routes needs a
     /// bearer token that `verifier` accepts (401 with a `WWW-Authenticate` challenge naming the
     /// resource metadata otherwise, 403 when a required scope is missing), and the verified
-    /// [`Principal`] is put in the request's extensions for handlers. Serve the metadata
+    /// [`Principal`](crate::Principal) is put in the request's extensions for handlers. Serve the metadata
     /// document from the host's root router with each adapter's `well_known` helper (or
     /// [`McpServer::well_known`]).
     pub fn oauth(mut self, resource: ProtectedResource, verifier: impl TokenVerifier) -> Self {
@@ -427,7 +427,7 @@ impl McpServer {
     }
 
     /// The body limit adapters buffer up to; a larger body is answered with
-    /// [`Error::payload_too_large`].
+    /// [`Error::payload_too_large`](crate::Error::payload_too_large).
     pub fn max_body(&self) -> usize {
         self.inner.config.max_body
     }
