@@ -7,13 +7,14 @@ use std::future::Future;
 
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use serde_json::value::RawValue;
+use serde_json::{Map, Value};
 use tokio::sync::mpsc;
 
 use crate::handler::context::RequestContext;
 use crate::handler::context::{ModernCall, Outbound};
 use crate::handler::future::BoxFuture;
+use crate::protocol::cache::CachePolicy;
 use crate::protocol::jsonrpc::{self, RequestId, RpcError};
 use crate::protocol::model::{Completion, LoggingLevel, ResourceContents};
 use crate::protocol::version::MODERN_PROTOCOL_VERSION;
@@ -60,6 +61,10 @@ pub(crate) struct Engine {
     never_cancelled: CancellationToken,
     /// Where the sessions' state lives: the changes clients make go there.
     sessions: Arc<dyn SessionStore>,
+    /// `serverInfo` as JSON, for 2026-07-28 results.
+    server_info_json: Arc<RawValue>,
+    /// The caching fields of cacheable 2026-07-28 results.
+    cache: CachePolicy,
 }
 
 /// One request being dispatched.
@@ -73,6 +78,150 @@ pub(crate) struct Call<'a> {
     pub(crate) modern: Option<Arc<ModernCall>>,
     /// The request's span; the engine opens it.
     pub(crate) span: Span,
+}
+
+/// The methods whose complete 2026-07-28 results carry `ttlMs` and `cacheScope`.
+const CACHEABLE: &[&str] = &[
+    "tools/list",
+    "prompts/list",
+    "resources/list",
+    "resources/templates/list",
+    "resources/read",
+];
+
+/// `_meta` key of the server's identity on every 2026-07-28 result.
+pub(crate) const META_SERVER_INFO: &str = "io.modelcontextprotocol/serverInfo";
+
+/// Writes one request's JSON-RPC response in its era's shape, serialising the result once,
+/// straight into the envelope: in the 2026-07-28 era a complete result also carries
+/// `resultType`, the server's identity in `_meta` and, when cacheable, `ttlMs` and
+/// `cacheScope`; a missing resource is `-32602`; and a handler that needed a client capability
+/// the request did not declare fails with `-32021`, whatever it returned.
+#[derive(Clone)]
+pub(crate) struct Writer {
+    id: RequestId,
+    modern: Option<Modern>,
+}
+
+#[derive(Clone)]
+struct Modern {
+    call: Arc<ModernCall>,
+    /// `serverInfo` as JSON, written into `_meta`.
+    server_info: Arc<RawValue>,
+    /// The same as a value, for a result whose handler set `_meta` itself.
+    server_info_value: Value,
+    cache: Option<CachePolicy>,
+}
+
+impl Writer {
+    /// The response to `{"jsonrpc":"2.0","id":…,"result":` + `value` + the era's fields.
+    fn result(&self, value: &impl Serialize, meta_written: bool) -> Result<Bytes, RpcError> {
+        let mut out = Vec::with_capacity(256);
+        self.open(&mut out);
+        serde_json::to_writer(&mut out, value)
+            .map_err(|e| RpcError::internal(format!("could not serialise the result: {e}")))?;
+        Ok(self.close(out, meta_written))
+    }
+
+    /// The response around `result`, a JSON object already written.
+    fn raw(&self, result: &[u8]) -> Bytes {
+        let mut out = Vec::with_capacity(result.len() + 160);
+        self.open(&mut out);
+        out.extend_from_slice(result);
+        self.close(out, false)
+    }
+
+    /// A result that may carry a `_meta` of its own: the server's identity goes into it.
+    fn with_meta<T: Serialize>(
+        &self,
+        mut value: T,
+        meta: impl FnOnce(&mut T) -> &mut Option<Map<String, Value>>,
+    ) -> Result<Bytes, RpcError> {
+        let Some(modern) = &self.modern else {
+            return self.result(&value, false);
+        };
+        match meta(&mut value) {
+            Some(map) => {
+                map.insert(META_SERVER_INFO.into(), modern.server_info_value.clone());
+                self.result(&value, true)
+            }
+            None => self.result(&value, false),
+        }
+    }
+
+    fn open(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(b"{\"jsonrpc\":\"2.0\",\"id\":");
+        self.id.write_json(out);
+        out.extend_from_slice(b",\"result\":");
+    }
+
+    /// Ends the envelope, adding the modern fields inside the result object (which `out`
+    /// ends with).
+    fn close(&self, mut out: Vec<u8>, meta_written: bool) -> Bytes {
+        if let Some(modern) = &self.modern {
+            if let Some(capability) = modern.call.missing() {
+                return missing_capability(&self.id, capability);
+            }
+            if out.last() == Some(&b'}') {
+                out.pop();
+                if out.last() != Some(&b'{') {
+                    out.push(b',');
+                }
+                out.extend_from_slice(b"\"resultType\":\"complete\"");
+                if !meta_written {
+                    out.extend_from_slice(b",\"_meta\":{\"");
+                    out.extend_from_slice(META_SERVER_INFO.as_bytes());
+                    out.extend_from_slice(b"\":");
+                    out.extend_from_slice(modern.server_info.get().as_bytes());
+                    out.push(b'}');
+                }
+                if let Some(cache) = modern.cache {
+                    cache.write_json(&mut out);
+                }
+                out.push(b'}');
+            }
+        }
+        out.push(b'}');
+        Bytes::from(out)
+    }
+
+    /// The error response for `error`, in the era's codes.
+    pub(crate) fn error(&self, error: &RpcError) -> Bytes {
+        match &self.modern {
+            Some(modern) => {
+                if let Some(capability) = modern.call.missing() {
+                    return missing_capability(&self.id, capability);
+                }
+                jsonrpc::error_bytes(Some(&self.id), &modern_error(error.clone()))
+            }
+            None => jsonrpc::error_bytes(Some(&self.id), error),
+        }
+    }
+}
+
+/// The 2026-07-28 era dropped `-32002`: a missing resource is invalid params.
+pub(crate) fn modern_error(mut error: RpcError) -> RpcError {
+    if error.code == jsonrpc::RESOURCE_NOT_FOUND {
+        error.code = jsonrpc::INVALID_PARAMS;
+    }
+    error
+}
+
+/// `-32021`: the handler needed `capability` (dotted, e.g. `elicitation.form`), which the
+/// client did not declare.
+pub(crate) fn missing_capability(id: &RequestId, capability: &str) -> Bytes {
+    let mut required = serde_json::json!({});
+    for part in capability.split('.').rev() {
+        required = serde_json::json!({ part: required });
+    }
+    jsonrpc::error_bytes(
+        Some(id),
+        &RpcError::new(
+            jsonrpc::MISSING_REQUIRED_CLIENT_CAPABILITY,
+            format!("Missing required client capability: {capability}"),
+        )
+        .with_data(serde_json::json!({ "requiredCapabilities": required })),
+    )
 }
 
 /// The client's answer to a server-to-client request, as the waiting handler gets it.
@@ -194,11 +343,6 @@ pub(crate) fn parse_params<'a, T: Deserialize<'a>>(
         .map_err(|e| RpcError::invalid_params(format!("Invalid params: {e}")))
 }
 
-fn to_json(value: &impl Serialize) -> Result<Vec<u8>, RpcError> {
-    serde_json::to_vec(value)
-        .map_err(|e| RpcError::internal(format!("could not serialise the result: {e}")))
-}
-
 fn list<T: Entry>(
     shelf: &Shelf<T>,
     field: &str,
@@ -225,9 +369,14 @@ impl Engine {
         page_size: usize,
         client_timeout: Duration,
         sessions: Arc<dyn SessionStore>,
+        cache: CachePolicy,
     ) -> Self {
+        let server_info_json = serde_json::value::to_raw_value(&server_info)
+            .map_or_else(|_| Arc::from(RawValue::NULL.to_owned()), Arc::from);
         Self {
             sessions,
+            server_info_json,
+            cache,
             registries,
             server_info,
             instructions,
@@ -353,8 +502,8 @@ impl Engine {
         method: &str,
         params: Option<&RawValue>,
     ) -> Result<Reply, RpcError> {
-        let id = call.id;
-        let ready = |result: &[u8]| Ok(Reply::Ready(jsonrpc::result_bytes(id, result)));
+        let writer = self.writer(&call, method);
+        let ready = |result: &[u8]| Ok(Reply::Ready(writer.raw(result)));
         let page_size = self.page_size;
         match method {
             "ping" => ready(b"{}"),
@@ -402,6 +551,19 @@ impl Engine {
         }
     }
 
+    /// How the response to `call` of `method` is written.
+    fn writer(&self, call: &Call<'_>, method: &str) -> Writer {
+        Writer {
+            id: call.id.clone(),
+            modern: call.modern.as_ref().map(|modern| Modern {
+                call: Arc::clone(modern),
+                server_info: Arc::clone(&self.server_info_json),
+                server_info_value: self.server_info.clone(),
+                cache: CACHEABLE.contains(&method).then_some(self.cache),
+            }),
+        }
+    }
+
     /// Applies `change` to the call's session in the store, answering `{}` (or at once, with
     /// no session: stateless mode keeps nothing).
     fn change_session(&self, call: &Call<'_>, change: SessionChange) -> Reply {
@@ -441,11 +603,12 @@ impl Engine {
     fn run<Fut>(
         &self,
         call: Call<'_>,
+        writer: Writer,
         progress_token: Option<Value>,
-        start: impl FnOnce(RequestContext) -> Fut,
+        start: impl FnOnce(RequestContext, Writer) -> Fut,
     ) -> Reply
     where
-        Fut: Future<Output = Result<Vec<u8>, RpcError>> + Send + 'static,
+        Fut: Future<Output = Result<Bytes, RpcError>> + Send + 'static,
     {
         let (sink, outbound) = if call.plain_json {
             (None, None)
@@ -476,8 +639,7 @@ impl Engine {
             self.client_timeout,
         )
         .with_modern(call.modern);
-        let work = start(ctx);
-        let id = call.id.clone();
+        let work = start(ctx, writer.clone());
         let span = call.span;
         let record = span.clone();
         let future = Box::pin(telemetry::instrument(
@@ -485,10 +647,10 @@ impl Engine {
                 let result = work.await;
                 drop(in_flight);
                 match result {
-                    Ok(result) => jsonrpc::result_bytes(&id, &result),
+                    Ok(response) => response,
                     Err(error) => {
                         telemetry::record_error(&record, error.code);
-                        jsonrpc::error_bytes(Some(&id), &error)
+                        writer.error(&error)
                     }
                 }
             },
@@ -533,9 +695,10 @@ impl Engine {
             }
         };
         let token = RequestMeta::token(params.meta);
-        Ok(self.run(call, token, |ctx| {
+        let writer = self.writer(&call, "tools/call");
+        Ok(self.run(call, writer, token, |ctx, writer| {
             let result = invoke(arguments, ctx);
-            async move { to_json(&result.await) }
+            async move { writer.with_meta(result.await, |r| &mut r.meta) }
         }))
     }
 
@@ -559,13 +722,17 @@ impl Engine {
             };
             Box::new(move |ctx| template.read(vars, ctx))
         };
-        Ok(self.run(call, token, |ctx| {
+        let writer = self.writer(&call, "resources/read");
+        Ok(self.run(call, writer, token, |ctx, writer| {
             let contents = read(ctx);
             async move {
                 let contents = contents.await?;
-                to_json(&ReadResult {
-                    contents: &contents,
-                })
+                writer.result(
+                    &ReadResult {
+                        contents: &contents,
+                    },
+                    false,
+                )
             }
         }))
     }
@@ -596,9 +763,10 @@ impl Engine {
         }
         let prompt = prompt.clone();
         let token = RequestMeta::token(params.meta);
-        Ok(self.run(call, token, |ctx| {
+        let writer = self.writer(&call, "prompts/get");
+        Ok(self.run(call, writer, token, |ctx, writer| {
             let result = prompt.get(arguments, ctx);
-            async move { to_json(&result.await?) }
+            async move { writer.with_meta(result.await?, |r| &mut r.meta) }
         }))
     }
 
@@ -650,8 +818,7 @@ impl Engine {
             }
         };
         let Some(completer) = completer else {
-            return Ok(Reply::Ready(jsonrpc::result_bytes(
-                call.id,
+            return Ok(Reply::Ready(self.writer(&call, "completion/complete").raw(
                 br#"{"completion":{"values":[],"total":0,"hasMore":false}}"#,
             )));
         };
@@ -661,12 +828,16 @@ impl Engine {
             context: params.context.and_then(|c| c.arguments).unwrap_or_default(),
         };
         let token = RequestMeta::token(params.meta);
-        Ok(self.run(call, token, |ctx| {
+        let writer = self.writer(&call, "completion/complete");
+        Ok(self.run(call, writer, token, |ctx, writer| {
             let completion = completer(request, ctx);
             async move {
-                to_json(&CompleteResult {
-                    completion: completion.await.capped(),
-                })
+                writer.result(
+                    &CompleteResult {
+                        completion: completion.await.capped(),
+                    },
+                    false,
+                )
             }
         }))
     }

@@ -31,11 +31,12 @@ pub use http::bearer::{
     InvalidToken, Principal, ProtectedResource, TokenVerifier, VerifyFuture, well_known_path,
 };
 pub use http::body::McpBody;
-pub use http::config::{CacheScope, ResponseMode};
+pub use http::config::ResponseMode;
 pub use http::cors::Cors;
 pub use http::error::{Error, ErrorKind};
 pub use http::forwarded::{InvalidProxy, PeerAddr, TrustedProxies};
 pub use http::routing::mount_prefix;
+pub use protocol::cache::CacheScope;
 pub use protocol::client::{
     ClientRequestError, CreateMessageParams, CreateMessageResult, ElicitAction, ElicitParams,
     ElicitResult, Root, SamplingMessage,

@@ -347,6 +347,7 @@ impl McpServerBuilder {
             self.config.page_size,
             self.config.client_timeout,
             Arc::clone(&store),
+            self.config.cache,
         );
         let log: Arc<dyn EventLog> = self.log.unwrap_or_else(|| {
             Arc::new(InMemoryEventLog::new(

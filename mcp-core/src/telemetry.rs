@@ -99,7 +99,13 @@ pub(crate) fn record_error(span: &Span, code: i32) {
 pub(crate) fn instrument<F: Future>(future: F, span: Span) -> impl Future<Output = F::Output> {
     #[cfg(feature = "tracing")]
     {
-        tracing::Instrument::instrument(future, span)
+        // With no subscriber that wants the span, the future runs bare: the hot path pays
+        // nothing for spans nobody reads.
+        if span.is_disabled() {
+            futures_util::future::Either::Left(future)
+        } else {
+            futures_util::future::Either::Right(tracing::Instrument::instrument(future, span))
+        }
     }
     #[cfg(not(feature = "tracing"))]
     {

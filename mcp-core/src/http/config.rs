@@ -4,7 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::{Map, Value, json};
+pub(crate) use crate::protocol::cache::{CachePolicy, CacheScope};
 
 use crate::http::bearer::{ProtectedResource, TokenVerifier};
 use crate::http::cors::Cors;
@@ -89,36 +89,5 @@ impl Default for Config {
             cache: CachePolicy::default(),
             input_ttl: Duration::from_secs(10 * 60),
         }
-    }
-}
-
-/// Whether clients may share a cached result between users.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum CacheScope {
-    /// Only the client (user) that fetched it may reuse it. The default: lists and reads may
-    /// vary with the authorization presented.
-    #[default]
-    Private,
-    /// Any cache may share it.
-    Public,
-}
-
-/// The `ttlMs` and `cacheScope` of cacheable modern results.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(crate) struct CachePolicy {
-    pub(crate) ttl: std::time::Duration,
-    pub(crate) scope: CacheScope,
-}
-
-impl CachePolicy {
-    pub(crate) fn write(self, result: &mut Map<String, Value>) {
-        let ttl = u64::try_from(self.ttl.as_millis()).unwrap_or(u64::MAX);
-        result.insert("ttlMs".into(), json!(ttl));
-        let scope = match self.scope {
-            CacheScope::Private => "private",
-            CacheScope::Public => "public",
-        };
-        result.insert("cacheScope".into(), json!(scope));
     }
 }

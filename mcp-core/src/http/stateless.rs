@@ -17,16 +17,18 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
 use super::mrtr;
-use crate::engine::{Call, Reply, Running, parse_params};
+use crate::engine::{
+    Call, META_SERVER_INFO, Reply, Running, missing_capability, modern_error, parse_params,
+};
 use crate::handler::context::{ModernCall, Mrtr};
 use crate::http::body::McpBody;
-use crate::http::config::{CachePolicy, ResponseMode};
+use crate::http::config::ResponseMode;
 use crate::http::core::Core;
 use crate::http::negotiate::{MCP_METHOD, MCP_NAME, MCP_PROTOCOL_VERSION};
 use crate::http::reply::accepted;
 use crate::protocol::jsonrpc::{
-    self, HEADER_MISMATCH, INVALID_PARAMS, METHOD_NOT_FOUND, MISSING_REQUIRED_CLIENT_CAPABILITY,
-    RESOURCE_NOT_FOUND, RequestId, UNSUPPORTED_PROTOCOL_VERSION,
+    self, HEADER_MISMATCH, INVALID_PARAMS, METHOD_NOT_FOUND, RequestId,
+    UNSUPPORTED_PROTOCOL_VERSION,
 };
 use crate::protocol::jsonrpc::{Message, RpcError};
 use crate::protocol::model::LoggingLevel;
@@ -35,7 +37,6 @@ use crate::session::changes::ServerEvent;
 
 const META_PROTOCOL_VERSION: &str = "io.modelcontextprotocol/protocolVersion";
 const META_CLIENT_CAPABILITIES: &str = "io.modelcontextprotocol/clientCapabilities";
-const META_SERVER_INFO: &str = "io.modelcontextprotocol/serverInfo";
 const META_LOG_LEVEL: &str = "io.modelcontextprotocol/logLevel";
 const META_SUBSCRIPTION_ID: &str = "io.modelcontextprotocol/subscriptionId";
 
@@ -46,16 +47,6 @@ const REMOVED: &[&str] = &[
     "logging/setLevel",
     "resources/subscribe",
     "resources/unsubscribe",
-];
-
-/// Methods whose complete results carry `ttlMs` and `cacheScope`.
-const CACHEABLE: &[&str] = &[
-    "server/discover",
-    "tools/list",
-    "prompts/list",
-    "resources/list",
-    "resources/templates/list",
-    "resources/read",
 ];
 
 #[derive(Deserialize)]
@@ -86,8 +77,15 @@ pub(crate) fn is_modern(message: &Message<'_>) -> bool {
 
 /// Whether the raw body could hold a modern request (a cheap test before parsing twice).
 pub(crate) fn may_be_modern(body: &[u8]) -> bool {
-    let contains = |needle: &[u8]| body.windows(needle.len()).any(|w| w == needle);
-    contains(b"io.modelcontextprotocol/") || contains(b"server/discover")
+    use std::sync::LazyLock;
+
+    use memchr::memmem::Finder;
+    // Every session-era request pays for this test: SIMD substring search, searchers built
+    // once.
+    static META: LazyLock<Finder<'static>> =
+        LazyLock::new(|| Finder::new(b"io.modelcontextprotocol/"));
+    static DISCOVER: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"server/discover"));
+    META.find(body).is_some() || DISCOVER.find(body).is_some()
 }
 
 /// A JSON-RPC error answered with an HTTP status.
@@ -243,26 +241,16 @@ pub(crate) async fn handle(
         modern: Some(Arc::clone(&modern)),
         span: crate::telemetry::idle(),
     };
+    // The engine writes the result in this era's shape.
     let reply = match core.engine.request(call, &method, params) {
         Ok(reply) => reply,
-        Err(error) => Reply::Ready(jsonrpc::error_bytes(Some(&id), &error)),
+        Err(error) => Reply::Ready(jsonrpc::error_bytes(Some(&id), &modern_error(error))),
     };
-    let shape = Shape {
-        id: id.clone(),
-        call: Arc::clone(&modern),
-        server_info: core.engine.server_info.clone(),
-        cache: CACHEABLE.contains(&&*method).then_some(core.config.cache),
-        origin: origin.map(|(name, principal)| Origin {
-            method: method.to_string(),
-            name,
-            principal,
-            key: core.state_key,
-            ttl: core.config.input_ttl,
-        }),
-    };
-    let reply = match reply {
-        Reply::Ready(message) => Reply::Ready(shape.apply(&message)),
-        Reply::Running(running) => {
+    let needed = modern.mrtr.as_ref().map(|m| m.needed.clone());
+    let reply = match (reply, needed, origin) {
+        // A handler that may ask the client for input: when it waits for input it does not
+        // have, the answer is `input_required` instead.
+        (Reply::Running(running), Some(needed), Some((name, principal))) => {
             let Running {
                 future,
                 outbound,
@@ -270,16 +258,24 @@ pub(crate) async fn handle(
                 cancellable,
                 cancel_on_disconnect,
             } = running;
-            let needed = modern.mrtr.as_ref().map(|m| m.needed.clone());
+            let input = InputRequired {
+                origin: Origin {
+                    method: method.to_string(),
+                    name,
+                    principal,
+                    key: core.state_key,
+                    ttl: core.config.input_ttl,
+                },
+                id: id.clone(),
+                call: Arc::clone(&modern),
+                server_info: core.engine.server_info.clone(),
+            };
             Reply::Running(Running {
                 future: Box::pin(async move {
-                    let Some(needed) = needed else {
-                        return shape.apply(&future.await);
-                    };
                     tokio::select! {
                         biased;
-                        message = future => shape.apply(&message),
-                        () = needed.cancelled() => shape.input_required(),
+                        message = future => message,
+                        () = needed.cancelled() => input.result(),
                     }
                 }),
                 outbound,
@@ -288,6 +284,7 @@ pub(crate) async fn handle(
                 cancel_on_disconnect,
             })
         }
+        (reply, _, _) => reply,
     };
     let mut response = crate::http::reply::respond(core.stream_config(), None, reply).await;
     let json = response
@@ -510,15 +507,13 @@ fn invalid_meta(field: &str) -> RpcError {
     )
 }
 
-/// Turns a legacy-shaped JSON-RPC response into a modern one.
-struct Shape {
-    /// Where an `input_required` result's state comes from (MRTR methods only).
-    origin: Option<Origin>,
+/// What an `input_required` result is made of (MRTR methods only).
+struct InputRequired {
+    /// Where its state comes from.
+    origin: Origin,
     id: RequestId,
     call: Arc<ModernCall>,
     server_info: Value,
-    /// The caching fields, for cacheable methods.
-    cache: Option<CachePolicy>,
 }
 
 /// The request an `input_required` result's `requestState` is bound to.
@@ -540,83 +535,48 @@ struct RetryParams {
     request_state: Option<String>,
 }
 
-impl Shape {
+impl InputRequired {
     /// `{resultType: "input_required", inputRequests, requestState}`: what the handler asked
     /// for, and everything answered so far, sealed.
-    fn input_required(&self) -> Bytes {
-        if self.call.missing().is_some() {
-            return self.apply(b"{}");
+    fn result(&self) -> Bytes {
+        if let Some(capability) = self.call.missing() {
+            return missing_capability(&self.id, capability);
         }
-        let requests = self
-            .call
-            .mrtr
-            .as_ref()
-            .and_then(|m| m.requests.lock().ok().map(|r| r.clone()))
-            .unwrap_or_default();
+        let Some(mrtr) = &self.call.mrtr else {
+            return jsonrpc::error_bytes(
+                Some(&self.id),
+                &RpcError::internal("input was required of a request that cannot ask for it"),
+            );
+        };
+        // The map is replaced whole under the lock; a poisoned one is read as it stands.
+        let requests = mrtr
+            .requests
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        let origin = &self.origin;
+        let state = mrtr::State::new(
+            &origin.method,
+            &origin.name,
+            origin.principal.clone(),
+            origin.ttl,
+            mrtr.responses.clone(),
+        );
+        let Some(sealed) = state.seal(&origin.key) else {
+            return jsonrpc::error_bytes(
+                Some(&self.id),
+                &RpcError::internal("the requestState could not be sealed"),
+            );
+        };
         let mut result = Map::new();
         result.insert("resultType".into(), json!("input_required"));
         result.insert("inputRequests".into(), Value::Object(requests));
-        if let (Some(origin), Some(mrtr)) = (&self.origin, &self.call.mrtr) {
-            let state = mrtr::State::new(
-                &origin.method,
-                &origin.name,
-                origin.principal.clone(),
-                origin.ttl,
-                mrtr.responses.clone(),
-            );
-            let Some(sealed) = state.seal(&origin.key) else {
-                return jsonrpc::error_bytes(
-                    Some(&self.id),
-                    &RpcError::internal("the requestState could not be sealed"),
-                );
-            };
-            result.insert("requestState".into(), json!(sealed));
-        }
+        result.insert("requestState".into(), json!(sealed));
         result.insert(
             "_meta".into(),
             json!({ META_SERVER_INFO: self.server_info.clone() }),
         );
         jsonrpc::result_bytes(&self.id, Value::Object(result).to_string().as_bytes())
-    }
-
-    fn apply(&self, message: &[u8]) -> Bytes {
-        if let Some(capability) = self.call.missing() {
-            // The handler needed a capability the client did not declare: the request fails,
-            // whatever the handler made of the refusal.
-            let mut required = json!({});
-            for part in capability.split('.').rev() {
-                required = json!({ part: required });
-            }
-            return jsonrpc::error_bytes(
-                Some(&self.id),
-                &RpcError::new(
-                    MISSING_REQUIRED_CLIENT_CAPABILITY,
-                    format!("Missing required client capability: {capability}"),
-                )
-                .with_data(json!({ "requiredCapabilities": required })),
-            );
-        }
-        let Ok(mut value) = serde_json::from_slice::<Value>(message) else {
-            return Bytes::copy_from_slice(message);
-        };
-        if let Some(result) = value.get_mut("result").and_then(Value::as_object_mut) {
-            result.insert("resultType".into(), json!("complete"));
-            let meta = result
-                .entry("_meta")
-                .or_insert_with(|| Value::Object(Map::new()));
-            if let Some(meta) = meta.as_object_mut() {
-                meta.insert(META_SERVER_INFO.into(), self.server_info.clone());
-            }
-            if let Some(cache) = &self.cache {
-                cache.write(result);
-            }
-        } else if let Some(code) = value.pointer_mut("/error/code") {
-            // The modern era dropped -32002: a missing resource is invalid params.
-            if code.as_i64() == Some(i64::from(RESOURCE_NOT_FOUND)) {
-                *code = json!(INVALID_PARAMS);
-            }
-        }
-        serde_json::to_vec(&value).map_or_else(|_| Bytes::copy_from_slice(message), Bytes::from)
     }
 }
 

@@ -5,6 +5,7 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::io::Write as _;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -76,10 +77,15 @@ impl RequestId {
         }
     }
 
-    fn write_json(&self, out: &mut Vec<u8>) {
+    pub(crate) fn write_json(&self, out: &mut Vec<u8>) {
         match self {
-            Self::Int(i) => out.extend_from_slice(i.to_string().as_bytes()),
-            Self::UInt(u) => out.extend_from_slice(u.to_string().as_bytes()),
+            // Writing to a Vec cannot fail.
+            Self::Int(i) => {
+                let _ = write!(out, "{i}");
+            }
+            Self::UInt(u) => {
+                let _ = write!(out, "{u}");
+            }
             Self::Str(s) => {
                 // Serialising a str into a Vec cannot fail.
                 let _ = serde_json::to_writer(&mut *out, &**s);

@@ -1,6 +1,7 @@
 //! The protocol layer: JSON-RPC messages, MCP's model types, error codes, versions and the SSE
 //! event format. Knows nothing of handlers, sessions or HTTP.
 
+pub(crate) mod cache;
 pub(crate) mod client;
 pub(crate) mod codec;
 pub mod jsonrpc;
