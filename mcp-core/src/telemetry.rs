@@ -79,7 +79,7 @@ pub(crate) fn enter(span: &Span) -> impl Drop + '_ {
 /// Names the tool a `tools/call` span is about, and so its conventional span name.
 pub(crate) fn record_tool(span: &Span, name: &str) {
     #[cfg(feature = "tracing")]
-    {
+    if !span.is_disabled() {
         span.record("gen_ai.tool.name", name);
         span.record("otel.name", format!("tools/call {name}"));
     }

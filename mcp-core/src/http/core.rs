@@ -56,7 +56,7 @@ impl Core {
         if self.config.stateless {
             return Ok(None);
         }
-        let Some(id) = header_str(&parts.headers, MCP_SESSION_ID) else {
+        let Some(id) = header_str(&parts.headers, &MCP_SESSION_ID) else {
             return Err(ErrorKind::MissingSession.into());
         };
         let Some(state) = self.store.load(id).await.map_err(store_error)? else {

@@ -1,22 +1,22 @@
 //! Content negotiation: what the client accepts and sends.
 
-use http::{HeaderMap, header};
+use http::{HeaderMap, HeaderName, header};
 
 use crate::http::error::{Error, ErrorKind};
 
 /// `Mcp-Session-Id`: names the session of a session-era request.
-pub(crate) const MCP_SESSION_ID: &str = "mcp-session-id";
+pub(crate) const MCP_SESSION_ID: HeaderName = HeaderName::from_static("mcp-session-id");
 /// `MCP-Protocol-Version`: the version a request speaks.
-pub(crate) const MCP_PROTOCOL_VERSION: &str = "mcp-protocol-version";
+pub(crate) const MCP_PROTOCOL_VERSION: HeaderName = HeaderName::from_static("mcp-protocol-version");
 /// `Last-Event-ID`: where a resumed stream picks up.
-pub(crate) const LAST_EVENT_ID: &str = "last-event-id";
+pub(crate) const LAST_EVENT_ID: HeaderName = HeaderName::from_static("last-event-id");
 /// `Mcp-Method`: mirrors a 2026-07-28 request's method.
-pub(crate) const MCP_METHOD: &str = "mcp-method";
+pub(crate) const MCP_METHOD: HeaderName = HeaderName::from_static("mcp-method");
 /// `Mcp-Name`: mirrors a 2026-07-28 request's tool or prompt name, or resource URI.
-pub(crate) const MCP_NAME: &str = "mcp-name";
+pub(crate) const MCP_NAME: HeaderName = HeaderName::from_static("mcp-name");
 
 /// A header's value as text, when it is.
-pub(crate) fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+pub(crate) fn header_str<'a>(headers: &'a HeaderMap, name: &HeaderName) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
@@ -66,11 +66,15 @@ pub(crate) fn accepts(headers: &HeaderMap) -> (bool, bool) {
 }
 
 pub(crate) fn require_json_content_type(headers: &HeaderMap) -> Result<(), Error> {
-    let ok = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|media| media.trim().eq_ignore_ascii_case("application/json"));
+    let ok = headers.get(header::CONTENT_TYPE).is_some_and(|value| {
+        // What every client sends, checked before any parsing.
+        value.as_bytes() == b"application/json"
+            || value
+                .to_str()
+                .ok()
+                .and_then(|v| v.split(';').next())
+                .is_some_and(|media| media.trim().eq_ignore_ascii_case("application/json"))
+    });
     if ok {
         Ok(())
     } else {

@@ -118,7 +118,11 @@ fn decode_header(value: &str) -> Option<String> {
 }
 
 /// Compares a required header with the value the body implies.
-fn check_header(headers: &HeaderMap, name: &str, expected: &str) -> Result<(), RpcError> {
+fn check_header(
+    headers: &HeaderMap,
+    name: &http::HeaderName,
+    expected: &str,
+) -> Result<(), RpcError> {
     let Some(raw) = headers.get(name) else {
         return Err(header_mismatch(format!("the {name} header is required")));
     };
@@ -327,7 +331,7 @@ fn validate(
     // A header that contradicts the body is a mismatch whatever the version; only a version
     // both agree on (or that the header leaves out) is checked for support.
     if headers.contains_key(MCP_PROTOCOL_VERSION) {
-        check_header(headers, MCP_PROTOCOL_VERSION, version)?;
+        check_header(headers, &MCP_PROTOCOL_VERSION, version)?;
     }
     if !MODERN_VERSIONS.contains(&version) {
         return Err(RpcError::new(
@@ -336,8 +340,8 @@ fn validate(
         )
         .with_data(json!({ "supported": supported_versions(), "requested": version })));
     }
-    check_header(headers, MCP_PROTOCOL_VERSION, version)?;
-    check_header(headers, MCP_METHOD, method)?;
+    check_header(headers, &MCP_PROTOCOL_VERSION, version)?;
+    check_header(headers, &MCP_METHOD, method)?;
     let field = match method {
         "tools/call" | "prompts/get" => Some("name"),
         "resources/read" => Some("uri"),
@@ -349,7 +353,7 @@ fn validate(
             .and_then(|p| if field == "name" { p.name } else { p.uri });
         // Without the field the body is invalid; dispatch answers that with -32602.
         if let Some(Value::String(value)) = named {
-            check_header(headers, MCP_NAME, &value)?;
+            check_header(headers, &MCP_NAME, &value)?;
         }
     }
     Ok(ModernCall {
