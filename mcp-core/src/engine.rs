@@ -502,8 +502,7 @@ impl Engine {
         method: &str,
         params: Option<&RawValue>,
     ) -> Result<Reply, RpcError> {
-        let writer = self.writer(&call, method);
-        let ready = |result: &[u8]| Ok(Reply::Ready(writer.raw(result)));
+        let ready = |result: &[u8]| Ok(Reply::Ready(self.writer(&call, method).raw(result)));
         let page_size = self.page_size;
         match method {
             "ping" => ready(b"{}"),
@@ -635,7 +634,7 @@ impl Engine {
             call.parts,
             call.session,
             sink,
-            cancel.clone(),
+            (cancellable || cancel_on_disconnect).then(|| cancel.clone()),
             self.client_timeout,
         )
         .with_modern(call.modern);

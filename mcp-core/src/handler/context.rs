@@ -47,7 +47,8 @@ struct Inner {
     parts: http::request::Parts,
     session: Option<Arc<Session>>,
     sink: Option<mpsc::UnboundedSender<Outbound>>,
-    cancel: CancellationToken,
+    /// `None`: nothing can cancel the request (no session, not the 2026-07-28 era).
+    cancel: Option<CancellationToken>,
     client_timeout: Duration,
     /// What a 2026-07-28 request said about itself in `_meta` (`None` in the legacy era).
     modern: Option<Arc<ModernCall>>,
@@ -104,7 +105,7 @@ impl RequestContext {
         parts: http::request::Parts,
         session: Option<Arc<Session>>,
         sink: Option<mpsc::UnboundedSender<Outbound>>,
-        cancel: CancellationToken,
+        cancel: Option<CancellationToken>,
         client_timeout: Duration,
     ) -> Self {
         Self {
@@ -226,13 +227,17 @@ impl RequestContext {
 
     /// Whether the client cancelled this request (`notifications/cancelled`).
     pub fn is_cancelled(&self) -> bool {
-        self.inner.cancel.is_cancelled()
+        self.inner.cancel.as_ref().is_some_and(CancellationToken::is_cancelled)
     }
 
     /// Completes when the client cancels this request. The core also drops the handler's future
     /// on cancellation; this is for work a handler spawned elsewhere.
     pub async fn cancelled(&self) {
-        self.inner.cancel.cancelled().await;
+        match &self.inner.cancel {
+            Some(cancel) => cancel.cancelled().await,
+            // Nothing can cancel this request: it never completes.
+            None => std::future::pending().await,
+        }
     }
 
     /// Sends `notifications/progress` on this request's stream, if the client asked for progress.

@@ -109,7 +109,7 @@ async fn rest_call(
         parts,
         None,
         None,
-        core.engine.never_cancelled(),
+        None,
         core.engine.client_timeout,
     );
     Ok(invoke(arguments, ctx).await)
