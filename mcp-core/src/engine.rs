@@ -19,7 +19,9 @@ use crate::protocol::jsonrpc::{self, RequestId, RpcError};
 use crate::protocol::model::{Completion, LoggingLevel, ResourceContents};
 use crate::protocol::version::MODERN_PROTOCOL_VERSION;
 use crate::registry::{Entry, Registries, Shelf};
-use crate::session::{ClientReply, Session, SessionChange, SessionStore, StoreError};
+use crate::session::{
+    BusMessage, ClientReply, MessageBus, Session, SessionChange, SessionStore, StoreError,
+};
 use crate::telemetry::{self, Span};
 use std::sync::Arc;
 use std::time::Duration;
@@ -47,6 +49,17 @@ pub(crate) struct Running {
     pub(crate) cancel_on_disconnect: bool,
 }
 
+/// The engine's settings, from the builder.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct EngineSettings {
+    /// How many items a `*/list` page holds.
+    pub(crate) page_size: usize,
+    /// How long a handler waits for the client to answer it.
+    pub(crate) client_timeout: Duration,
+    /// The caching fields of cacheable 2026-07-28 results.
+    pub(crate) cache: CachePolicy,
+}
+
 /// Runs requests against the registered tools, resources, templates and prompts.
 pub(crate) struct Engine {
     pub(crate) registries: Registries,
@@ -61,6 +74,8 @@ pub(crate) struct Engine {
     never_cancelled: CancellationToken,
     /// Where the sessions' state lives: the changes clients make go there.
     sessions: Arc<dyn SessionStore>,
+    /// How this replica reaches the others.
+    pub(crate) bus: Arc<dyn MessageBus>,
     /// `serverInfo` as JSON, for 2026-07-28 results.
     server_info_json: Arc<RawValue>,
     /// The caching fields of cacheable 2026-07-28 results.
@@ -361,20 +376,25 @@ impl Engine {
         self.never_cancelled.clone()
     }
 
-    /// An engine over `registries`.
+    /// An engine over `registries`, with what it shares with the other layers.
     pub(crate) fn new(
         registries: Registries,
         server_info: Value,
         instructions: Option<String>,
-        page_size: usize,
-        client_timeout: Duration,
+        settings: EngineSettings,
         sessions: Arc<dyn SessionStore>,
-        cache: CachePolicy,
+        bus: Arc<dyn MessageBus>,
     ) -> Self {
+        let EngineSettings {
+            page_size,
+            client_timeout,
+            cache,
+        } = settings;
         let server_info_json = serde_json::value::to_raw_value(&server_info)
             .map_or_else(|_| Arc::from(RawValue::NULL.to_owned()), Arc::from);
         Self {
             sessions,
+            bus,
             server_info_json,
             cache,
             registries,
@@ -461,7 +481,13 @@ impl Engine {
                 if let (Some(session), Some(id)) =
                     (session, RequestId::from_value(&params.request_id))
                 {
-                    session.cancel_request(&id);
+                    if !session.cancel_request(&id) {
+                        // Not running here: perhaps on another replica.
+                        self.bus.send(BusMessage::Cancel {
+                            session: session.id().to_owned(),
+                            request: id,
+                        });
+                    }
                 }
             }
             // Other notifications need no action; the spec lets receivers ignore them.

@@ -55,7 +55,7 @@ pub use protocol::version::{
 };
 pub use server::{BuildError, McpServer, McpServerBuilder};
 pub use session::{
-    EventId, EventLog, InMemoryEventLog, InMemorySessionStore, LoggedEvent, MAX_SUBSCRIPTIONS,
-    Replay, ReplayError, Session, SessionChange, SessionState, SessionStore, StoreError,
-    TooManySubscriptions, Transport,
+    BusMessage, ChangeEvent, EventId, EventLog, InMemoryEventLog, InMemorySessionStore, Inbox,
+    LocalBus, LoggedEvent, MAX_SUBSCRIPTIONS, MessageBus, Replay, ReplayError, Session,
+    SessionChange, SessionState, SessionStore, StoreError, TooManySubscriptions, Transport,
 };

@@ -9,7 +9,7 @@ use bytes::Bytes;
 use http::{Request, Response};
 use serde_json::Value;
 
-use crate::engine::Engine;
+use crate::engine::{Engine, EngineSettings};
 use crate::handler::prompt::Prompt;
 use crate::handler::resource::{Resource, ResourceTemplate};
 use crate::handler::tool::Tool;
@@ -21,10 +21,11 @@ use crate::http::cors::Cors;
 use crate::http::forwarded::TrustedProxies;
 use crate::http::service;
 use crate::registry::{Entry, Registries, Shelf};
-use crate::session::changes::{Changes, ServerEvent};
+use crate::session::changes::{ChangeEvent, Changes};
 use crate::session::http_sse::HttpSseSessions;
 use crate::session::{
-    EventLog, InMemoryEventLog, InMemorySessionStore, ReplayLimit, Runtimes, SessionStore,
+    EventLog, InMemoryEventLog, InMemorySessionStore, Inbox, LocalBus, MessageBus, ReplayLimit,
+    Runtimes, SessionStore,
 };
 
 /// Builds an [`McpServer`]; start with [`McpServer::builder`].
@@ -41,6 +42,7 @@ pub struct McpServerBuilder {
     config: Config,
     store: Option<Arc<dyn SessionStore>>,
     log: Option<Arc<dyn EventLog>>,
+    bus: Option<Arc<dyn MessageBus>>,
 }
 
 impl fmt::Debug for McpServerBuilder {
@@ -314,6 +316,15 @@ impl McpServerBuilder {
         self
     }
 
+    /// Connects this replica to the others through `bus` (default: [`LocalBus`](crate::LocalBus),
+    /// for a server that runs alone): client answers, cancellations and `DELETE`s that reach
+    /// a replica other than the one holding the session's live part, and change events for
+    /// every replica's listening streams, go over it.
+    pub fn message_bus(mut self, bus: impl MessageBus) -> Self {
+        self.bus = Some(Arc::new(bus));
+        self
+    }
+
     /// Builds the server.
     ///
     /// # Errors
@@ -338,16 +349,20 @@ impl McpServerBuilder {
         if let Some(title) = self.title {
             info.insert("title".into(), Value::String(title));
         }
+        let bus: Arc<dyn MessageBus> = self.bus.unwrap_or_else(|| Arc::new(LocalBus));
         let registries = Registries::new(self.tools, self.resources, self.templates, self.prompts)
             .map_err(BuildError)?;
         let engine = Engine::new(
             registries,
             Value::Object(info),
             self.instructions,
-            self.config.page_size,
-            self.config.client_timeout,
+            EngineSettings {
+                page_size: self.config.page_size,
+                client_timeout: self.config.client_timeout,
+                cache: self.config.cache,
+            },
             Arc::clone(&store),
-            self.config.cache,
+            Arc::clone(&bus),
         );
         let log: Arc<dyn EventLog> = self.log.unwrap_or_else(|| {
             Arc::new(InMemoryEventLog::new(
@@ -361,8 +376,14 @@ impl McpServerBuilder {
             self.config.session_ttl,
             Arc::clone(&log),
         );
-        Ok(McpServer {
-            inner: Arc::new(Core {
+        let inner = Arc::new_cyclic(|me: &std::sync::Weak<Core>| {
+            let me = me.clone();
+            bus.attach(Inbox::new(move |message| {
+                if let Some(core) = me.upgrade() {
+                    core.deliver(message);
+                }
+            }));
+            Core {
                 engine,
                 config: self.config,
                 store,
@@ -371,8 +392,9 @@ impl McpServerBuilder {
                 runtimes,
                 log,
                 state_key,
-            }),
-        })
+            }
+        });
+        Ok(McpServer { inner })
     }
 
     /// Builds the server.
@@ -424,6 +446,7 @@ impl McpServer {
             config: Config::default(),
             store: None,
             log: None,
+            bus: None,
         }
     }
 
@@ -470,7 +493,7 @@ impl McpServer {
             .tools
             .update(|r| r.with(tool).map(Some))
             .map_err(BuildError)?;
-        self.inner.changes.publish(&ServerEvent::ToolsListChanged);
+        self.inner.publish(ChangeEvent::ToolsListChanged);
         Ok(())
     }
 
@@ -480,7 +503,7 @@ impl McpServer {
         self.remove(
             &self.inner.engine.registries.tools,
             name,
-            ServerEvent::ToolsListChanged,
+            ChangeEvent::ToolsListChanged,
         )
     }
 
@@ -497,9 +520,7 @@ impl McpServer {
             .resources
             .update(|r| r.with(resource).map(Some))
             .map_err(BuildError)?;
-        self.inner
-            .changes
-            .publish(&ServerEvent::ResourcesListChanged);
+        self.inner.publish(ChangeEvent::ResourcesListChanged);
         Ok(())
     }
 
@@ -509,7 +530,7 @@ impl McpServer {
         self.remove(
             &self.inner.engine.registries.resources,
             uri,
-            ServerEvent::ResourcesListChanged,
+            ChangeEvent::ResourcesListChanged,
         )
     }
 
@@ -526,9 +547,7 @@ impl McpServer {
             .templates
             .update(|r| r.with(template).map(Some))
             .map_err(BuildError)?;
-        self.inner
-            .changes
-            .publish(&ServerEvent::ResourcesListChanged);
+        self.inner.publish(ChangeEvent::ResourcesListChanged);
         Ok(())
     }
 
@@ -538,7 +557,7 @@ impl McpServer {
         self.remove(
             &self.inner.engine.registries.templates,
             uri_template,
-            ServerEvent::ResourcesListChanged,
+            ChangeEvent::ResourcesListChanged,
         )
     }
 
@@ -555,7 +574,7 @@ impl McpServer {
             .prompts
             .update(|r| r.with(prompt).map(Some))
             .map_err(BuildError)?;
-        self.inner.changes.publish(&ServerEvent::PromptsListChanged);
+        self.inner.publish(ChangeEvent::PromptsListChanged);
         Ok(())
     }
 
@@ -565,7 +584,7 @@ impl McpServer {
         self.remove(
             &self.inner.engine.registries.prompts,
             name,
-            ServerEvent::PromptsListChanged,
+            ChangeEvent::PromptsListChanged,
         )
     }
 
@@ -574,14 +593,13 @@ impl McpServer {
     /// sessions it reached.
     pub fn notify_resource_updated(&self, uri: &str) -> usize {
         self.inner
-            .changes
-            .publish(&ServerEvent::ResourceUpdated(uri.to_owned()))
+            .publish(ChangeEvent::ResourceUpdated(uri.to_owned()))
     }
 
-    fn remove<T: Entry>(&self, shelf: &Shelf<T>, key: &str, event: ServerEvent) -> bool {
+    fn remove<T: Entry>(&self, shelf: &Shelf<T>, key: &str, event: ChangeEvent) -> bool {
         let removed = shelf.update(|r| Ok(r.without(key))).unwrap_or(false);
         if removed {
-            self.inner.changes.publish(&event);
+            self.inner.publish(event);
         }
         removed
     }

@@ -227,7 +227,10 @@ impl RequestContext {
 
     /// Whether the client cancelled this request (`notifications/cancelled`).
     pub fn is_cancelled(&self) -> bool {
-        self.inner.cancel.as_ref().is_some_and(CancellationToken::is_cancelled)
+        self.inner
+            .cancel
+            .as_ref()
+            .is_some_and(CancellationToken::is_cancelled)
     }
 
     /// Completes when the client cancels this request. The core also drops the handler's future

@@ -11,12 +11,16 @@ use crate::http::error::{Error, ErrorKind};
 use crate::http::forwarded;
 use crate::http::negotiate::{MCP_PROTOCOL_VERSION, MCP_SESSION_ID, header_str};
 use crate::http::reply::StreamConfig;
+use crate::protocol::jsonrpc::RequestId;
 use crate::protocol::version::{
     DEFAULT_HEADER_VERSION, SUPPORTED_PROTOCOL_VERSIONS, supported_version,
 };
 use crate::session::changes::Changes;
 use crate::session::http_sse::HttpSseSessions;
-use crate::session::{EventLog, Runtimes, Session, SessionStore, StoreError, Transport};
+use crate::session::{
+    BusMessage, ChangeEvent, ClientReply, EventLog, Runtimes, Session, SessionStore, StoreError,
+    Transport,
+};
 
 /// The state every front end serves from.
 pub(crate) struct Core {
@@ -76,6 +80,52 @@ impl Core {
             .bind_sessions
             .as_ref()
             .and_then(|bind| bind(parts))
+    }
+}
+
+impl Core {
+    /// Hands the client's answer to the handler waiting for it: here, or on another replica.
+    pub(crate) fn reply_to(&self, session: &Session, request: RequestId, reply: ClientReply) {
+        if let Err(reply) = session.complete_client_request(&request, reply) {
+            self.engine.bus.send(BusMessage::ClientReply {
+                session: session.id().to_owned(),
+                request,
+                reply,
+            });
+        }
+    }
+
+    /// Tells every listening stream, here and on the other replicas, of `event`; returns how
+    /// many sessions here it reached.
+    pub(crate) fn publish(&self, event: ChangeEvent) -> usize {
+        let reached = self.changes.publish(&event);
+        self.engine.bus.send(BusMessage::Change(event));
+        reached
+    }
+
+    /// Acts on a message another replica sent.
+    pub(crate) fn deliver(&self, message: BusMessage) {
+        match message {
+            BusMessage::ClientReply {
+                session,
+                request,
+                reply,
+            } => {
+                if let Some(session) = self.runtimes.get(&session) {
+                    // Nobody waiting here either: the handler gave up or never was here.
+                    let _ = session.complete_client_request(&request, reply);
+                }
+            }
+            BusMessage::Cancel { session, request } => {
+                if let Some(session) = self.runtimes.get(&session) {
+                    session.cancel_request(&request);
+                }
+            }
+            BusMessage::End { session } => self.runtimes.end(&session),
+            BusMessage::Change(event) => {
+                self.changes.publish(&event);
+            }
+        }
     }
 }
 

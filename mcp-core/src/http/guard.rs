@@ -71,7 +71,11 @@ impl HostOriginPolicy {
     ) -> Result<(), Error> {
         if let Some(allowed) = &self.hosts {
             // An entry spelled exactly as the header is the common case: no parsing then.
-            let exact = || allowed.iter().any(|entry| entry.as_bytes() == host.as_bytes());
+            let exact = || {
+                allowed
+                    .iter()
+                    .any(|entry| entry.as_bytes() == host.as_bytes())
+            };
             let matches = || {
                 let name = host_name(host);
                 allowed

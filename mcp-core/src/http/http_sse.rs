@@ -181,7 +181,7 @@ pub(crate) async fn message(
         }
         Message::Response { id, result, error } => {
             if let Some(session) = &session {
-                session.complete_client_request(&id, client_reply(result, error));
+                core.reply_to(session, id, client_reply(result, error));
             }
         }
     }

@@ -33,7 +33,7 @@ use crate::protocol::jsonrpc::{
 use crate::protocol::jsonrpc::{Message, RpcError};
 use crate::protocol::model::LoggingLevel;
 use crate::protocol::version::{MODERN_VERSIONS, supported_versions};
-use crate::session::changes::ServerEvent;
+use crate::session::changes::ChangeEvent;
 
 const META_PROTOCOL_VERSION: &str = "io.modelcontextprotocol/protocolVersion";
 const META_CLIENT_CAPABILITIES: &str = "io.modelcontextprotocol/clientCapabilities";
@@ -634,41 +634,41 @@ const MAX_RESOURCE_SUBSCRIPTIONS: usize = crate::session::MAX_SUBSCRIPTIONS;
 
 impl SubscriptionFilter {
     /// One event of every kind the filter opts into: what a reader that fell behind is sent.
-    fn everything(&self) -> Vec<ServerEvent> {
+    fn everything(&self) -> Vec<ChangeEvent> {
         let mut events = Vec::new();
         if self.tools_list_changed {
-            events.push(ServerEvent::ToolsListChanged);
+            events.push(ChangeEvent::ToolsListChanged);
         }
         if self.prompts_list_changed {
-            events.push(ServerEvent::PromptsListChanged);
+            events.push(ChangeEvent::PromptsListChanged);
         }
         if self.resources_list_changed {
-            events.push(ServerEvent::ResourcesListChanged);
+            events.push(ChangeEvent::ResourcesListChanged);
         }
         events.extend(
             self.resource_subscriptions
                 .iter()
                 .cloned()
-                .map(ServerEvent::ResourceUpdated),
+                .map(ChangeEvent::ResourceUpdated),
         );
         events
     }
 
     /// The notification for `event`, tagged with the subscription, when it is opted into.
-    fn notification(&self, event: &ServerEvent, tag: &Value) -> Option<Bytes> {
+    fn notification(&self, event: &ChangeEvent, tag: &Value) -> Option<Bytes> {
         let (method, params) = match event {
-            ServerEvent::ToolsListChanged if self.tools_list_changed => {
+            ChangeEvent::ToolsListChanged if self.tools_list_changed => {
                 ("notifications/tools/list_changed", json!({ "_meta": tag }))
             }
-            ServerEvent::PromptsListChanged if self.prompts_list_changed => (
+            ChangeEvent::PromptsListChanged if self.prompts_list_changed => (
                 "notifications/prompts/list_changed",
                 json!({ "_meta": tag }),
             ),
-            ServerEvent::ResourcesListChanged if self.resources_list_changed => (
+            ChangeEvent::ResourcesListChanged if self.resources_list_changed => (
                 "notifications/resources/list_changed",
                 json!({ "_meta": tag }),
             ),
-            ServerEvent::ResourceUpdated(uri) if self.resource_subscriptions.contains(uri) => (
+            ChangeEvent::ResourceUpdated(uri) if self.resource_subscriptions.contains(uri) => (
                 "notifications/resources/updated",
                 json!({ "uri": uri, "_meta": tag }),
             ),

@@ -23,7 +23,7 @@ use crate::protocol::sse::EventId;
 use crate::protocol::version::{
     BATCH_VERSION, DEFAULT_HEADER_VERSION, LATEST_PROTOCOL_VERSION, supported_version,
 };
-use crate::session::{ResumeError, STANDALONE, Session, SessionState};
+use crate::session::{BusMessage, ResumeError, STANDALONE, Session, SessionState};
 
 /// `POST {prefix}`: a 2026-07-28 request goes to the stateless front end; the rest is served
 /// in its session.
@@ -85,7 +85,7 @@ pub(crate) async fn post(
         }
         Message::Response { id, result, error } => {
             if let Some(session) = &session {
-                session.complete_client_request(&id, client_reply(result, error));
+                core.reply_to(session, id, client_reply(result, error));
             }
             Ok(accepted())
         }
@@ -172,7 +172,7 @@ pub(crate) async fn batch(
             }
             Ok(Message::Response { id, result, error }) => {
                 if let Some(session) = &session {
-                    session.complete_client_request(&id, client_reply(result, error));
+                    core.reply_to(session, id, client_reply(result, error));
                 }
             }
             Ok(Message::Request { id, method, params }) => {
@@ -352,6 +352,9 @@ pub(crate) async fn delete(
     };
     core.store.remove(session.id()).await.map_err(store_error)?;
     core.runtimes.end(session.id());
+    core.engine.bus.send(BusMessage::End {
+        session: session.id().to_owned(),
+    });
     session.close();
     // A log that cannot be reached forgets the session's events by its own expiry.
     let _ = core.log.forget(session.id()).await;

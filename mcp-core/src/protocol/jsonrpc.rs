@@ -114,6 +114,14 @@ impl Serialize for RequestId {
     }
 }
 
+impl<'de> Deserialize<'de> for RequestId {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = serde_json::Value::deserialize(deserializer)?;
+        Self::from_value(&value)
+            .ok_or_else(|| serde::de::Error::custom("a request id is a string or an integer"))
+    }
+}
+
 /// The envelope of one incoming JSON-RPC message, borrowed from the body.
 #[derive(Deserialize)]
 pub(crate) struct Envelope<'a> {

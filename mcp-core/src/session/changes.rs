@@ -8,9 +8,11 @@ use tokio::sync::broadcast;
 use crate::protocol::jsonrpc;
 use crate::session::runtime::Session;
 
-/// A change that streams may be told of.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum ServerEvent {
+/// A change that streams may be told of: what a server-wide notification is about.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase", tag = "kind", content = "uri")]
+#[non_exhaustive]
+pub enum ChangeEvent {
     /// The tool list changed.
     ToolsListChanged,
     /// The prompt list changed.
@@ -21,7 +23,7 @@ pub(crate) enum ServerEvent {
     ResourceUpdated(String),
 }
 
-impl ServerEvent {
+impl ChangeEvent {
     /// The notification method a session's stream gets for it.
     pub(crate) fn method(&self) -> &'static str {
         match self {
@@ -38,7 +40,7 @@ pub(crate) struct Changes {
     /// Sessions that opened a GET stream.
     listeners: Mutex<Vec<Weak<Session>>>,
     /// For 2026-07-28 `subscriptions/listen` streams.
-    events: broadcast::Sender<ServerEvent>,
+    events: broadcast::Sender<ChangeEvent>,
     /// The runtime the listening streams are served on, known from the first `listen`.
     runtime: OnceLock<tokio::runtime::Handle>,
 }
@@ -55,7 +57,7 @@ impl Default for Changes {
 
 impl Changes {
     /// A receiver of every event from now on, for one listen stream.
-    pub(crate) fn subscribe(&self) -> broadcast::Receiver<ServerEvent> {
+    pub(crate) fn subscribe(&self) -> broadcast::Receiver<ChangeEvent> {
         self.events.subscribe()
     }
 
@@ -98,11 +100,11 @@ impl Changes {
 
     /// Tells every stream of `event`: each listening session (for a resource update, only
     /// those subscribed to it) and every listen stream. Returns how many sessions it reached.
-    pub(crate) fn publish(&self, event: &ServerEvent) -> usize {
+    pub(crate) fn publish(&self, event: &ChangeEvent) -> usize {
         // No listen stream open is not an error.
         let _ = self.events.send(event.clone());
         let message = match event {
-            ServerEvent::ResourceUpdated(uri) => {
+            ChangeEvent::ResourceUpdated(uri) => {
                 #[derive(serde::Serialize)]
                 struct Updated<'a> {
                     uri: &'a str,
@@ -112,7 +114,7 @@ impl Changes {
             _ => jsonrpc::notification_bytes(event.method(), &serde_json::json!({})),
         };
         let subscribed = |session: &Session| match event {
-            ServerEvent::ResourceUpdated(uri) => session.is_subscribed(uri),
+            ChangeEvent::ResourceUpdated(uri) => session.is_subscribed(uri),
             _ => true,
         };
         let reached: Vec<Arc<Session>> = self

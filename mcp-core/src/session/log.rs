@@ -326,3 +326,26 @@ impl EventLog for InMemoryEventLog {
         Ok(())
     }
 }
+
+/// A log shared by several servers (replicas in one process, or a test): each holds an `Arc`.
+#[async_trait]
+impl<T: EventLog + ?Sized> EventLog for std::sync::Arc<T> {
+    async fn open(&self, session: &str) -> Result<u32, StoreError> {
+        (**self).open(session).await
+    }
+    async fn next_id(&self, session: &str, stream: u32) -> Result<EventId, StoreError> {
+        (**self).next_id(session, stream).await
+    }
+    async fn append(&self, session: &str, stream: u32, data: Bytes) -> Result<EventId, StoreError> {
+        (**self).append(session, stream, data).await
+    }
+    async fn finish(&self, session: &str, stream: u32) -> Result<(), StoreError> {
+        (**self).finish(session, stream).await
+    }
+    async fn replay(&self, session: &str, after: EventId) -> Result<Replay, ReplayError> {
+        (**self).replay(session, after).await
+    }
+    async fn forget(&self, session: &str) -> Result<(), StoreError> {
+        (**self).forget(session).await
+    }
+}

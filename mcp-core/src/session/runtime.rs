@@ -240,11 +240,10 @@ impl Session {
         }
     }
 
-    pub(crate) fn cancel_request(&self, id: &RequestId) {
+    /// Cancels the request `id` if it runs here; `false` when it does not.
+    pub(crate) fn cancel_request(&self, id: &RequestId) -> bool {
         let token = lock(&self.in_flight).remove(id);
-        if let Some(token) = token {
-            token.cancel();
-        }
+        token.map(|token| token.cancel()).is_some()
     }
 
     /// Registers a server-to-client request with a fresh id, unique in the session; the guard
@@ -267,10 +266,24 @@ impl Session {
         (id, rx, guard)
     }
 
-    /// Hands the client's answer to the request waiting for it; `false` when none is.
-    pub(crate) fn complete_client_request(&self, id: &RequestId, reply: ClientReply) -> bool {
-        let waiting = lock(&self.pending).remove(id);
-        waiting.is_some_and(|tx| tx.send(reply).is_ok())
+    /// Hands the client's answer to the request waiting for it here.
+    ///
+    /// # Errors
+    ///
+    /// The reply itself, when no handler here waits for it (it may wait on another replica).
+    pub(crate) fn complete_client_request(
+        &self,
+        id: &RequestId,
+        reply: ClientReply,
+    ) -> Result<(), ClientReply> {
+        match lock(&self.pending).remove(id) {
+            // A handler that gave up waiting has dropped its receiver: the answer is moot.
+            Some(waiting) => {
+                let _ = waiting.send(reply);
+                Ok(())
+            }
+            None => Err(reply),
+        }
     }
 
     /// Opens a request's SSE stream: allocates its number in the event log and queues the
@@ -512,6 +525,15 @@ impl Runtimes {
         session.refresh(state);
         session.touch();
         Arc::clone(session)
+    }
+
+    /// The runtime of session `id`, if this replica has one.
+    pub(crate) fn get(&self, id: &str) -> Option<Arc<Session>> {
+        self.map
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(id)
+            .cloned()
     }
 
     /// Forgets the runtime of session `id` and ends it, if this replica has one.

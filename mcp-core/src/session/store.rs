@@ -251,6 +251,33 @@ impl SessionStore for InMemorySessionStore {
     }
 }
 
+/// A store shared by several servers (replicas in one process, or a test): each holds an `Arc`.
+#[async_trait]
+impl<T: SessionStore + ?Sized> SessionStore for Arc<T> {
+    async fn create(&self, state: SessionState) -> Result<(), StoreError> {
+        (**self).create(state).await
+    }
+    async fn load(&self, id: &str) -> Result<Option<Arc<SessionState>>, StoreError> {
+        (**self).load(id).await
+    }
+    async fn change(
+        &self,
+        id: &str,
+        change: &SessionChange,
+    ) -> Result<Option<Arc<SessionState>>, StoreError> {
+        (**self).change(id, change).await
+    }
+    async fn touch(&self, id: &str) -> Result<bool, StoreError> {
+        (**self).touch(id).await
+    }
+    async fn remove(&self, id: &str) -> Result<bool, StoreError> {
+        (**self).remove(id).await
+    }
+    async fn count(&self) -> Result<usize, StoreError> {
+        (**self).count().await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,300 @@
+//! Two replicas in one process, sharing one session store and one event log and joined by a
+//! message bus: every request of a session may reach either, as behind a load balancer.
+//! What one replica holds live (a running call, a waiting handler, a GET stream) is reached
+//! from the other through the bus.
+
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::StreamExt;
+use mcp_mount::{
+    BusMessage, ElicitParams, InMemoryEventLog, InMemorySessionStore, Inbox, McpBody, McpServer,
+    MessageBus, RequestContext, Tool,
+};
+use serde_json::{Value, json};
+
+/// Every replica's inbox; a replica's `send` delivers to all the others.
+#[derive(Debug, Default)]
+struct Cluster {
+    inboxes: Mutex<Vec<Option<Inbox>>>,
+}
+
+#[derive(Debug)]
+struct ClusterBus {
+    cluster: Arc<Cluster>,
+    me: usize,
+}
+
+impl MessageBus for ClusterBus {
+    fn attach(&self, inbox: Inbox) {
+        let mut inboxes = self
+            .cluster
+            .inboxes
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if inboxes.len() <= self.me {
+            inboxes.resize(self.me + 1, None);
+        }
+        inboxes[self.me] = Some(inbox);
+    }
+
+    fn send(&self, message: BusMessage) {
+        let others: Vec<Inbox> = self
+            .cluster
+            .inboxes
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != self.me)
+            .filter_map(|(_, inbox)| inbox.clone())
+            .collect();
+        for inbox in others {
+            inbox.deliver(message.clone());
+        }
+    }
+}
+
+fn replicas() -> (McpServer, McpServer) {
+    let store = Arc::new(InMemorySessionStore::new(Duration::from_secs(60), 100));
+    let log = Arc::new(InMemoryEventLog::new(32, 1 << 20, Duration::from_secs(60)));
+    let cluster = Arc::new(Cluster::default());
+    let replica = |me: usize| {
+        McpServer::builder("replicas", "1.0.0")
+            .session_store(Arc::clone(&store))
+            .event_log(Arc::clone(&log))
+            .message_bus(ClusterBus {
+                cluster: Arc::clone(&cluster),
+                me,
+            })
+            .tool(Tool::new("ask", |ctx: RequestContext| async move {
+                let asked = ctx
+                    .elicit(ElicitParams::form(
+                        "Your name?",
+                        json!({"type": "object", "properties": {"name": {"type": "string"}}}),
+                    ))
+                    .await;
+                match asked {
+                    Ok(answer) => format!("answered {:?}", answer.content),
+                    Err(e) => format!("failed: {e}"),
+                }
+            }))
+            .tool(Tool::new("wait", |ctx: RequestContext| async move {
+                ctx.cancelled().await;
+                "cancelled"
+            }))
+            .build()
+    };
+    (replica(0), replica(1))
+}
+
+fn request(method: http::Method, session: Option<&str>, body: &str) -> http::Request<Bytes> {
+    let mut builder = http::Request::builder()
+        .method(method)
+        .uri("/mcp")
+        .header("host", "localhost")
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream");
+    if let Some(session) = session {
+        builder = builder
+            .header("mcp-session-id", session)
+            .header("mcp-protocol-version", "2025-11-25");
+    }
+    builder
+        .body(Bytes::from(body.to_owned()))
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+async fn post(server: &McpServer, session: Option<&str>, body: Value) -> http::Response<McpBody> {
+    server
+        .handle(
+            request(http::Method::POST, session, &body.to_string()),
+            "/mcp",
+        )
+        .await
+}
+
+/// The next SSE event's JSON data (priming events, with empty data, are skipped).
+async fn next_event(body: &mut McpBody) -> Option<Value> {
+    loop {
+        let chunk = tokio::time::timeout(Duration::from_secs(5), body.next())
+            .await
+            .unwrap_or_else(|_| panic!("no SSE event within 5 s"))?
+            .ok()?;
+        let text = String::from_utf8_lossy(&chunk).into_owned();
+        let data: String = text
+            .lines()
+            .filter_map(|l| l.strip_prefix("data: "))
+            .collect();
+        if !data.trim().is_empty() {
+            return serde_json::from_str(&data).ok();
+        }
+    }
+}
+
+async fn connect(a: &McpServer, b: &McpServer) -> String {
+    let init = post(
+        a,
+        None,
+        json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": "2025-11-25",
+            "capabilities": {"elicitation": {}},
+            "clientInfo": {"name": "test", "version": "1"}}}),
+    )
+    .await;
+    assert_eq!(init.status(), 200);
+    let session = init
+        .headers()
+        .get("mcp-session-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .unwrap_or_else(|| panic!("no session id"));
+    // The other replica knows the session from the shared store.
+    let ack = post(
+        b,
+        Some(&session),
+        json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+    )
+    .await;
+    assert_eq!(ack.status(), 202);
+    session
+}
+
+#[tokio::test]
+async fn a_session_made_on_one_replica_is_served_on_the_other() {
+    let (a, b) = replicas();
+    let session = connect(&a, &b).await;
+    let listed = post(
+        &b,
+        Some(&session),
+        json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}),
+    )
+    .await;
+    assert_eq!(listed.status(), 200);
+    let body = listed.into_body().as_full().unwrap_or_default();
+    let listed: Value = serde_json::from_slice(&body).unwrap_or_default();
+    assert_eq!(listed["result"]["tools"].as_array().map(Vec::len), Some(2));
+    // An unknown session is unknown on both.
+    let unknown = post(
+        &b,
+        Some("0123456789abcdef0123456789abcdef"),
+        json!({"jsonrpc": "2.0", "id": 3, "method": "tools/list"}),
+    )
+    .await;
+    assert_eq!(unknown.status(), 404);
+}
+
+#[tokio::test]
+async fn a_client_answer_posted_to_the_other_replica_reaches_the_waiting_handler() {
+    let (a, b) = replicas();
+    let session = connect(&a, &b).await;
+    let call = post(
+        &a,
+        Some(&session),
+        json!({"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {"name": "ask"}}),
+    )
+    .await;
+    let mut stream = call.into_body();
+    let asked = next_event(&mut stream)
+        .await
+        .unwrap_or_else(|| panic!("no request"));
+    assert_eq!(asked["method"], "elicitation/create", "{asked}");
+    let answered = post(
+        &b,
+        Some(&session),
+        json!({"jsonrpc": "2.0", "id": asked["id"].clone(),
+               "result": {"action": "accept", "content": {"name": "Ada"}}}),
+    )
+    .await;
+    assert_eq!(answered.status(), 202);
+    let result = next_event(&mut stream)
+        .await
+        .unwrap_or_else(|| panic!("no result"));
+    assert_eq!(result["id"], 7);
+    let text = result["result"]["content"][0]["text"]
+        .as_str()
+        .unwrap_or("");
+    assert!(text.contains("Ada"), "{result}");
+}
+
+#[tokio::test]
+async fn a_cancellation_sent_to_the_other_replica_stops_the_call() {
+    let (a, b) = replicas();
+    let session = connect(&a, &b).await;
+    let running = tokio::spawn({
+        let (a, session) = (a.clone(), session.clone());
+        async move {
+            post(
+                &a,
+                Some(&session),
+                json!({"jsonrpc": "2.0", "id": 9, "method": "tools/call", "params": {"name": "wait"}}),
+            )
+            .await
+        }
+    });
+    // Let the call start on A before B is told to cancel it.
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert!(!running.is_finished(), "the call must still run");
+    let cancelled = post(
+        &b,
+        Some(&session),
+        json!({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 9}}),
+    )
+    .await;
+    assert_eq!(cancelled.status(), 202);
+    let answer = tokio::time::timeout(Duration::from_secs(5), running)
+        .await
+        .unwrap_or_else(|_| panic!("the call was not cancelled"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    // A cancelled request gets no JSON-RPC response: an event stream with no event.
+    assert_eq!(
+        answer.headers().get("content-type").map(|v| v.as_bytes()),
+        Some(&b"text/event-stream"[..])
+    );
+    let mut body = answer.into_body();
+    assert!(next_event(&mut body).await.is_none());
+}
+
+#[tokio::test]
+async fn changes_on_one_replica_reach_streams_held_by_the_other() {
+    let (a, b) = replicas();
+    let session = connect(&a, &b).await;
+    let get = b
+        .handle(request(http::Method::GET, Some(&session), ""), "/mcp")
+        .await;
+    assert_eq!(get.status(), 200);
+    let mut stream = get.into_body();
+    let added = a.add_tool(Tool::new("later", || async { "later" }));
+    assert!(added.is_ok());
+    let event = next_event(&mut stream)
+        .await
+        .unwrap_or_else(|| panic!("no notification"));
+    assert_eq!(
+        event["method"], "notifications/tools/list_changed",
+        "{event}"
+    );
+}
+
+#[tokio::test]
+async fn a_delete_on_one_replica_ends_the_stream_held_by_the_other() {
+    let (a, b) = replicas();
+    let session = connect(&a, &b).await;
+    let get = a
+        .handle(request(http::Method::GET, Some(&session), ""), "/mcp")
+        .await;
+    assert_eq!(get.status(), 200);
+    let mut stream = get.into_body();
+    let deleted = b
+        .handle(request(http::Method::DELETE, Some(&session), ""), "/mcp")
+        .await;
+    assert_eq!(deleted.status(), 200);
+    assert!(next_event(&mut stream).await.is_none(), "the stream ended");
+    let gone = post(
+        &a,
+        Some(&session),
+        json!({"jsonrpc": "2.0", "id": 4, "method": "tools/list"}),
+    )
+    .await;
+    assert_eq!(gone.status(), 404);
+}
