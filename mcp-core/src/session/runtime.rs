@@ -120,6 +120,14 @@ impl Session {
 
     /// Records a newer state (from a load or a change).
     pub(crate) fn refresh(&self, state: Arc<SessionState>) {
+        // Usually the state is the very one held already (nothing changed): no write lock,
+        // so concurrent requests of one session do not queue here.
+        if Arc::ptr_eq(
+            &self.latest.read().unwrap_or_else(PoisonError::into_inner),
+            &state,
+        ) {
+            return;
+        }
         *self.latest.write().unwrap_or_else(PoisonError::into_inner) = state;
     }
 
