@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use rustc_hash::FxHashMap;
 use serde_json::Value;
 use serde_json::value::RawValue;
 use tokio::sync::{mpsc, oneshot};
@@ -471,7 +472,8 @@ impl Drop for PendingGuard {
 /// the session ends or when nothing of it has been live here for a whole idle TTL (the store
 /// still has the state; a later request builds the runtime again).
 pub(crate) struct Runtimes {
-    map: RwLock<HashMap<Arc<str>, Arc<Session>>>,
+    /// By session id, with a fast hash: the ids are the server's own random ones.
+    map: RwLock<FxHashMap<Arc<str>, Arc<Session>>>,
     replay: ReplayLimit,
     idle: Duration,
     log: Arc<dyn EventLog>,
@@ -481,7 +483,7 @@ impl Runtimes {
     /// No runtimes yet; each will keep `replay` for resumption, and is dropped after `idle`.
     pub(crate) fn new(replay: ReplayLimit, idle: Duration, log: Arc<dyn EventLog>) -> Self {
         Self {
-            map: RwLock::new(HashMap::new()),
+            map: RwLock::new(FxHashMap::default()),
             replay,
             idle,
             log,

@@ -1,6 +1,6 @@
 //! Where session state lives: the [`SessionStore`] trait and the in-memory store.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
@@ -105,7 +105,9 @@ pub trait SessionStore: Send + Sync + fmt::Debug + 'static {
 /// background task is needed.
 #[derive(Debug)]
 pub struct InMemorySessionStore {
-    sessions: RwLock<HashMap<Arc<str>, Entry>>,
+    /// Keyed by session id with a fast hash: every id in it is one this server drew at
+    /// random, so no client can choose keys that collide.
+    sessions: RwLock<FxHashMap<Arc<str>, Entry>>,
     ttl: Duration,
     cap: usize,
     /// What `last_seen` counts from.
@@ -125,7 +127,7 @@ impl InMemorySessionStore {
     pub fn new(ttl: Duration, cap: usize) -> Self {
         let epoch = Instant::now();
         Self {
-            sessions: RwLock::new(HashMap::new()),
+            sessions: RwLock::new(FxHashMap::default()),
             ttl,
             cap,
             epoch,
@@ -144,11 +146,11 @@ impl InMemorySessionStore {
 
     // The map holds whole entries swapped in and out under the lock; a panic elsewhere cannot
     // leave it half-changed, so a poisoned lock is used as it stands.
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<Arc<str>, Entry>> {
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, FxHashMap<Arc<str>, Entry>> {
         self.sessions.read().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn write(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<Arc<str>, Entry>> {
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, FxHashMap<Arc<str>, Entry>> {
         self.sessions
             .write()
             .unwrap_or_else(PoisonError::into_inner)
