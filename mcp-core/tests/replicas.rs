@@ -7,6 +7,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use bytes::Bytes;
+
+mod support;
 use futures_util::StreamExt;
 use mcp_mount::{
     BusMessage, ElicitParams, InMemoryEventLog, InMemorySessionStore, Inbox, McpBody, McpServer,
@@ -90,20 +92,7 @@ fn replicas() -> (McpServer, McpServer) {
 }
 
 fn request(method: http::Method, session: Option<&str>, body: &str) -> http::Request<Bytes> {
-    let mut builder = http::Request::builder()
-        .method(method)
-        .uri("/mcp")
-        .header("host", "localhost")
-        .header("content-type", "application/json")
-        .header("accept", "application/json, text/event-stream");
-    if let Some(session) = session {
-        builder = builder
-            .header("mcp-session-id", session)
-            .header("mcp-protocol-version", "2025-11-25");
-    }
-    builder
-        .body(Bytes::from(body.to_owned()))
-        .unwrap_or_else(|e| panic!("{e}"))
+    support::request(method, "localhost", session, body)
 }
 
 async fn post(server: &McpServer, session: Option<&str>, body: Value) -> http::Response<McpBody> {

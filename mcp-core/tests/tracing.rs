@@ -6,6 +6,8 @@ use std::io::Write;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use bytes::Bytes;
+
+mod support;
 use mcp_mount::{McpServer, Tool};
 use tracing_subscriber::fmt::format::FmtSpan;
 
@@ -33,18 +35,7 @@ impl Captured {
 }
 
 fn post(host: &str, session: Option<&str>, body: &str) -> http::Request<Bytes> {
-    let mut builder = http::Request::post("/mcp")
-        .header("host", host)
-        .header("content-type", "application/json")
-        .header("accept", "application/json, text/event-stream");
-    if let Some(session) = session {
-        builder = builder
-            .header("mcp-session-id", session)
-            .header("mcp-protocol-version", "2025-11-25");
-    }
-    builder
-        .body(Bytes::from(body.to_owned()))
-        .unwrap_or_else(|e| panic!("{e}"))
+    support::request(http::Method::POST, host, session, body)
 }
 
 #[test]
