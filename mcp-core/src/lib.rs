@@ -55,7 +55,7 @@ pub use protocol::version::{
 };
 pub use server::{BuildError, McpServer, McpServerBuilder};
 pub use session::{
-    BusMessage, ChangeEvent, EventId, EventLog, InMemoryEventLog, InMemorySessionStore, Inbox,
-    LocalBus, LoggedEvent, MAX_SUBSCRIPTIONS, MessageBus, Replay, ReplayError, Session,
+    BusMessage, ChangeEvent, Cluster, EventId, EventLog, InMemoryEventLog, InMemorySessionStore,
+    Inbox, LocalBus, LoggedEvent, MAX_SUBSCRIPTIONS, MessageBus, Replay, ReplayError, Session,
     SessionChange, SessionState, SessionStore, StoreError, TooManySubscriptions, Transport,
 };

@@ -24,8 +24,8 @@ use crate::registry::{Entry, Registries, Shelf};
 use crate::session::changes::{ChangeEvent, Changes};
 use crate::session::http_sse::HttpSseSessions;
 use crate::session::{
-    EventLog, InMemoryEventLog, InMemorySessionStore, Inbox, LocalBus, MessageBus, ReplayLimit,
-    Runtimes, SessionStore,
+    Cluster, EventLog, InMemoryEventLog, InMemorySessionStore, Inbox, LocalBus, MessageBus,
+    ReplayLimit, Runtimes, SessionStore,
 };
 
 /// Builds an [`McpServer`]; start with [`McpServer::builder`].
@@ -322,6 +322,18 @@ impl McpServerBuilder {
     /// every replica's listening streams, go over it.
     pub fn message_bus(mut self, bus: impl MessageBus) -> Self {
         self.bus = Some(Arc::new(bus));
+        self
+    }
+
+    /// Runs this server as one replica of several that share `cluster`'s session store, event
+    /// log and message bus (e.g. `mcp-mount-redis`): any request of a session may then reach
+    /// any replica behind a plain load balancer. The same as setting
+    /// [`session_store`](Self::session_store), [`event_log`](Self::event_log) and
+    /// [`message_bus`](Self::message_bus) from it.
+    pub fn cluster(mut self, cluster: impl Cluster) -> Self {
+        self.store = Some(cluster.session_store());
+        self.log = Some(cluster.event_log());
+        self.bus = Some(cluster.message_bus());
         self
     }
 

@@ -20,3 +20,15 @@ pub(crate) use log::{ReplayLimit, STANDALONE};
 pub use runtime::Session;
 pub(crate) use runtime::{ClientReply, ResumeError, Runtimes};
 pub(crate) use state::new_session_id;
+
+/// Everything replicas of one service share, from one backend: the session store, the event
+/// log and the message bus. Give it to [`McpServerBuilder::cluster`](crate::McpServerBuilder::cluster);
+/// `mcp-mount-redis` implements it on Redis.
+pub trait Cluster: Send + Sync + 'static {
+    /// Where session state lives.
+    fn session_store(&self) -> std::sync::Arc<dyn SessionStore>;
+    /// Where the events of resumable streams are kept.
+    fn event_log(&self) -> std::sync::Arc<dyn EventLog>;
+    /// How this replica reaches the others.
+    fn message_bus(&self) -> std::sync::Arc<dyn MessageBus>;
+}
