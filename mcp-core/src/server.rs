@@ -19,6 +19,7 @@ use crate::http::config::{CachePolicy, CacheScope, Config, ResponseMode};
 use crate::http::core::Core;
 use crate::http::cors::Cors;
 use crate::http::forwarded::TrustedProxies;
+use crate::http::mrtr::KeyRing;
 use crate::http::service;
 use crate::registry::{Entry, Registries, Shelf};
 use crate::session::changes::{ChangeEvent, Changes};
@@ -43,6 +44,7 @@ pub struct McpServerBuilder {
     store: Option<Arc<dyn SessionStore>>,
     log: Option<Arc<dyn EventLog>>,
     bus: Option<Arc<dyn MessageBus>>,
+    state_keys: Option<Vec<Box<[u8]>>>,
 }
 
 impl fmt::Debug for McpServerBuilder {
@@ -325,6 +327,29 @@ impl McpServerBuilder {
         self
     }
 
+    /// The keys that seal and open the `requestState` of 2026-07-28 `input_required` results,
+    /// newest first: the first seals, every one opens, so a key can be rotated without breaking
+    /// the retries in flight (add the new key first, drop the old one after
+    /// [`input_request_ttl`](Self::input_request_ttl)). Each key is at least 32 bytes of
+    /// randomness.
+    ///
+    /// Every replica of a service needs the same keys, or a retry that reaches another replica
+    /// (or the same one after a restart) is refused. Without this setting each server draws a
+    /// random key when it is built, which suits one process only; a server built with
+    /// [`cluster`](Self::cluster) and no keys logs a warning.
+    pub fn request_state_keys<I, K>(mut self, keys: I) -> Self
+    where
+        I: IntoIterator<Item = K>,
+        K: AsRef<[u8]>,
+    {
+        self.state_keys = Some(
+            keys.into_iter()
+                .map(|k| k.as_ref().to_vec().into_boxed_slice())
+                .collect(),
+        );
+        self
+    }
+
     /// Runs this server as one replica of several that share `cluster`'s session store, event
     /// log and message bus (e.g. `mcp-mount-redis`): any request of a session may then reach
     /// any replica behind a plain load balancer. The same as setting
@@ -352,9 +377,18 @@ impl McpServerBuilder {
                 self.config.max_sessions,
             ))
         });
-        let mut state_key = [0u8; 32];
-        getrandom::fill(&mut state_key)
-            .map_err(|e| BuildError(format!("no randomness for the requestState key: {e}")))?;
+        let clustered = self.bus.is_some();
+        let state_keys = match self.state_keys {
+            Some(keys) => KeyRing::new(keys).map_err(BuildError)?,
+            None => {
+                if clustered {
+                    crate::telemetry::unshared_state_key();
+                }
+                KeyRing::random().map_err(|e| {
+                    BuildError(format!("no randomness for the requestState key: {e}"))
+                })?
+            }
+        };
         let mut info = serde_json::Map::new();
         info.insert("name".into(), Value::String(self.name));
         info.insert("version".into(), Value::String(self.version));
@@ -403,7 +437,7 @@ impl McpServerBuilder {
                 http_sse: HttpSseSessions::default(),
                 runtimes,
                 log,
-                state_key,
+                state_keys,
             }
         });
         Ok(McpServer { inner })
@@ -459,6 +493,7 @@ impl McpServer {
             store: None,
             log: None,
             bus: None,
+            state_keys: None,
         }
     }
 

@@ -132,3 +132,16 @@ pub(crate) fn rejected(status: u16, reason: &str, setting: Option<&str>) {
     #[cfg(not(feature = "tracing"))]
     let _ = (status, reason, setting);
 }
+
+/// Warns that a server sharing sessions with other replicas seals `requestState` with a key
+/// of its own: a 2026-07-28 retry that reaches another replica will be refused.
+pub(crate) fn unshared_state_key() {
+    #[cfg(feature = "tracing")]
+    tracing::warn!(
+        setting = "request_state_keys",
+        "this MCP server is one replica of several (McpServerBuilder::cluster or message_bus) \
+         but has no request_state_keys: it seals 2026-07-28 requestState with a random key of \
+         its own, so an input_required retry that reaches another replica, or this one after a \
+         restart, is refused; give every replica the same McpServerBuilder::request_state_keys"
+    );
+}

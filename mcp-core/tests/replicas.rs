@@ -59,11 +59,21 @@ impl MessageBus for ClusterBus {
 }
 
 fn replicas() -> (McpServer, McpServer) {
+    replicas_with(Some(&[[42u8; 32]]))
+}
+
+/// Two replicas; `keys`, when given, is the `requestState` key ring both hold.
+fn replicas_with(keys: Option<&[[u8; 32]]>) -> (McpServer, McpServer) {
     let store = Arc::new(InMemorySessionStore::new(Duration::from_secs(60), 100));
     let log = Arc::new(InMemoryEventLog::new(32, 1 << 20, Duration::from_secs(60)));
     let cluster = Arc::new(Cluster::default());
     let replica = |me: usize| {
-        McpServer::builder("replicas", "1.0.0")
+        let builder = McpServer::builder("replicas", "1.0.0");
+        let builder = match keys {
+            Some(keys) => builder.request_state_keys(keys),
+            None => builder,
+        };
+        builder
             .session_store(Arc::clone(&store))
             .event_log(Arc::clone(&log))
             .message_bus(ClusterBus {
@@ -286,4 +296,72 @@ async fn a_delete_on_one_replica_ends_the_stream_held_by_the_other() {
     )
     .await;
     assert_eq!(gone.status(), 404);
+}
+
+/// A 2026-07-28 `tools/call` of `ask`, its retry fields merged into params.
+fn modern_ask(retry: Value) -> http::Request<Bytes> {
+    let mut params = json!({"name": "ask", "_meta": {
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientCapabilities": {"elicitation": {}}}});
+    if let (Some(params), Some(retry)) = (params.as_object_mut(), retry.as_object()) {
+        params.extend(retry.clone());
+    }
+    let body = json!({"jsonrpc": "2.0", "id": 5, "method": "tools/call", "params": params});
+    let mut request = support::request(http::Method::POST, "localhost", None, &body.to_string());
+    for (name, value) in [
+        ("mcp-protocol-version", "2026-07-28"),
+        ("mcp-method", "tools/call"),
+        ("mcp-name", "ask"),
+    ] {
+        request
+            .headers_mut()
+            .insert(name, http::HeaderValue::from_static(value));
+    }
+    request
+}
+
+async fn json_of(response: http::Response<McpBody>) -> (u16, Value) {
+    let status = response.status().as_u16();
+    let mut body = response.into_body();
+    let value = match body.as_full() {
+        Some(bytes) => serde_json::from_slice(&bytes).unwrap_or_default(),
+        None => next_event(&mut body).await.unwrap_or_default(),
+    };
+    (status, value)
+}
+
+/// The `requestState` replica A seals, and the retry replica B gets with it.
+async fn retry_on_the_other(a: &McpServer, b: &McpServer) -> (u16, Value) {
+    let (status, first) = json_of(a.handle(modern_ask(json!({})), "/mcp").await).await;
+    assert_eq!(status, 200, "{first}");
+    let result = &first["result"];
+    assert_eq!(result["resultType"], "input_required", "{first}");
+    let key = result["inputRequests"]
+        .as_object()
+        .and_then(|r| r.keys().next().cloned())
+        .unwrap_or_else(|| panic!("no input request: {first}"));
+    let retry = json!({
+        "requestState": result["requestState"].clone(),
+        "inputResponses": {key: {"action": "accept", "content": {"name": "Grace"}}}});
+    json_of(b.handle(modern_ask(retry), "/mcp").await).await
+}
+
+#[tokio::test]
+async fn an_input_required_retry_is_served_by_the_other_replica_with_the_same_keys() {
+    let (a, b) = replicas();
+    let (status, done) = retry_on_the_other(&a, &b).await;
+    assert_eq!(status, 200, "{done}");
+    assert_eq!(done["result"]["resultType"], "complete", "{done}");
+    let text = done["result"]["content"][0]["text"].as_str().unwrap_or("");
+    assert!(text.contains("Grace"), "{done}");
+}
+
+#[tokio::test]
+async fn without_shared_keys_the_other_replica_refuses_the_retry() {
+    let (a, b) = replicas_with(None);
+    let (status, refused) = retry_on_the_other(&a, &b).await;
+    assert_eq!(status, 400, "{refused}");
+    assert_eq!(refused["error"]["code"], -32602, "{refused}");
+    let message = refused["error"]["message"].as_str().unwrap_or("");
+    assert!(message.contains("request_state_keys"), "{refused}");
 }

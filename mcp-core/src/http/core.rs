@@ -9,6 +9,7 @@ use crate::engine::Engine;
 use crate::http::config::Config;
 use crate::http::error::{Error, ErrorKind};
 use crate::http::forwarded;
+use crate::http::mrtr::KeyRing;
 use crate::http::negotiate::{MCP_PROTOCOL_VERSION, MCP_SESSION_ID, header_str};
 use crate::http::reply::StreamConfig;
 use crate::protocol::jsonrpc::RequestId;
@@ -35,7 +36,7 @@ pub(crate) struct Core {
     /// This replica's live parts of sessions.
     pub(crate) runtimes: Runtimes,
     /// Seals MRTR `requestState` (HMAC-SHA256), drawn when the server is built.
-    pub(crate) state_key: [u8; 32],
+    pub(crate) state_keys: KeyRing,
 }
 
 impl Core {

@@ -4,7 +4,9 @@
 //! A handler is resumed by running it again: its n-th request to the client is answered from
 //! the n-th input response (key `input-<n>`). The state carries every response given so far,
 //! the originating method and name, the principal and an expiry, sealed with HMAC-SHA256 under
-//! a key drawn when the server is built.
+//! the first key of the server's [`KeyRing`] and opened with any of its keys, so keys rotate
+//! without breaking retries in flight, and every replica that shares the ring opens what any
+//! of them sealed.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -15,10 +17,58 @@ use sha2::Sha256;
 
 use crate::protocol::codec;
 
+/// The shortest `requestState` key accepted: 256 bits, the size of the HMAC-SHA256 output.
+pub(crate) const MIN_KEY_BYTES: usize = 32;
+
+/// The keys of `requestState`: the first seals, every one opens.
+#[derive(Clone)]
+pub(crate) struct KeyRing {
+    keys: Vec<Box<[u8]>>,
+}
+
+impl std::fmt::Debug for KeyRing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the keys themselves.
+        f.debug_struct("KeyRing")
+            .field("keys", &self.keys.len())
+            .finish()
+    }
+}
+
+impl KeyRing {
+    /// A ring of `keys`, newest first; `Err` names the first one shorter than
+    /// [`MIN_KEY_BYTES`], or says the ring is empty.
+    pub(crate) fn new(keys: Vec<Box<[u8]>>) -> Result<Self, String> {
+        if keys.is_empty() {
+            return Err("request_state_keys needs at least one key".to_owned());
+        }
+        if let Some(i) = keys.iter().position(|k| k.len() < MIN_KEY_BYTES) {
+            return Err(format!(
+                "request_state_keys: key {i} has {} bytes; each needs at least {MIN_KEY_BYTES} (e.g. 32 random bytes)",
+                keys[i].len()
+            ));
+        }
+        Ok(Self { keys })
+    }
+
+    /// One random key, for a server that runs alone.
+    pub(crate) fn random() -> Result<Self, getrandom::Error> {
+        let mut key = vec![0u8; MIN_KEY_BYTES];
+        getrandom::fill(&mut key)?;
+        Ok(Self {
+            keys: vec![key.into_boxed_slice()],
+        })
+    }
+
+    fn sealing(&self) -> &[u8] {
+        self.keys.first().map_or(&[], |k| k)
+    }
+}
+
 /// HMAC-SHA256 (RFC 2104) over `message`, keyed with `key`.
 ///
 /// `None` only if the `hmac` crate refused the key, which it does for no key length.
-fn mac(key: &[u8; 32], message: &[u8]) -> Option<Hmac<Sha256>> {
+fn mac(key: &[u8], message: &[u8]) -> Option<Hmac<Sha256>> {
     let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(key).ok()?;
     mac.update(message);
     Some(mac)
@@ -65,16 +115,18 @@ impl State {
     }
 
     /// `base64(json).base64(mac)`; `None` when it cannot be sealed.
-    pub(crate) fn seal(&self, key: &[u8; 32]) -> Option<String> {
+    pub(crate) fn seal(&self, keys: &KeyRing) -> Option<String> {
         let payload = codec::encode(&serde_json::to_vec(self).ok()?);
-        let tag = mac(key, payload.as_bytes())?.finalize().into_bytes();
+        let tag = mac(keys.sealing(), payload.as_bytes())?
+            .finalize()
+            .into_bytes();
         Some(format!("{payload}.{}", codec::encode(&tag)))
     }
 
     /// The state in `text`, when its MAC is ours, it has not expired, and it was issued for
     /// this method, name and principal; otherwise why not.
     pub(crate) fn open(
-        key: &[u8; 32],
+        keys: &KeyRing,
         text: &str,
         method: &str,
         name: &str,
@@ -82,11 +134,15 @@ impl State {
     ) -> Result<Self, &'static str> {
         let (payload, tag) = text.split_once('.').ok_or("it is malformed")?;
         let tag = codec::decode_strict(tag).ok_or("it is malformed")?;
-        // Constant-time comparison, by the `hmac` crate.
-        mac(key, payload.as_bytes())
-            .ok_or("it cannot be verified")?
-            .verify_slice(&tag)
-            .map_err(|_| "it fails verification")?;
+        // Constant-time comparison, by the `hmac` crate, against every key of the ring.
+        let verified = keys.keys.iter().any(|key| {
+            mac(key, payload.as_bytes()).is_some_and(|mac| mac.verify_slice(&tag).is_ok())
+        });
+        if !verified {
+            return Err(
+                "it fails verification (sealed with a key this server does not hold: set the same request_state_keys on every replica)",
+            );
+        }
         let json = codec::decode_strict(payload).ok_or("it is malformed")?;
         let state: Self = serde_json::from_slice(&json).map_err(|_| "it is malformed")?;
         if state.exp < now() {
@@ -105,11 +161,8 @@ mod tests {
 
     #[test]
     fn hmac_matches_rfc_4231_case_2_shape() {
-        // RFC 4231 test case 2 uses a 4-byte key; zero-padding it to 32 bytes gives the same
-        // HMAC, since HMAC pads short keys with zeros to the block size.
-        let mut key = [0u8; 32];
-        key[..4].copy_from_slice(b"Jefe");
-        let Some(tag) = mac(&key, b"what do ya want for nothing?") else {
+        // RFC 4231 test case 2, with its 4-byte key.
+        let Some(tag) = mac(b"Jefe", b"what do ya want for nothing?") else {
             panic!("no HMAC")
         };
         let tag = tag.finalize().into_bytes();
@@ -122,16 +175,40 @@ mod tests {
 
     #[test]
     fn state_round_trips_and_rejects_tampering() {
-        let key = [7u8; 32];
+        let ring = |bytes: &[&[u8; 32]]| {
+            KeyRing::new(
+                bytes
+                    .iter()
+                    .map(|b| b.to_vec().into_boxed_slice())
+                    .collect(),
+            )
+            .unwrap_or_else(|e| panic!("{e}"))
+        };
+        let key = ring(&[&[7u8; 32]]);
         let state = State::new("tools/call", "t", None, Duration::from_secs(60), Map::new());
         let Some(sealed) = state.seal(&key) else {
             panic!("not sealed")
         };
         assert!(State::open(&key, &sealed, "tools/call", "t", None).is_ok());
         assert!(State::open(&key, &sealed, "tools/call", "other", None).is_err());
-        assert!(State::open(&[8u8; 32], &sealed, "tools/call", "t", None).is_err());
+        assert!(State::open(&ring(&[&[8u8; 32]]), &sealed, "tools/call", "t", None).is_err());
         let mut tampered = sealed.clone();
         tampered.insert(0, 'A');
         assert!(State::open(&key, &tampered, "tools/call", "t", None).is_err());
+        // Rotation: a new key seals, the previous one still opens what it sealed.
+        let rotated = ring(&[&[9u8; 32], &[7u8; 32]]);
+        assert!(State::open(&rotated, &sealed, "tools/call", "t", None).is_ok());
+        let Some(resealed) = state.seal(&rotated) else {
+            panic!("not sealed")
+        };
+        assert!(State::open(&key, &resealed, "tools/call", "t", None).is_err());
+        assert!(State::open(&rotated, &resealed, "tools/call", "t", None).is_ok());
+    }
+
+    #[test]
+    fn short_keys_are_refused() {
+        assert!(KeyRing::new(Vec::new()).is_err());
+        let short = KeyRing::new(vec![vec![1u8; 31].into_boxed_slice()]);
+        assert!(short.is_err_and(|e| e.contains("key 0 has 31 bytes")));
     }
 }

@@ -16,7 +16,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
-use super::mrtr;
+use super::mrtr::{self, KeyRing};
 use crate::engine::{
     Call, META_SERVER_INFO, Reply, Running, missing_capability, modern_error, parse_params,
 };
@@ -189,7 +189,7 @@ pub(crate) async fn handle(
             .unwrap_or_default();
         let mut responses = Map::new();
         if let Some(state) = &retry.request_state {
-            match mrtr::State::open(&core.state_key, state, &method, name, principal.as_deref()) {
+            match mrtr::State::open(&core.state_keys, state, &method, name, principal.as_deref()) {
                 Ok(state) => responses = state.r,
                 Err(why) => {
                     return error_response(
@@ -267,7 +267,7 @@ pub(crate) async fn handle(
                     method: method.to_string(),
                     name,
                     principal,
-                    key: core.state_key,
+                    keys: core.state_keys.clone(),
                     ttl: core.config.input_ttl,
                 },
                 id: id.clone(),
@@ -525,7 +525,7 @@ struct Origin {
     method: String,
     name: String,
     principal: Option<String>,
-    key: [u8; 32],
+    keys: KeyRing,
     ttl: std::time::Duration,
 }
 
@@ -566,7 +566,7 @@ impl InputRequired {
             origin.ttl,
             mrtr.responses.clone(),
         );
-        let Some(sealed) = state.seal(&origin.key) else {
+        let Some(sealed) = state.seal(&origin.keys) else {
             return jsonrpc::error_bytes(
                 Some(&self.id),
                 &RpcError::internal("the requestState could not be sealed"),
