@@ -36,6 +36,8 @@ pub(crate) enum Reply {
 }
 
 pub(crate) struct Running {
+    /// The request it answers.
+    pub(crate) id: RequestId,
     /// Resolves to the whole JSON-RPC response.
     pub(crate) future: BoxFuture<Bytes>,
     /// What the handler sends before its result (`None`: the answer is plain JSON).
@@ -615,6 +617,7 @@ impl Engine {
             }
         });
         Reply::Running(Running {
+            id: call.id.clone(),
             future,
             outbound: None,
             cancel: self.never_cancelled(),
@@ -664,6 +667,7 @@ impl Engine {
             self.client_timeout,
         )
         .with_modern(call.modern);
+        let request = call.id.clone();
         let work = start(ctx, writer.clone());
         let span = call.span;
         let record = span.clone();
@@ -682,6 +686,7 @@ impl Engine {
             span.clone(),
         ));
         Reply::Running(Running {
+            id: request,
             future,
             outbound,
             cancel,

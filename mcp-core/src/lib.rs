@@ -56,6 +56,7 @@ pub use protocol::version::{
 pub use server::{BuildError, McpServer, McpServerBuilder};
 pub use session::{
     BusMessage, ChangeEvent, Cluster, EventId, EventLog, InMemoryEventLog, InMemorySessionStore,
-    Inbox, LocalBus, LoggedEvent, MAX_SUBSCRIPTIONS, MessageBus, Replay, ReplayError, Session,
-    SessionChange, SessionState, SessionStore, StoreError, TooManySubscriptions, Transport,
+    Inbox, KEEP_EVERY, LocalBus, LoggedEvent, MAX_SUBSCRIPTIONS, MessageBus, Replay, ReplayError,
+    Session, SessionChange, SessionState, SessionStore, StoreError, TooManySubscriptions,
+    Transport,
 };

@@ -11,8 +11,8 @@ use bytes::Bytes;
 mod support;
 use futures_util::StreamExt;
 use mcp_mount::{
-    BusMessage, ElicitParams, InMemoryEventLog, InMemorySessionStore, Inbox, McpBody, McpServer,
-    MessageBus, RequestContext, Tool,
+    BusMessage, ElicitParams, EventId, EventLog, InMemoryEventLog, InMemorySessionStore, Inbox,
+    McpBody, McpServer, MessageBus, Replay, ReplayError, RequestContext, StoreError, Tool,
 };
 use serde_json::{Value, json};
 
@@ -364,4 +364,131 @@ async fn without_shared_keys_the_other_replica_refuses_the_retry() {
     assert_eq!(refused["error"]["code"], -32602, "{refused}");
     let message = refused["error"]["message"].as_str().unwrap_or("");
     assert!(message.contains("request_state_keys"), "{refused}");
+}
+
+/// An event log shared by the replicas that can be told its writer died: from then on, a
+/// stream that is not finished is reported abandoned, as a shared log reports a stream whose
+/// writer stopped calling `keep`.
+#[derive(Debug)]
+struct MortalLog {
+    log: InMemoryEventLog,
+    requests: Mutex<Vec<(u32, mcp_mount::RequestId)>>,
+    writer_dead: std::sync::atomic::AtomicBool,
+}
+
+#[async_trait::async_trait]
+impl EventLog for MortalLog {
+    async fn open(
+        &self,
+        session: &str,
+        request: Option<&mcp_mount::RequestId>,
+    ) -> Result<u32, StoreError> {
+        let stream = self.log.open(session, request).await?;
+        if let Some(request) = request {
+            self.requests
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push((stream, request.clone()));
+        }
+        Ok(stream)
+    }
+    async fn next_id(&self, session: &str, stream: u32) -> Result<EventId, StoreError> {
+        self.log.next_id(session, stream).await
+    }
+    async fn append(&self, session: &str, stream: u32, data: Bytes) -> Result<EventId, StoreError> {
+        self.log.append(session, stream, data).await
+    }
+    async fn finish(&self, session: &str, stream: u32) -> Result<(), StoreError> {
+        self.log.finish(session, stream).await
+    }
+    async fn replay(&self, session: &str, after: EventId) -> Result<Replay, ReplayError> {
+        let mut replay = self.log.replay(session, after).await?;
+        if replay.running && self.writer_dead.load(std::sync::atomic::Ordering::SeqCst) {
+            replay.abandoned = self
+                .requests
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .iter()
+                .find(|(stream, _)| *stream == after.stream)
+                .map(|(_, request)| request.clone());
+        }
+        Ok(replay)
+    }
+    async fn forget(&self, session: &str) -> Result<(), StoreError> {
+        self.log.forget(session).await
+    }
+}
+
+#[tokio::test]
+async fn a_stream_whose_replica_died_ends_with_an_error_for_its_request() {
+    let store = Arc::new(InMemorySessionStore::new(Duration::from_secs(60), 100));
+    let log = Arc::new(MortalLog {
+        log: InMemoryEventLog::new(32, 1 << 20, Duration::from_secs(60)),
+        requests: Mutex::new(Vec::new()),
+        writer_dead: std::sync::atomic::AtomicBool::new(false),
+    });
+    let cluster = Arc::new(Cluster::default());
+    let replica = |me: usize| {
+        McpServer::builder("replicas", "1.0.0")
+            .session_store(Arc::clone(&store))
+            .event_log(Arc::clone(&log))
+            .message_bus(ClusterBus {
+                cluster: Arc::clone(&cluster),
+                me,
+            })
+            .request_state_keys([[1u8; 32]])
+            .tool(Tool::new("stuck", |ctx: RequestContext| async move {
+                ctx.progress(1.0, Some(2.0), Some("half way")).await;
+                ctx.cancelled().await;
+                "never"
+            }))
+            .build()
+    };
+    let (a, b) = (replica(0), replica(1));
+    let session = connect(&a, &b).await;
+    let call = post(
+        &a,
+        Some(&session),
+        json!({"jsonrpc": "2.0", "id": 11, "method": "tools/call",
+               "params": {"name": "stuck", "_meta": {"progressToken": "p"}}}),
+    )
+    .await;
+    let mut stream = call.into_body();
+    // The priming event names the stream; then the progress notification.
+    let first = tokio::time::timeout(Duration::from_secs(5), stream.next())
+        .await
+        .ok()
+        .flatten()
+        .and_then(Result::ok)
+        .unwrap_or_default();
+    let first = String::from_utf8_lossy(&first).into_owned();
+    let priming = first
+        .lines()
+        .find_map(|l| l.strip_prefix("id: "))
+        .unwrap_or_else(|| panic!("no priming event: {first}"))
+        .to_owned();
+    let progress = next_event(&mut stream).await.unwrap_or_default();
+    assert_eq!(progress["method"], "notifications/progress", "{progress}");
+    // Replica A is gone (its stream's writer stopped keeping it alive); the client resumes
+    // on B.
+    drop(stream);
+    log.writer_dead
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let mut resume = request(http::Method::GET, Some(&session), "");
+    resume.headers_mut().insert(
+        "last-event-id",
+        http::HeaderValue::from_str(&priming).unwrap_or_else(|e| panic!("{e}")),
+    );
+    let resumed = b.handle(resume, "/mcp").await;
+    assert_eq!(resumed.status(), 200);
+    let mut resumed = resumed.into_body();
+    let replayed = next_event(&mut resumed).await.unwrap_or_default();
+    assert_eq!(replayed["method"], "notifications/progress", "{replayed}");
+    let ended = next_event(&mut resumed).await.unwrap_or_default();
+    assert_eq!(ended["id"], 11, "{ended}");
+    assert_eq!(ended["error"]["code"], -32603, "{ended}");
+    assert!(
+        next_event(&mut resumed).await.is_none(),
+        "the stream ends there"
+    );
 }

@@ -15,7 +15,9 @@ use crate::handler::context::Outbound;
 use crate::http::body::McpBody;
 use crate::http::config::ResponseMode;
 use crate::http::sse as sse_response;
+use crate::protocol::jsonrpc::RequestId;
 use crate::protocol::sse;
+use crate::session::KEEP_EVERY;
 use crate::session::Session;
 
 /// How often a stream whose closing cancels its request gets a keep-alive comment.
@@ -53,7 +55,7 @@ async fn whole_stream(
     let mut out = Vec::with_capacity(messages.iter().map(|m| m.len() + 48).sum::<usize>() + 48);
     let opened = match session.filter(|s| s.is_resumable()) {
         Some(session) => session
-            .open_request_stream(None, retry)
+            .open_request_stream(None, None, retry)
             .await
             .map(|opened| (session, opened)),
         None => None,
@@ -100,6 +102,7 @@ pub(crate) async fn respond(
     reply: Reply,
 ) -> Response<McpBody> {
     let Running {
+        id,
         mut future,
         outbound,
         cancel,
@@ -143,7 +146,7 @@ pub(crate) async fn respond(
     let (tx, rx) = mpsc::channel(32);
     // Watching the connection: when the client drops the stream the receiver goes away.
     let watch = cancel_on_disconnect.then(|| tx.clone());
-    let writer = StreamWriter::open(session, tx, config.retry).await;
+    let writer = StreamWriter::open(session, &id, tx, config.retry).await;
     tokio::spawn(stream_handler(
         writer, first, future, outbound, cancel, watch,
     ));
@@ -160,9 +163,17 @@ enum StreamWriter {
 
 impl StreamWriter {
     /// Opens the stream, queuing its priming event when it is resumable.
-    async fn open(session: Option<Arc<Session>>, tx: mpsc::Sender<Bytes>, retry: Duration) -> Self {
+    async fn open(
+        session: Option<Arc<Session>>,
+        request: &RequestId,
+        tx: mpsc::Sender<Bytes>,
+        retry: Duration,
+    ) -> Self {
         if let Some(session) = session.filter(|s| s.is_resumable()) {
-            if let Some((stream, _)) = session.open_request_stream(Some(tx.clone()), retry).await {
+            if let Some((stream, _)) = session
+                .open_request_stream(Some(request), Some(tx.clone()), retry)
+                .await
+            {
                 return Self::Replayable { session, stream };
             }
         }
@@ -196,6 +207,13 @@ impl StreamWriter {
         }
     }
 
+    /// Tells the event log this replica still writes the stream.
+    async fn keep(&self) {
+        if let Self::Replayable { session, stream } = self {
+            session.keep_stream(*stream).await;
+        }
+    }
+
     async fn finish(self) {
         if let Self::Replayable { session, stream } = self {
             session.finish_stream(stream).await;
@@ -224,10 +242,15 @@ async fn stream_handler(
     // keep-alive comment now and then (the 2026-07-28 transport encourages them anyway).
     let mut keep_alive =
         tokio::time::interval_at(tokio::time::Instant::now() + KEEP_ALIVE, KEEP_ALIVE);
+    // A shared event log learns that this replica still runs the request (so a client that
+    // resumes elsewhere is not left waiting on a replica that died).
+    let mut keep_stream =
+        tokio::time::interval_at(tokio::time::Instant::now() + KEEP_EVERY, KEEP_EVERY);
     loop {
         tokio::select! {
             biased;
             () = cancel.cancelled() => break,
+            _ = keep_stream.tick() => writer.keep().await,
             () = &mut disconnected => {
                 // Closing the stream cancels the request: the handler is dropped here.
                 cancel.cancel();

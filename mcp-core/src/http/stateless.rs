@@ -256,6 +256,7 @@ pub(crate) async fn handle(
         // have, the answer is `input_required` instead.
         (Reply::Running(running), Some(needed), Some((name, principal))) => {
             let Running {
+                id: request,
                 future,
                 outbound,
                 cancel,
@@ -275,6 +276,7 @@ pub(crate) async fn handle(
                 server_info: core.engine.server_info.clone(),
             };
             Reply::Running(Running {
+                id: request,
                 future: Box::pin(async move {
                     tokio::select! {
                         biased;

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use bytes::Bytes;
 
+use crate::protocol::jsonrpc::RequestId;
 pub use crate::protocol::sse::EventId;
 use crate::session::store::StoreError;
 
@@ -47,7 +48,14 @@ pub struct Replay {
     pub events: Vec<LoggedEvent>,
     /// Whether the stream is still open (more events may follow).
     pub running: bool,
+    /// The request the stream answers, when the stream is unfinished but its writer stopped
+    /// keeping it alive ([`EventLog::keep`]): the replica running that request is gone, and
+    /// the request will never get its response.
+    pub abandoned: Option<RequestId>,
 }
+
+/// How often the core calls [`EventLog::keep`] on a running request's stream.
+pub const KEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Why a stream cannot be replayed.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -69,13 +77,27 @@ pub enum ReplayError {
 /// Request streams are numbered from 1; stream 0 is the session's standalone GET stream.
 #[async_trait]
 pub trait EventLog: Send + Sync + fmt::Debug + 'static {
-    /// Opens a new request stream of `session` and returns its number; its priming event
-    /// is `{stream}-0`.
+    /// Opens a new request stream of `session`, answering `request` (`None` when the whole
+    /// stream is written at once and finished right away), and returns its number; its
+    /// priming event is `{stream}-0`.
     ///
     /// # Errors
     ///
     /// [`StoreError::Unavailable`].
-    async fn open(&self, session: &str) -> Result<u32, StoreError>;
+    async fn open(&self, session: &str, request: Option<&RequestId>) -> Result<u32, StoreError>;
+
+    /// The writer of `stream` is alive: the core calls this at least every [`KEEP_EVERY`]
+    /// while the stream's request runs. A shared log that sees no call for a while (three
+    /// periods, say) reports the stream [`abandoned`](Replay::abandoned). A log in the same
+    /// process as its writers needs nothing of it (the default).
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Unavailable`].
+    async fn keep(&self, session: &str, stream: u32) -> Result<(), StoreError> {
+        let _ = (session, stream);
+        Ok(())
+    }
 
     /// Gives out the next event id of `stream` without logging anything: the id of a priming
     /// event (the standalone stream is primed anew on every connection).
@@ -253,7 +275,8 @@ impl Streams {
 
 #[async_trait]
 impl EventLog for InMemoryEventLog {
-    async fn open(&self, session: &str) -> Result<u32, StoreError> {
+    async fn open(&self, session: &str, _request: Option<&RequestId>) -> Result<u32, StoreError> {
+        // Its writers live and die with this log: a stream here is never abandoned.
         self.with(session, |streams| {
             streams.next_stream = streams
                 .next_stream
@@ -315,6 +338,7 @@ impl EventLog for InMemoryEventLog {
         Ok(Replay {
             events,
             running: record.running,
+            abandoned: None,
         })
     }
 
@@ -330,8 +354,11 @@ impl EventLog for InMemoryEventLog {
 /// A log shared by several servers (replicas in one process, or a test): each holds an `Arc`.
 #[async_trait]
 impl<T: EventLog + ?Sized> EventLog for std::sync::Arc<T> {
-    async fn open(&self, session: &str) -> Result<u32, StoreError> {
-        (**self).open(session).await
+    async fn open(&self, session: &str, request: Option<&RequestId>) -> Result<u32, StoreError> {
+        (**self).open(session, request).await
+    }
+    async fn keep(&self, session: &str, stream: u32) -> Result<(), StoreError> {
+        (**self).keep(session, stream).await
     }
     async fn next_id(&self, session: &str, stream: u32) -> Result<EventId, StoreError> {
         (**self).next_id(session, stream).await

@@ -12,7 +12,7 @@ pub(crate) mod store;
 
 pub use bus::{BusMessage, Inbox, LocalBus, MessageBus};
 pub use changes::ChangeEvent;
-pub use log::{EventId, EventLog, InMemoryEventLog, LoggedEvent, Replay, ReplayError};
+pub use log::{EventId, EventLog, InMemoryEventLog, KEEP_EVERY, LoggedEvent, Replay, ReplayError};
 pub use state::{MAX_SUBSCRIPTIONS, SessionChange, SessionState, TooManySubscriptions, Transport};
 pub use store::{InMemorySessionStore, SessionStore, StoreError};
 

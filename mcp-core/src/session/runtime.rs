@@ -300,10 +300,11 @@ impl Session {
     /// `None` when the log cannot be reached: the stream is then sent without ids.
     pub(crate) async fn open_request_stream(
         &self,
+        request: Option<&RequestId>,
         tx: Option<mpsc::Sender<Bytes>>,
         retry: Duration,
     ) -> Option<(u32, Bytes)> {
-        let stream = self.log.open(&self.id).await.ok()?;
+        let stream = self.log.open(&self.id, request).await.ok()?;
         let priming = sse::priming(EventId { stream, seq: 0 }, retry);
         if let Some(tx) = &tx {
             // A fresh channel always has room for its first message.
@@ -329,6 +330,12 @@ impl Session {
             .ok();
         let tx = lock(&self.attached).get(&stream).cloned().flatten();
         (sse::event(id, message), tx)
+    }
+
+    /// Tells the event log that this replica still writes `stream` (see [`EventLog::keep`]).
+    pub(crate) async fn keep_stream(&self, stream: u32) {
+        // A log that cannot be reached now is told next time.
+        let _ = self.log.keep(&self.id, stream).await;
     }
 
     /// Detaches the connection from a running stream (SEP-1699 polling): its HTTP body ends,
@@ -434,6 +441,24 @@ impl Session {
         for event in &replay.events {
             // The channel was sized to hold the whole replay.
             let _ = tx.try_send(sse::event(Some(event.id), &event.data));
+        }
+        if let Some(request) = &replay.abandoned {
+            // The replica running the request is gone: the stream ends with an error for it,
+            // logged so every later resumption sees the same end.
+            let error = crate::protocol::jsonrpc::error_bytes(
+                Some(request),
+                &RpcError::internal(
+                    "the replica running this request stopped before it finished; send the request again",
+                ),
+            );
+            let id = self
+                .log
+                .append(&self.id, after.stream, error.clone())
+                .await
+                .ok();
+            let _ = self.log.finish(&self.id, after.stream).await;
+            let _ = tx.try_send(sse::event(id, &error));
+            return Ok(rx);
         }
         if replay.running {
             // A connection still attached is one the client gave up on.
@@ -606,7 +631,10 @@ mod tests {
         let (s, _log) = session("2025-11-25", ReplayLimit::default());
         let retry = Duration::from_millis(10);
         let (tx, mut first) = mpsc::channel(8);
-        let Some((stream, priming)) = s.open_request_stream(Some(tx), retry).await else {
+        let Some((stream, priming)) = s
+            .open_request_stream(Some(&RequestId::Int(1)), Some(tx), retry)
+            .await
+        else {
             panic!("not opened")
         };
         assert!(String::from_utf8_lossy(&priming).starts_with(&format!("id: {stream}-0\n")));
@@ -654,7 +682,7 @@ mod tests {
             },
         );
         let retry = Duration::from_millis(10);
-        let Some((stream, _)) = s.open_request_stream(None, retry).await else {
+        let Some((stream, _)) = s.open_request_stream(None, None, retry).await else {
             panic!("not opened")
         };
         for i in 0..5 {
@@ -669,7 +697,7 @@ mod tests {
         assert!(s.resume(EventId { stream, seq: 3 }, retry).await.is_ok());
         s.finish_stream(stream).await;
         // Once its events are evicted, a finished stream is forgotten.
-        let Some((other, _)) = s.open_request_stream(None, retry).await else {
+        let Some((other, _)) = s.open_request_stream(None, None, retry).await else {
             panic!("not opened")
         };
         s.record_event(other, b"{}").await;
