@@ -492,3 +492,49 @@ async fn a_stream_whose_replica_died_ends_with_an_error_for_its_request() {
         "the stream ends there"
     );
 }
+
+#[tokio::test]
+async fn an_http_sse_message_posted_to_the_other_replica_is_answered_on_the_stream() {
+    let (a, b) = replicas();
+    let mut open = request(http::Method::GET, None, "");
+    *open.uri_mut() = http::Uri::from_static("/mcp/sse");
+    let opened = a.handle(open, "/mcp").await;
+    assert_eq!(opened.status(), 200);
+    let mut stream = opened.into_body();
+    let first = tokio::time::timeout(Duration::from_secs(5), stream.next())
+        .await
+        .ok()
+        .flatten()
+        .and_then(Result::ok)
+        .unwrap_or_default();
+    let first = String::from_utf8_lossy(&first).into_owned();
+    let endpoint = first
+        .lines()
+        .find_map(|l| l.strip_prefix("data: "))
+        .unwrap_or_else(|| panic!("no endpoint event: {first}"))
+        .to_owned();
+    assert!(
+        endpoint.starts_with("/mcp/messages?sessionId="),
+        "{endpoint}"
+    );
+    let initialize = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2024-11-05", "capabilities": {},
+        "clientInfo": {"name": "old", "version": "1"}}});
+    let mut posted = request(http::Method::POST, None, &initialize.to_string());
+    *posted.uri_mut() = endpoint.parse().unwrap_or_else(|e| panic!("{e}"));
+    let accepted = b.handle(posted, "/mcp").await;
+    assert_eq!(accepted.status(), 202);
+    let answer = next_event(&mut stream)
+        .await
+        .unwrap_or_else(|| panic!("no answer on the stream"));
+    assert_eq!(answer["id"], 1, "{answer}");
+    assert_eq!(
+        answer["result"]["protocolVersion"], "2024-11-05",
+        "{answer}"
+    );
+    // A session id nobody holds is unknown on every replica.
+    let mut stray = request(http::Method::POST, None, &initialize.to_string());
+    *stray.uri_mut() =
+        http::Uri::from_static("/mcp/messages?sessionId=00000000000000000000000000000000");
+    assert_eq!(b.handle(stray, "/mcp").await.status(), 404);
+}

@@ -105,7 +105,7 @@ impl Core {
     }
 
     /// Acts on a message another replica sent.
-    pub(crate) fn deliver(&self, message: BusMessage) {
+    pub(crate) fn deliver(self: &Arc<Self>, message: BusMessage) {
         match message {
             BusMessage::ClientReply {
                 session,
@@ -125,6 +125,24 @@ impl Core {
             BusMessage::End { session } => self.runtimes.end(&session),
             BusMessage::Change(event) => {
                 self.changes.publish(&event);
+            }
+            BusMessage::HttpSseMessage {
+                session,
+                uri,
+                headers,
+                body,
+            } => {
+                // Only a replica holding the stream acts, on the runtime that serves it.
+                if self.http_sse.get(&session).is_none() {
+                    return;
+                }
+                let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+                    return;
+                };
+                let core = Arc::clone(self);
+                runtime.spawn(async move {
+                    crate::http::http_sse::forwarded(&core, &session, &uri, &headers, &body).await;
+                });
             }
         }
     }

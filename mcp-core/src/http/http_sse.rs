@@ -23,7 +23,7 @@ use crate::protocol::jsonrpc::{self, Envelope, Message};
 use crate::protocol::sse;
 use crate::protocol::version::{LATEST_PROTOCOL_VERSION, supported_version};
 use crate::session::http_sse::HttpSseSession;
-use crate::session::{SessionState, Transport};
+use crate::session::{BusMessage, SessionChange, SessionState, Transport};
 
 /// How many events may wait for a slow HTTP+SSE client before the server waits too.
 const STREAM_CAPACITY: usize = 64;
@@ -40,7 +40,7 @@ fn unavailable(e: getrandom::Error) -> Error {
 }
 
 /// `GET {prefix}/sse`: opens a legacy session and its stream; `prefix` is the external one.
-pub(crate) fn open(
+pub(crate) async fn open(
     core: &Core,
     parts: &http::request::Parts,
     prefix: &str,
@@ -51,7 +51,19 @@ pub(crate) fn open(
             "Not Acceptable: Client must accept text/event-stream",
         ));
     }
-    let id = crate::session::new_session_id().map_err(unavailable)?;
+    // The session is in the store from its first moment (so under the same cap as every
+    // session, and known to every replica a `/messages` POST may reach); `initialize`
+    // completes its state.
+    let mut state = SessionState::new(
+        "2024-11-05",
+        serde_json::Value::Null,
+        serde_json::Value::Null,
+        core.principal_of(parts),
+    )
+    .map_err(unavailable)?;
+    state.transport = Transport::HttpSse;
+    let id = state.id.clone();
+    core.store.create(state).await.map_err(store_error)?;
     let (tx, rx) = mpsc::channel(STREAM_CAPACITY);
     let endpoint = format!("{}/messages?sessionId={id}", prefix.trim_end_matches('/'));
     // A fresh channel has room: the endpoint event is always first.
@@ -104,13 +116,80 @@ pub(crate) async fn message(
                 "Bad Request: sessionId query parameter is required",
             )
         })?;
-    let id_of_stream = id.to_owned();
-    let legacy = core
-        .http_sse
-        .get(id)
-        .filter(|legacy| legacy.principal == core.principal_of(&parts))
-        .ok_or_else(|| Error::from(ErrorKind::SessionNotFound))?;
-    let envelope = serde_json::from_slice::<Envelope<'_>>(&body)
+    let id = id.to_owned();
+    let id = id.as_str();
+    let principal = core.principal_of(&parts);
+    let Some(legacy) = core.http_sse.get(id) else {
+        // The stream may be held by another replica: the store knows the session, the bus
+        // takes the message there.
+        let state = core.store.load(id).await.map_err(store_error)?;
+        let known =
+            state.is_some_and(|s| s.transport == Transport::HttpSse && s.principal == principal);
+        if !known {
+            return Err(ErrorKind::SessionNotFound.into());
+        }
+        core.engine.bus.send(BusMessage::HttpSseMessage {
+            session: id.to_owned(),
+            uri: parts.uri.to_string(),
+            headers: parts
+                .headers
+                .iter()
+                .filter_map(|(name, value)| {
+                    Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned()))
+                })
+                .collect(),
+            body: String::from_utf8_lossy(&body).into_owned(),
+        });
+        return Ok(accepted_response());
+    };
+    if legacy.principal != principal {
+        return Err(ErrorKind::SessionNotFound.into());
+    }
+    process(core, id, &legacy, parts, &body).await?;
+    Ok(accepted_response())
+}
+
+fn accepted_response() -> Response<McpBody> {
+    let mut response = Response::new(McpBody::empty());
+    *response.status_mut() = StatusCode::ACCEPTED;
+    response
+}
+
+/// Handles a message another replica took for an HTTP+SSE stream held here.
+pub(crate) async fn forwarded(
+    core: &Arc<Core>,
+    session: &str,
+    uri: &str,
+    headers: &[(String, String)],
+    body: &str,
+) {
+    let Some(legacy) = core.http_sse.get(session) else {
+        return;
+    };
+    let mut request = http::Request::post(uri);
+    for (name, value) in headers {
+        request = request.header(name.as_str(), value.as_str());
+    }
+    let Ok(request) = request.body(()) else {
+        return;
+    };
+    let (parts, ()) = request.into_parts();
+    // Nobody waits for an answer here: errors of a forwarded message are the client's to see
+    // as for any message, on its stream when it has an id.
+    if let Err(error) = process(core, session, &legacy, parts, body.as_bytes()).await {
+        crate::telemetry::rejected(error.status().as_u16(), &error.to_string(), error.setting());
+    }
+}
+
+/// Handles one message of an HTTP+SSE session whose stream is held here.
+async fn process(
+    core: &Arc<Core>,
+    id_of_stream: &str,
+    legacy: &HttpSseSession,
+    parts: http::request::Parts,
+    body: &[u8],
+) -> Result<(), Error> {
+    let envelope = serde_json::from_slice::<Envelope<'_>>(body)
         .map_err(|e| Error::new(ErrorKind::Parse, format!("Parse error: {e}")))?;
     let message = envelope.classify().map_err(|invalid| {
         Error::new(ErrorKind::InvalidRequest, invalid.message).with_id(invalid.id)
@@ -130,21 +209,19 @@ pub(crate) async fn message(
                 Ok(params) => {
                     let version = supported_version(&params.protocol_version)
                         .unwrap_or(LATEST_PROTOCOL_VERSION);
-                    // The same store as every session (so the same cap), under the stream's id.
-                    let mut state = SessionState::new(
-                        version,
-                        params.capabilities,
-                        params.client_info,
-                        legacy.principal.clone(),
-                    )
-                    .map_err(unavailable)?;
-                    state.id = id_of_stream.clone();
-                    state.transport = Transport::HttpSse;
-                    let state = Arc::new(state);
-                    core.store
-                        .create(SessionState::clone(&state))
+                    let negotiated = SessionChange::Negotiated {
+                        protocol_version: version.to_owned(),
+                        client_capabilities: params.capabilities,
+                        client_info: params.client_info,
+                    };
+                    let Some(state) = core
+                        .store
+                        .change(id_of_stream, &negotiated)
                         .await
-                        .map_err(store_error)?;
+                        .map_err(store_error)?
+                    else {
+                        return Err(ErrorKind::SessionNotFound.into());
+                    };
                     let _ = legacy.session.set(Arc::new(core.runtimes.detached(state)));
                     core.engine
                         .initialize_result(&id, version, core.config.stateless)
@@ -185,9 +262,7 @@ pub(crate) async fn message(
             }
         }
     }
-    let mut response = Response::new(McpBody::empty());
-    *response.status_mut() = StatusCode::ACCEPTED;
-    Ok(response)
+    Ok(())
 }
 
 /// Runs a handler, sending what it sends and then its result to the session's stream.

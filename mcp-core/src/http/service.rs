@@ -132,7 +132,7 @@ async fn handle(
         }
         Route::LegacySse if parts.method == Method::GET => {
             let external_prefix = core.external(&parts).path(prefix.trim_end_matches('/'));
-            return http_sse::open(core, &parts, &external_prefix);
+            return http_sse::open(core, &parts, &external_prefix).await;
         }
         Route::LegacyMessages if parts.method == Method::POST => {
             return http_sse::message(core, parts, body).await;

@@ -39,6 +39,19 @@ pub enum BusMessage {
     },
     /// Something changed that listening streams on every replica should hear of.
     Change(ChangeEvent),
+    /// A message an HTTP+SSE client POSTed to `/messages` on a replica other than the one
+    /// holding its `/sse` stream, where it is handled. The host's request extensions do not
+    /// cross replicas; the method, URI and headers do.
+    HttpSseMessage {
+        /// The session (the stream's id).
+        session: String,
+        /// The request's URI, as the host received it.
+        uri: String,
+        /// Its headers with text values.
+        headers: Vec<(String, String)>,
+        /// The JSON-RPC message.
+        body: String,
+    },
 }
 
 /// Where a replica takes the messages the others send it; the core gives one to

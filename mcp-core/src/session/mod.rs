@@ -19,7 +19,6 @@ pub use store::{InMemorySessionStore, SessionStore, StoreError};
 pub(crate) use log::{ReplayLimit, STANDALONE};
 pub use runtime::Session;
 pub(crate) use runtime::{ClientReply, ResumeError, Runtimes};
-pub(crate) use state::new_session_id;
 
 /// Everything replicas of one service share, from one backend: the session store, the event
 /// log and the message bus. Give it to [`McpServerBuilder::cluster`](crate::McpServerBuilder::cluster);

@@ -66,6 +66,15 @@ pub enum SessionChange {
     Subscribe(String),
     /// `resources/unsubscribe`.
     Unsubscribe(String),
+    /// `initialize` arrived on a session opened before it (an HTTP+SSE stream's).
+    Negotiated {
+        /// The version negotiated.
+        protocol_version: String,
+        /// The capabilities the client declared.
+        client_capabilities: Value,
+        /// The `clientInfo` it sent.
+        client_info: Value,
+    },
 }
 
 /// A change the state refuses: a subscription past [`MAX_SUBSCRIPTIONS`].
@@ -127,6 +136,15 @@ impl SessionState {
             }
             SessionChange::Unsubscribe(uri) => {
                 self.subscriptions.remove(uri);
+            }
+            SessionChange::Negotiated {
+                protocol_version,
+                client_capabilities,
+                client_info,
+            } => {
+                self.protocol_version.clone_from(protocol_version);
+                self.client_capabilities = client_capabilities.clone();
+                self.client_info = client_info.clone();
             }
         }
         Ok(())
