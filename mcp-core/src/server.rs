@@ -233,7 +233,7 @@ impl McpServerBuilder {
     /// Believes `Forwarded` and `X-Forwarded-Host` / `-Proto` / `-Prefix` from these peers
     /// (default: from nobody). The forwarded host is then what the `Host` allowlist checks, and
     /// every URL the server emits uses the forwarded scheme, host and prefix. Adapters give the
-    /// core the peer's address ([`PeerAddr`](crate::PeerAddr)); without it nobody is trusted.
+    /// core the peer's address ([`PeerAddr`](crate::adapter::PeerAddr)); without it nobody is trusted.
     pub fn trusted_proxies(mut self, proxies: TrustedProxies) -> Self {
         self.config.trusted_proxies = Some(proxies);
         self
@@ -498,7 +498,7 @@ impl McpServer {
     }
 
     /// The body limit adapters buffer up to; a larger body is answered with
-    /// [`Error::payload_too_large`](crate::Error::payload_too_large).
+    /// [`Error::payload_too_large`](crate::adapter::Error::payload_too_large).
     pub fn max_body(&self) -> usize {
         self.inner.config.max_body
     }
@@ -512,7 +512,7 @@ impl McpServer {
     ///
     /// `req` carries the request as the host received it (its URI path includes the mount
     /// prefix) with the body buffered; `prefix` is the external path the server is mounted at,
-    /// e.g. `/api/v1/mcp` (see [`mount_prefix`](crate::mount_prefix)). Every outcome, including
+    /// e.g. `/api/v1/mcp` (see [`mount_prefix`](crate::adapter::mount_prefix)). Every outcome, including
     /// bad input, is a response: this never panics on what came off the wire.
     pub async fn handle(&self, req: Request<Bytes>, prefix: &str) -> Response<McpBody> {
         service::serve(&self.inner, req, prefix).await

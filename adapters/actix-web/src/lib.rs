@@ -5,7 +5,8 @@ use std::sync::Arc;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, Route, web};
 use bytes::Bytes;
-use mcp_mount::{Error, ErrorKind, McpBody, McpServer, PeerAddr, mount_prefix, well_known_path};
+use mcp_mount::McpServer;
+use mcp_mount::adapter::{Error, ErrorKind, McpBody, PeerAddr, mount_prefix, well_known_path};
 
 type Carry = dyn Fn(&HttpRequest, &mut http::Extensions) + Send + Sync;
 

@@ -10,7 +10,8 @@ use axum::routing::{any, get};
 use bytes::Bytes;
 use http::Uri;
 use http::request::Parts;
-use mcp_mount::{Error, McpServer, PeerAddr, mount_prefix, well_known_path};
+use mcp_mount::McpServer;
+use mcp_mount::adapter::{Error, McpBody, PeerAddr, mount_prefix, well_known_path};
 
 /// A [`Router`] serving `server`, to mount with [`Router::nest_service`] at any path of the
 /// host's router, at any depth, whatever the host's state type.
@@ -100,6 +101,6 @@ fn body_error(server: &McpServer, e: axum::Error) -> Error {
     Error::body_read(e)
 }
 
-fn into_axum(response: http::Response<mcp_mount::McpBody>) -> Response {
+fn into_axum(response: http::Response<McpBody>) -> Response {
     response.map(Body::new)
 }

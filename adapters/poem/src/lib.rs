@@ -5,7 +5,8 @@ use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use http_body::Frame;
-use mcp_mount::{Error, McpBody, McpServer, PeerAddr, mount_prefix};
+use mcp_mount::McpServer;
+use mcp_mount::adapter::{Error, McpBody, PeerAddr, mount_prefix};
 use poem::error::ReadBodyError;
 use poem::{Endpoint, Request, Response};
 
@@ -20,13 +21,13 @@ pub fn router(server: McpServer) -> McpEndpoint {
 
 /// An endpoint serving the OAuth protected resource metadata (RFC 9728) of `server` mounted at
 /// `prefix`; place it at the root-anchored path clients look up,
-/// [`well_known_path(prefix)`](mcp_mount::well_known_path):
+/// [`well_known_path(prefix)`](mcp_mount::adapter::well_known_path):
 ///
 /// ```
 /// # let server = mcp_mount::McpServer::builder("demo", "1.0.0").build();
 /// let app = poem::Route::new()
 ///     .nest("/api/mcp", mcp_mount_poem::router(server.clone()))
-///     .at(mcp_mount::well_known_path("/api/mcp"), mcp_mount_poem::well_known(server, "/api/mcp"));
+///     .at(mcp_mount::adapter::well_known_path("/api/mcp"), mcp_mount_poem::well_known(server, "/api/mcp"));
 /// # let _ = app;
 /// ```
 pub fn well_known(server: McpServer, prefix: &str) -> impl Endpoint<Output = Response> + use<> {

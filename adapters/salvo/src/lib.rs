@@ -3,7 +3,8 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use mcp_mount::{Error, McpBody, McpServer, PeerAddr, mount_prefix, well_known_path};
+use mcp_mount::McpServer;
+use mcp_mount::adapter::{Error, McpBody, PeerAddr, mount_prefix, well_known_path};
 use salvo::http::ParseError;
 use salvo::{Depot, FlowCtrl, Handler, Request, Response, Router};
 

@@ -13,9 +13,7 @@ use crate::http::mrtr::KeyRing;
 use crate::http::negotiate::{MCP_PROTOCOL_VERSION, MCP_SESSION_ID, header_str};
 use crate::http::reply::StreamConfig;
 use crate::protocol::jsonrpc::RequestId;
-use crate::protocol::version::{
-    DEFAULT_HEADER_VERSION, SUPPORTED_PROTOCOL_VERSIONS, supported_version,
-};
+use crate::protocol::version::{DEFAULT_HEADER_VERSION, SESSION_ERA_VERSIONS, supported_version};
 use crate::session::changes::Changes;
 use crate::session::http_sse::HttpSseSessions;
 use crate::session::{
@@ -145,7 +143,7 @@ pub(crate) fn check_version_header(headers: &HeaderMap) -> Result<&'static str, 
                     format!(
                         "Bad Request: Unsupported protocol version: {} (supported versions: {})",
                         String::from_utf8_lossy(value.as_bytes()),
-                        SUPPORTED_PROTOCOL_VERSIONS.join(", ")
+                        SESSION_ERA_VERSIONS.join(", ")
                     ),
                 )
             }),

@@ -21,7 +21,7 @@ use crate::http::error::{Error, ErrorKind};
 use crate::http::negotiate;
 use crate::protocol::jsonrpc::{self, Envelope, Message};
 use crate::protocol::sse;
-use crate::protocol::version::{LATEST_PROTOCOL_VERSION, supported_version};
+use crate::protocol::version::{SESSION_ERA_LATEST_VERSION, supported_version};
 use crate::session::http_sse::HttpSseSession;
 use crate::session::{SessionState, Transport};
 
@@ -129,7 +129,7 @@ pub(crate) async fn message(
                 ),
                 Ok(params) => {
                     let version = supported_version(&params.protocol_version)
-                        .unwrap_or(LATEST_PROTOCOL_VERSION);
+                        .unwrap_or(SESSION_ERA_LATEST_VERSION);
                     // The same store as every session (so the same cap), under the stream's id.
                     let mut state = SessionState::new(
                         version,
