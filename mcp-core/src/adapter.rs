@@ -7,6 +7,8 @@
 //! [`McpServer::handle`](crate::McpServer::handle) with the prefix from [`mount_prefix`], and
 //! sends the [`McpBody`] back, streaming it as it comes.
 
+#[cfg(feature = "oauth")]
+#[cfg_attr(docsrs, doc(cfg(feature = "oauth")))]
 pub use crate::http::bearer::well_known_path;
 pub use crate::http::body::McpBody;
 pub use crate::http::error::{Error, ErrorKind};

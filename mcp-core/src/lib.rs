@@ -30,6 +30,8 @@ pub use handler::context::RequestContext;
 pub use handler::prompt::{IntoPromptResult, Prompt, PromptArgument};
 pub use handler::resource::{IntoResourceContents, Resource, ResourceTemplate, UriVariables};
 pub use handler::tool::{IntoToolResult, Json, Tool, ToolHandler};
+#[cfg(feature = "oauth")]
+#[cfg_attr(docsrs, doc(cfg(feature = "oauth")))]
 pub use http::bearer::{InvalidToken, Principal, ProtectedResource, TokenVerifier, VerifyFuture};
 pub use http::config::ResponseMode;
 pub use http::cors::Cors;

@@ -1,4 +1,5 @@
 #![doc = include_str!("../README.md")]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -30,6 +31,8 @@ pub fn router(server: McpServer) -> McpEndpoint {
 ///     .at(mcp_mount::adapter::well_known_path("/api/mcp"), mcp_mount_poem::well_known(server, "/api/mcp"));
 /// # let _ = app;
 /// ```
+#[cfg(feature = "oauth")]
+#[cfg_attr(docsrs, doc(cfg(feature = "oauth")))]
 pub fn well_known(server: McpServer, prefix: &str) -> impl Endpoint<Output = Response> + use<> {
     let prefix = prefix.trim_end_matches('/').to_owned();
     poem::get(poem::endpoint::make(move |req: Request| {

@@ -15,6 +15,7 @@ use crate::http::reply::StreamConfig;
 use crate::protocol::jsonrpc::RequestId;
 use crate::protocol::version::{DEFAULT_HEADER_VERSION, SESSION_ERA_VERSIONS, supported_version};
 use crate::session::changes::Changes;
+#[cfg(feature = "http-sse")]
 use crate::session::http_sse::HttpSseSessions;
 use crate::session::{
     BusMessage, ChangeEvent, ClientReply, EventLog, Runtimes, Session, SessionStore, StoreError,
@@ -28,6 +29,7 @@ pub(crate) struct Core {
     pub(crate) store: Arc<dyn SessionStore>,
     pub(crate) changes: Changes,
     /// Sessions of the 2024-11-05 HTTP+SSE transport.
+    #[cfg(feature = "http-sse")]
     pub(crate) http_sse: HttpSseSessions,
     /// Where the events of resumable streams are kept.
     pub(crate) log: Arc<dyn EventLog>,

@@ -4,6 +4,7 @@
 
 pub(crate) mod bus;
 pub(crate) mod changes;
+#[cfg(feature = "http-sse")]
 pub(crate) mod http_sse;
 pub(crate) mod log;
 pub(crate) mod runtime;
@@ -19,6 +20,7 @@ pub use store::{InMemorySessionStore, SessionStore, StoreError};
 pub(crate) use log::{ReplayLimit, STANDALONE};
 pub use runtime::Session;
 pub(crate) use runtime::{ClientReply, ResumeError, Runtimes};
+#[cfg(feature = "http-sse")]
 pub(crate) use state::new_session_id;
 
 /// Everything replicas of one service share, from one backend: the session store, the event
