@@ -10,7 +10,8 @@
 //   engine    what each method does, for every era and transport
 //   http      guards, negotiation, SSE responses, and one front end per transport
 //   server    McpServer and its builder
-// `telemetry` sits below them all.
+// `telemetry` sits below them all. `model` and `adapter` are the public faces of `protocol` and
+// `http` (re-exports only); nothing inside the crate imports from them.
 pub mod adapter;
 mod engine;
 mod handler;

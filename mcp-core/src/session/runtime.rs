@@ -491,6 +491,7 @@ impl Runtimes {
     }
 
     /// A runtime for `state` that no registry holds (an HTTP+SSE session's).
+    #[cfg(feature = "http-sse")]
     pub(crate) fn detached(&self, state: Arc<SessionState>) -> Session {
         Session::new(state, self.replay, Arc::clone(&self.log))
     }
