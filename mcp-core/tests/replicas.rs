@@ -10,9 +10,11 @@ use bytes::Bytes;
 
 mod support;
 use futures_util::StreamExt;
+use mcp_mount::adapter::McpBody;
+use mcp_mount::model::ElicitParams;
 use mcp_mount::{
-    BusMessage, ElicitParams, InMemoryEventLog, InMemorySessionStore, Inbox, McpBody, McpServer,
-    MessageBus, RequestContext, Tool,
+    BusMessage, InMemoryEventLog, InMemorySessionStore, Inbox, McpServer, MessageBus,
+    RequestContext, Tool,
 };
 use serde_json::{Value, json};
 
