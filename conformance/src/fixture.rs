@@ -5,12 +5,15 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
+use mcp_mount::model::{
+    Completion, CreateMessageParams, ElicitParams, GetPromptResult, LoggingLevel, ResourceContents,
+    SamplingMessage, ToolAnnotations,
+};
 use mcp_mount::{
-    CacheScope, CallToolResult, Completion, CompletionRequest, Content, Cors, CreateMessageParams,
-    ElicitParams, GetPromptResult, InvalidToken, Json, LoggingLevel, McpServer, McpServerBuilder,
-    Prompt, PromptArgument, PromptMessage, ProtectedResource, RequestContext, Resource,
-    ResourceContents, ResourceTemplate, ResponseMode, SamplingMessage, TokenVerifier, Tool,
-    ToolAnnotations, TrustedProxies, UriVariables, VerifyFuture,
+    CacheScope, CallToolResult, CompletionRequest, Content, Cors, InvalidToken, Json, McpServer,
+    McpServerBuilder, Prompt, PromptArgument, PromptMessage, ProtectedResource, RequestContext,
+    Resource, ResourceTemplate, ResponseMode, TokenVerifier, Tool, TrustedProxies, UriVariables,
+    VerifyFuture,
 };
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -489,7 +492,7 @@ fn tools(state: Arc<State>) -> McpServerBuilder {
 /// Text reporting what the user chose, as the reference fixture words it.
 fn elicit_outcome(
     prefix: &str,
-    result: Result<mcp_mount::ElicitResult, mcp_mount::ClientRequestError>,
+    result: Result<mcp_mount::model::ElicitResult, mcp_mount::model::ClientRequestError>,
 ) -> CallToolResult {
     match result {
         Ok(result) => {
@@ -951,7 +954,7 @@ fn ask(message: &str, field: &str, kind: &str) -> ElicitParams {
 }
 
 /// The field of an accepted elicitation, as text.
-fn answered(result: &mcp_mount::ElicitResult, field: &str) -> String {
+fn answered(result: &mcp_mount::model::ElicitResult, field: &str) -> String {
     result
         .content
         .as_ref()
@@ -967,7 +970,7 @@ fn sample(prompt: &str, max_tokens: u32) -> CreateMessageParams {
     CreateMessageParams::new(max_tokens).message(SamplingMessage::user_text(prompt))
 }
 
-fn failed(e: &mcp_mount::ClientRequestError) -> CallToolResult {
+fn failed(e: &mcp_mount::model::ClientRequestError) -> CallToolResult {
     CallToolResult::error(e.to_string())
 }
 

@@ -4,9 +4,10 @@
 
 use std::sync::{Arc, RwLock};
 
+use mcp_mount::model::{LoggingLevel, ToolAnnotations};
 use mcp_mount::{
-    InvalidToken, Json, LoggingLevel, McpServer, Principal, ProtectedResource, RequestContext,
-    TokenVerifier, Tool, ToolAnnotations, VerifyFuture,
+    InvalidToken, Json, McpServer, Principal, ProtectedResource, RequestContext, TokenVerifier,
+    Tool, VerifyFuture,
 };
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};

@@ -17,7 +17,7 @@ use crate::handler::future::BoxFuture;
 use crate::protocol::cache::CachePolicy;
 use crate::protocol::jsonrpc::{self, RequestId, RpcError};
 use crate::protocol::model::{Completion, LoggingLevel, ResourceContents};
-use crate::protocol::version::MODERN_PROTOCOL_VERSION;
+use crate::protocol::version::STATELESS_ERA_VERSION;
 use crate::registry::{Entry, Registries, Shelf};
 use crate::session::{
     BusMessage, ClientReply, MessageBus, Session, SessionChange, SessionStore, StoreError,
@@ -505,7 +505,7 @@ impl Engine {
         params: Option<&RawValue>,
     ) -> Result<Reply, RpcError> {
         let version = match (&call.modern, &call.session) {
-            (Some(_), _) => Some(MODERN_PROTOCOL_VERSION),
+            (Some(_), _) => Some(STATELESS_ERA_VERSION),
             (None, Some(session)) => Some(session.protocol_version()),
             (None, None) => None,
         };

@@ -10,49 +10,36 @@
 //   engine    what each method does, for every era and transport
 //   http      guards, negotiation, SSE responses, and one front end per transport
 //   server    McpServer and its builder
-// `telemetry` sits below them all.
+// `telemetry` sits below them all. `model` and `adapter` are the public faces of `protocol` and
+// `http` (re-exports only); nothing inside the crate imports from them.
+pub mod adapter;
 mod engine;
 mod handler;
 mod http;
+pub mod model;
 mod protocol;
 mod registry;
 mod server;
 mod session;
 mod telemetry;
 
-pub use protocol::jsonrpc;
-
+// What app authors write against: the server and its builder, the handler kinds and what they
+// return, the request context, the settings the builder takes, and sessions. The MCP model
+// types are in [`model`], what adapter authors need in [`adapter`].
 pub use handler::completion::CompletionRequest;
 pub use handler::context::RequestContext;
 pub use handler::prompt::{IntoPromptResult, Prompt, PromptArgument};
 pub use handler::resource::{IntoResourceContents, Resource, ResourceTemplate, UriVariables};
-pub use handler::tool::{IntoToolResult, Json, Tool, ToolHandler, markers, validate_tool_name};
-pub use http::bearer::{
-    InvalidToken, Principal, ProtectedResource, TokenVerifier, VerifyFuture, well_known_path,
-};
-pub use http::body::McpBody;
+pub use handler::tool::{IntoToolResult, Json, Tool, ToolHandler};
+#[cfg(feature = "oauth")]
+#[cfg_attr(docsrs, doc(cfg(feature = "oauth")))]
+pub use http::bearer::{InvalidToken, Principal, ProtectedResource, TokenVerifier, VerifyFuture};
 pub use http::config::ResponseMode;
 pub use http::cors::Cors;
-pub use http::error::{Error, ErrorKind};
-pub use http::forwarded::{InvalidProxy, PeerAddr, TrustedProxies};
-pub use http::routing::mount_prefix;
+pub use http::forwarded::{InvalidProxy, TrustedProxies};
 pub use protocol::cache::CacheScope;
-pub use protocol::client::{
-    ClientRequestError, CreateMessageParams, CreateMessageResult, ElicitAction, ElicitParams,
-    ElicitResult, Root, SamplingMessage,
-};
-pub use protocol::jsonrpc::{
-    HEADER_MISMATCH, MISSING_REQUIRED_CLIENT_CAPABILITY, UNSUPPORTED_PROTOCOL_VERSION,
-};
-pub use protocol::jsonrpc::{RequestId, RpcError};
-pub use protocol::model::{
-    Annotations, CallToolResult, Completion, Content, EmbeddedResource, GetPromptResult,
-    LoggingLevel, MediaContent, PromptMessage, ResourceContents, ResourceLink, Role, TextContent,
-    ToolAnnotations,
-};
-pub use protocol::version::{
-    LATEST_PROTOCOL_VERSION, MODERN_PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS,
-};
+pub use protocol::jsonrpc::RpcError;
+pub use protocol::model::{CallToolResult, Content, PromptMessage};
 pub use server::{BuildError, McpServer, McpServerBuilder};
 pub use session::{
     BusMessage, ChangeEvent, Cluster, EventId, EventLog, InMemoryEventLog, InMemorySessionStore,

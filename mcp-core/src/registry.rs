@@ -123,7 +123,8 @@ impl<T: Entry> Registry<T> {
         self.index.get(key).map(|&i| &self.items[i])
     }
 
-    /// Every definition, in order.
+    /// Every definition, in order (the REST view lists them; the engine pages them itself).
+    #[cfg(feature = "rest-view")]
     pub(crate) fn definitions(&self) -> &[Box<RawValue>] {
         &self.definitions
     }

@@ -13,6 +13,7 @@ use crate::engine::{Engine, EngineSettings};
 use crate::handler::prompt::Prompt;
 use crate::handler::resource::{Resource, ResourceTemplate};
 use crate::handler::tool::Tool;
+#[cfg(feature = "oauth")]
 use crate::http::bearer::{ProtectedResource, TokenVerifier};
 use crate::http::body::McpBody;
 use crate::http::config::{CachePolicy, CacheScope, Config, ResponseMode};
@@ -23,6 +24,7 @@ use crate::http::mrtr::KeyRing;
 use crate::http::service;
 use crate::registry::{Entry, Registries, Shelf};
 use crate::session::changes::{ChangeEvent, Changes};
+#[cfg(feature = "http-sse")]
 use crate::session::http_sse::HttpSseSessions;
 use crate::session::{
     Cluster, EventLog, InMemoryEventLog, InMemorySessionStore, Inbox, LocalBus, MessageBus,
@@ -233,7 +235,7 @@ impl McpServerBuilder {
     /// Believes `Forwarded` and `X-Forwarded-Host` / `-Proto` / `-Prefix` from these peers
     /// (default: from nobody). The forwarded host is then what the `Host` allowlist checks, and
     /// every URL the server emits uses the forwarded scheme, host and prefix. Adapters give the
-    /// core the peer's address ([`PeerAddr`](crate::PeerAddr)); without it nobody is trusted.
+    /// core the peer's address ([`PeerAddr`](crate::adapter::PeerAddr)); without it nobody is trusted.
     pub fn trusted_proxies(mut self, proxies: TrustedProxies) -> Self {
         self.config.trusted_proxies = Some(proxies);
         self
@@ -244,6 +246,8 @@ impl McpServerBuilder {
     /// JSON body is the arguments; the `CallToolResult` comes back with 200 even when `isError`),
     /// `POST {prefix}/completions` (`completion/complete`), `POST {prefix}/images/{tool}` (the
     /// first image's bytes) and `GET {prefix}/openapi.json`.
+    #[cfg(feature = "rest-view")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "rest-view")))]
     pub fn rest_view(mut self, enabled: bool) -> Self {
         self.config.rest_view = enabled;
         self
@@ -259,16 +263,23 @@ impl McpServerBuilder {
 
     /// Binds every session to the principal that created it: `principal` names who a request
     /// speaks for (from what the host's auth middleware put in the extensions, or the
-    /// [`Principal`](crate::Principal) of [`oauth`](Self::oauth)), and a session used by anyone else answers 404,
-    /// as an unknown session does.
+    /// `Principal` that `oauth` puts there), and a session used by anyone else answers 404, as
+    /// an unknown session does.
     ///
     /// ```
-    /// # use mcp_mount::{McpServer, Principal};
+    /// # use mcp_mount::McpServer;
+    /// /// What the host's auth middleware inserts.
+    /// #[derive(Clone)]
+    /// struct User(String);
+    ///
     /// let server = McpServer::builder("demo", "1.0.0")
-    ///     .bind_sessions(|parts| parts.extensions.get::<Principal>().map(|p| p.subject.clone()))
+    ///     .bind_sessions(|parts| parts.extensions.get::<User>().map(|user| user.0.clone()))
     ///     .build();
     /// # let _ = server;
     /// ```
+    ///
+    /// With [`oauth`](Self::oauth), name the verified principal:
+    /// `parts.extensions.get::<Principal>().map(|p| p.subject.clone())`.
     pub fn bind_sessions<F>(mut self, principal: F) -> Self
     where
         F: Fn(&http::request::Parts) -> Option<String> + Send + Sync + 'static,
@@ -280,9 +291,11 @@ impl McpServerBuilder {
     /// Makes the server an OAuth 2.0 protected resource: every request to its routes needs a
     /// bearer token that `verifier` accepts (401 with a `WWW-Authenticate` challenge naming the
     /// resource metadata otherwise, 403 when a required scope is missing), and the verified
-    /// [`Principal`](crate::Principal) is put in the request's extensions for handlers. Serve the metadata
-    /// document from the host's root router with each adapter's `well_known` helper (or
-    /// [`McpServer::well_known`]).
+    /// [`Principal`](crate::Principal) is put in the request's extensions for handlers. Serve
+    /// the metadata document from the host's root router with each adapter's `well_known`
+    /// helper (or [`McpServer::well_known`]).
+    #[cfg(feature = "oauth")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "oauth")))]
     pub fn oauth(mut self, resource: ProtectedResource, verifier: impl TokenVerifier) -> Self {
         self.config.oauth = Some((resource, Arc::new(verifier)));
         self
@@ -434,6 +447,7 @@ impl McpServerBuilder {
                 config: self.config,
                 store,
                 changes: Changes::default(),
+                #[cfg(feature = "http-sse")]
                 http_sse: HttpSseSessions::default(),
                 runtimes,
                 log,
@@ -498,7 +512,7 @@ impl McpServer {
     }
 
     /// The body limit adapters buffer up to; a larger body is answered with
-    /// [`Error::payload_too_large`](crate::Error::payload_too_large).
+    /// [`Error::payload_too_large`](crate::adapter::Error::payload_too_large).
     pub fn max_body(&self) -> usize {
         self.inner.config.max_body
     }
@@ -512,7 +526,7 @@ impl McpServer {
     ///
     /// `req` carries the request as the host received it (its URI path includes the mount
     /// prefix) with the body buffered; `prefix` is the external path the server is mounted at,
-    /// e.g. `/api/v1/mcp` (see [`mount_prefix`](crate::mount_prefix)). Every outcome, including
+    /// e.g. `/api/v1/mcp` (see [`mount_prefix`](crate::adapter::mount_prefix)). Every outcome, including
     /// bad input, is a response: this never panics on what came off the wire.
     pub async fn handle(&self, req: Request<Bytes>, prefix: &str) -> Response<McpBody> {
         service::serve(&self.inner, req, prefix).await
@@ -523,6 +537,8 @@ impl McpServer {
     /// protected resource metadata, with URLs built from the request's external origin (and
     /// forwarded prefix, behind a trusted proxy). Adapters route the root-anchored path here
     /// with their `well_known` helper; 404 when the server has no OAuth configuration.
+    #[cfg(feature = "oauth")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "oauth")))]
     pub async fn well_known(&self, req: Request<Bytes>, prefix: &str) -> Response<McpBody> {
         service::well_known(&self.inner, req, prefix).await
     }

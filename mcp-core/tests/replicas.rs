@@ -10,9 +10,11 @@ use bytes::Bytes;
 
 mod support;
 use futures_util::StreamExt;
+use mcp_mount::adapter::McpBody;
+use mcp_mount::model::ElicitParams;
 use mcp_mount::{
-    BusMessage, ElicitParams, EventId, EventLog, InMemoryEventLog, InMemorySessionStore, Inbox,
-    McpBody, McpServer, MessageBus, Replay, ReplayError, RequestContext, StoreError, Tool,
+    BusMessage, EventId, EventLog, InMemoryEventLog, InMemorySessionStore, Inbox, McpServer,
+    MessageBus, Replay, ReplayError, RequestContext, StoreError, Tool,
 };
 use serde_json::{Value, json};
 
@@ -372,7 +374,7 @@ async fn without_shared_keys_the_other_replica_refuses_the_retry() {
 #[derive(Debug)]
 struct MortalLog {
     log: InMemoryEventLog,
-    requests: Mutex<Vec<(u32, mcp_mount::RequestId)>>,
+    requests: Mutex<Vec<(u32, mcp_mount::model::RequestId)>>,
     writer_dead: std::sync::atomic::AtomicBool,
 }
 
@@ -381,7 +383,7 @@ impl EventLog for MortalLog {
     async fn open(
         &self,
         session: &str,
-        request: Option<&mcp_mount::RequestId>,
+        request: Option<&mcp_mount::model::RequestId>,
     ) -> Result<u32, StoreError> {
         let stream = self.log.open(session, request).await?;
         if let Some(request) = request {

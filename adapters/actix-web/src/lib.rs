@@ -1,11 +1,15 @@
 #![doc = include_str!("../README.md")]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 use std::sync::Arc;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, Route, web};
 use bytes::Bytes;
-use mcp_mount::{Error, ErrorKind, McpBody, McpServer, PeerAddr, mount_prefix, well_known_path};
+use mcp_mount::McpServer;
+#[cfg(feature = "oauth")]
+use mcp_mount::adapter::well_known_path;
+use mcp_mount::adapter::{Error, ErrorKind, McpBody, PeerAddr, mount_prefix};
 
 type Carry = dyn Fn(&HttpRequest, &mut http::Extensions) + Send + Sync;
 
@@ -45,6 +49,8 @@ where
 /// A [`Resource`](actix_web::Resource) to register on the host's **root** `App`, serving the
 /// OAuth protected resource metadata (RFC 9728) of `server` mounted at `prefix`, at the
 /// root-anchored path `/.well-known/oauth-protected-resource{prefix}` that clients look up.
+#[cfg(feature = "oauth")]
+#[cfg_attr(docsrs, doc(cfg(feature = "oauth")))]
 pub fn well_known(server: McpServer, prefix: &str) -> actix_web::Resource {
     let prefix = prefix.trim_end_matches('/').to_owned();
     web::resource(well_known_path(&prefix)).route(web::get().to(move |req: HttpRequest| {

@@ -1,4 +1,5 @@
 #![doc = include_str!("../README.md")]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 use axum::Router;
 use axum::body::Body;
@@ -6,11 +7,16 @@ use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, OriginalUri, Request, State};
 use axum::response::Response;
-use axum::routing::{any, get};
+use axum::routing::any;
+#[cfg(feature = "oauth")]
+use axum::routing::get;
 use bytes::Bytes;
 use http::Uri;
 use http::request::Parts;
-use mcp_mount::{Error, McpServer, PeerAddr, mount_prefix, well_known_path};
+use mcp_mount::McpServer;
+#[cfg(feature = "oauth")]
+use mcp_mount::adapter::well_known_path;
+use mcp_mount::adapter::{Error, McpBody, PeerAddr, mount_prefix};
 
 /// A [`Router`] serving `server`, to mount with [`Router::nest_service`] at any path of the
 /// host's router, at any depth, whatever the host's state type.
@@ -59,6 +65,8 @@ async fn handle(
 ///     .merge(mcp_mount_axum::well_known(server, "/api/mcp"));
 /// # let _ = app;
 /// ```
+#[cfg(feature = "oauth")]
+#[cfg_attr(docsrs, doc(cfg(feature = "oauth")))]
 pub fn well_known(server: McpServer, prefix: &str) -> Router {
     let prefix = prefix.trim_end_matches('/').to_owned();
     Router::new().route(
@@ -100,6 +108,6 @@ fn body_error(server: &McpServer, e: axum::Error) -> Error {
     Error::body_read(e)
 }
 
-fn into_axum(response: http::Response<mcp_mount::McpBody>) -> Response {
+fn into_axum(response: http::Response<McpBody>) -> Response {
     response.map(Body::new)
 }

@@ -1,11 +1,13 @@
 #![doc = include_str!("../README.md")]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use http_body::Frame;
-use mcp_mount::{Error, McpBody, McpServer, PeerAddr, mount_prefix};
+use mcp_mount::McpServer;
+use mcp_mount::adapter::{Error, McpBody, PeerAddr, mount_prefix};
 use poem::error::ReadBodyError;
 use poem::{Endpoint, Request, Response};
 
@@ -20,15 +22,17 @@ pub fn router(server: McpServer) -> McpEndpoint {
 
 /// An endpoint serving the OAuth protected resource metadata (RFC 9728) of `server` mounted at
 /// `prefix`; place it at the root-anchored path clients look up,
-/// [`well_known_path(prefix)`](mcp_mount::well_known_path):
+/// [`well_known_path(prefix)`](mcp_mount::adapter::well_known_path):
 ///
 /// ```
 /// # let server = mcp_mount::McpServer::builder("demo", "1.0.0").build();
 /// let app = poem::Route::new()
 ///     .nest("/api/mcp", mcp_mount_poem::router(server.clone()))
-///     .at(mcp_mount::well_known_path("/api/mcp"), mcp_mount_poem::well_known(server, "/api/mcp"));
+///     .at(mcp_mount::adapter::well_known_path("/api/mcp"), mcp_mount_poem::well_known(server, "/api/mcp"));
 /// # let _ = app;
 /// ```
+#[cfg(feature = "oauth")]
+#[cfg_attr(docsrs, doc(cfg(feature = "oauth")))]
 pub fn well_known(server: McpServer, prefix: &str) -> impl Endpoint<Output = Response> + use<> {
     let prefix = prefix.trim_end_matches('/').to_owned();
     poem::get(poem::endpoint::make(move |req: Request| {

@@ -1,9 +1,13 @@
 #![doc = include_str!("../README.md")]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 use std::sync::Arc;
 
 use bytes::Bytes;
-use mcp_mount::{Error, McpBody, McpServer, PeerAddr, mount_prefix, well_known_path};
+use mcp_mount::McpServer;
+#[cfg(feature = "oauth")]
+use mcp_mount::adapter::well_known_path;
+use mcp_mount::adapter::{Error, McpBody, PeerAddr, mount_prefix};
 use salvo::http::ParseError;
 use salvo::{Depot, FlowCtrl, Handler, Request, Response, Router};
 
@@ -51,17 +55,21 @@ where
 /// A [`Router`] to push under the host's **root** router, serving the OAuth protected resource
 /// metadata (RFC 9728) of `server` mounted at `prefix`, at the root-anchored path
 /// `/.well-known/oauth-protected-resource{prefix}` that clients look up.
+#[cfg(feature = "oauth")]
+#[cfg_attr(docsrs, doc(cfg(feature = "oauth")))]
 pub fn well_known(server: McpServer, prefix: &str) -> Router {
     let prefix = prefix.trim_end_matches('/').to_owned();
     let path = well_known_path(&prefix).trim_start_matches('/').to_owned();
     Router::with_path(path).get(WellKnown { server, prefix })
 }
 
+#[cfg(feature = "oauth")]
 struct WellKnown {
     server: McpServer,
     prefix: String,
 }
 
+#[cfg(feature = "oauth")]
 #[salvo::async_trait]
 impl Handler for WellKnown {
     async fn handle(

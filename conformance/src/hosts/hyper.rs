@@ -16,7 +16,8 @@ use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
-use mcp_mount::{Error, McpBody, McpServer, PeerAddr, well_known_path};
+use mcp_mount::McpServer;
+use mcp_mount::adapter::{Error, McpBody, PeerAddr, well_known_path};
 
 use crate::{Principal, fixtures};
 

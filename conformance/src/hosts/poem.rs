@@ -16,7 +16,7 @@ pub fn app(prefix: &str) -> impl Endpoint + use<> {
     for (suffix, server) in fixtures() {
         let mount = format!("{prefix}{suffix}");
         route = route.at(
-            mcp_mount::well_known_path(&mount),
+            mcp_mount::adapter::well_known_path(&mount),
             mcp_mount_poem::well_known(server.clone(), &mount),
         );
         let router = mcp_mount_poem::router(server);

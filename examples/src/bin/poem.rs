@@ -50,7 +50,7 @@ async fn main() -> std::io::Result<()> {
         .nest("/mcp", mcp_mount_poem::router(mcp.clone()))
         // …and its OAuth metadata, at the root-anchored well-known path.
         .at(
-            mcp_mount::well_known_path("/mcp"),
+            mcp_mount::adapter::well_known_path("/mcp"),
             mcp_mount_poem::well_known(mcp, "/mcp"),
         )
         .data(notes)

@@ -147,7 +147,8 @@ impl RequestContext {
     /// the request. In the legacy era the key is unused.
     ///
     /// ```
-    /// # use mcp_mount::{ClientRequestError, ElicitParams, RequestContext};
+    /// # use mcp_mount::RequestContext;
+    /// # use mcp_mount::model::{ClientRequestError, ElicitParams};
     /// # async fn handler(ctx: RequestContext, params: ElicitParams) -> Result<(), ClientRequestError> {
     /// let answer = ctx.with_input_key("user_name").elicit(params).await?;
     /// # let _ = answer;

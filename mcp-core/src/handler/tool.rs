@@ -316,7 +316,7 @@ impl Tool {
 }
 
 /// Checks a tool name against the spec: 1 to 128 characters from `A-Z a-z 0-9 _ - .`.
-pub fn validate_tool_name(name: &str) -> Result<(), String> {
+pub(crate) fn validate_tool_name(name: &str) -> Result<(), String> {
     if name.is_empty() || name.len() > 128 {
         return Err(format!(
             "tool name {name:?} must be 1 to 128 characters long"
@@ -350,7 +350,7 @@ pub trait ToolHandler<M>: Send + Sync + 'static {
 }
 
 /// Handler markers for [`ToolHandler`]; they are inferred and never named by users.
-pub mod markers {
+mod markers {
     use std::marker::PhantomData;
 
     /// `Fn() -> Fut`

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 pub(crate) use crate::protocol::cache::{CachePolicy, CacheScope};
 
+#[cfg(feature = "oauth")]
 use crate::http::bearer::{ProtectedResource, TokenVerifier};
 use crate::http::cors::Cors;
 use crate::http::forwarded::TrustedProxies;
@@ -40,9 +41,11 @@ pub(crate) struct Config {
     pub(crate) replay: ReplayLimit,
     pub(crate) client_timeout: Duration,
     pub(crate) trusted_proxies: Option<TrustedProxies>,
+    #[cfg(feature = "rest-view")]
     pub(crate) rest_view: bool,
     pub(crate) cors: Option<Cors>,
     pub(crate) bind_sessions: Option<BindSessions>,
+    #[cfg(feature = "oauth")]
     pub(crate) oauth: Option<(ProtectedResource, Arc<dyn TokenVerifier>)>,
     pub(crate) cache: CachePolicy,
     pub(crate) input_ttl: Duration,
@@ -53,18 +56,20 @@ type BindSessions = Arc<dyn Fn(&http::request::Parts) -> Option<String> + Send +
 
 impl fmt::Debug for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Config")
-            .field("max_body", &self.max_body)
+        let mut f = f.debug_struct("Config");
+        f.field("max_body", &self.max_body)
             .field("session_ttl", &self.session_ttl)
             .field("max_sessions", &self.max_sessions)
             .field("stateless", &self.stateless)
             .field("response_mode", &self.response_mode)
-            .field("policy", &self.policy)
-            .field("rest_view", &self.rest_view)
-            .field("cors", &self.cors)
-            .field("bound_sessions", &self.bind_sessions.is_some())
-            .field("oauth", &self.oauth.as_ref().map(|(resource, _)| resource))
-            .finish_non_exhaustive()
+            .field("policy", &self.policy);
+        #[cfg(feature = "rest-view")]
+        f.field("rest_view", &self.rest_view);
+        f.field("cors", &self.cors)
+            .field("bound_sessions", &self.bind_sessions.is_some());
+        #[cfg(feature = "oauth")]
+        f.field("oauth", &self.oauth.as_ref().map(|(resource, _)| resource));
+        f.finish_non_exhaustive()
     }
 }
 
@@ -82,12 +87,28 @@ impl Default for Config {
             replay: ReplayLimit::default(),
             client_timeout: Duration::from_secs(60),
             trusted_proxies: None,
+            #[cfg(feature = "rest-view")]
             rest_view: false,
             cors: None,
             bind_sessions: None,
+            #[cfg(feature = "oauth")]
             oauth: None,
             cache: CachePolicy::default(),
             input_ttl: Duration::from_secs(10 * 60),
+        }
+    }
+}
+
+impl Config {
+    /// Whether the REST view's routes are served: never without the `rest-view` feature.
+    pub(crate) fn rest_view(&self) -> bool {
+        #[cfg(feature = "rest-view")]
+        {
+            self.rest_view
+        }
+        #[cfg(not(feature = "rest-view"))]
+        {
+            false
         }
     }
 }

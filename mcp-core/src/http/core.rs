@@ -13,10 +13,9 @@ use crate::http::mrtr::KeyRing;
 use crate::http::negotiate::{MCP_PROTOCOL_VERSION, MCP_SESSION_ID, header_str};
 use crate::http::reply::StreamConfig;
 use crate::protocol::jsonrpc::RequestId;
-use crate::protocol::version::{
-    DEFAULT_HEADER_VERSION, SUPPORTED_PROTOCOL_VERSIONS, supported_version,
-};
+use crate::protocol::version::{DEFAULT_HEADER_VERSION, SESSION_ERA_VERSIONS, supported_version};
 use crate::session::changes::Changes;
+#[cfg(feature = "http-sse")]
 use crate::session::http_sse::HttpSseSessions;
 use crate::session::{
     BusMessage, ChangeEvent, ClientReply, EventLog, Runtimes, Session, SessionStore, StoreError,
@@ -30,6 +29,7 @@ pub(crate) struct Core {
     pub(crate) store: Arc<dyn SessionStore>,
     pub(crate) changes: Changes,
     /// Sessions of the 2024-11-05 HTTP+SSE transport.
+    #[cfg(feature = "http-sse")]
     pub(crate) http_sse: HttpSseSessions,
     /// Where the events of resumable streams are kept.
     pub(crate) log: Arc<dyn EventLog>,
@@ -126,6 +126,7 @@ impl Core {
             BusMessage::Change(event) => {
                 self.changes.publish(&event);
             }
+            #[cfg(feature = "http-sse")]
             BusMessage::HttpSseMessage {
                 session,
                 uri,
@@ -144,6 +145,9 @@ impl Core {
                     crate::http::http_sse::forwarded(&core, &session, &uri, &headers, &body).await;
                 });
             }
+            // Without the HTTP+SSE transport no stream of it is held here.
+            #[cfg(not(feature = "http-sse"))]
+            BusMessage::HttpSseMessage { .. } => {}
         }
     }
 }
@@ -163,7 +167,7 @@ pub(crate) fn check_version_header(headers: &HeaderMap) -> Result<&'static str, 
                     format!(
                         "Bad Request: Unsupported protocol version: {} (supported versions: {})",
                         String::from_utf8_lossy(value.as_bytes()),
-                        SUPPORTED_PROTOCOL_VERSIONS.join(", ")
+                        SESSION_ERA_VERSIONS.join(", ")
                     ),
                 )
             }),

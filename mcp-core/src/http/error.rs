@@ -129,6 +129,8 @@ impl Error {
         self
     }
 
+    /// Adds the `WWW-Authenticate` challenge of a refused bearer token.
+    #[cfg(feature = "oauth")]
     pub(crate) fn with_challenge(mut self, challenge: String) -> Self {
         self.www_authenticate = Some(challenge);
         self

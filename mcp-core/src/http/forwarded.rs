@@ -124,6 +124,7 @@ pub(crate) struct External<'a> {
 
 impl External<'_> {
     /// The external URL of `path` (a path as the server sees it, e.g. the mount prefix).
+    #[cfg(any(feature = "oauth", feature = "rest-view"))]
     pub(crate) fn url(&self, path: &str) -> String {
         format!(
             "{}://{}{}{}",
@@ -132,11 +133,13 @@ impl External<'_> {
     }
 
     /// `scheme://host[:port]`.
+    #[cfg(feature = "oauth")]
     pub(crate) fn origin(&self) -> String {
         format!("{}://{}", self.scheme, self.authority)
     }
 
     /// The external form of a server path (the forwarded prefix prepended).
+    #[cfg(any(feature = "oauth", feature = "http-sse"))]
     pub(crate) fn path(&self, path: &str) -> String {
         format!("{}{}", self.forwarded_prefix, path)
     }
@@ -244,6 +247,7 @@ mod tests {
         assert!(TrustedProxies::new(["proxy.local"]).is_err());
     }
 
+    #[cfg(any(feature = "oauth", feature = "rest-view"))]
     #[test]
     fn only_trusted_peers_move_the_url() {
         let trusted = TrustedProxies::new(["127.0.0.1"]).unwrap_or_default();

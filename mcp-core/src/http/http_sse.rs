@@ -21,7 +21,7 @@ use crate::http::error::{Error, ErrorKind};
 use crate::http::negotiate;
 use crate::protocol::jsonrpc::{self, Envelope, Message};
 use crate::protocol::sse;
-use crate::protocol::version::{LATEST_PROTOCOL_VERSION, supported_version};
+use crate::protocol::version::{SESSION_ERA_LATEST_VERSION, supported_version};
 use crate::session::http_sse::HttpSseSession;
 use crate::session::{BusMessage, SessionChange, SessionState, Transport};
 
@@ -208,7 +208,7 @@ async fn process(
                 ),
                 Ok(params) => {
                     let version = supported_version(&params.protocol_version)
-                        .unwrap_or(LATEST_PROTOCOL_VERSION);
+                        .unwrap_or(SESSION_ERA_LATEST_VERSION);
                     let negotiated = SessionChange::Negotiated {
                         protocol_version: version.to_owned(),
                         client_capabilities: params.capabilities,

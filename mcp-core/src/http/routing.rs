@@ -19,44 +19,47 @@ pub fn mount_prefix<'a>(original_path: &'a str, remaining_path: &str) -> &'a str
 }
 
 /// What a path under the mount prefix names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Route<'a> {
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Route {
     /// `{prefix}` or `{prefix}/`: the MCP endpoint.
     Endpoint,
-    /// `{prefix}/sse`: the 2024-11-05 transport's event stream.
-    LegacySse,
-    /// `{prefix}/messages`: where the 2024-11-05 transport's clients POST.
-    LegacyMessages,
+    /// `{prefix}/sse`: the 2024-11-05 HTTP+SSE transport's event stream.
+    #[cfg(feature = "http-sse")]
+    HttpSseStream,
+    /// `{prefix}/messages`: where the 2024-11-05 HTTP+SSE transport's clients POST.
+    #[cfg(feature = "http-sse")]
+    HttpSseMessages,
     /// `{prefix}/tools`: the REST view's tool list.
+    #[cfg(feature = "rest-view")]
     RestTools,
     /// `{prefix}/tools/{name}`: the REST view's call of one tool.
-    RestTool(&'a str),
+    #[cfg(feature = "rest-view")]
+    RestTool(String),
     /// `{prefix}/images/{tool}`: a tool's first image as raw bytes.
-    RestImage(&'a str),
+    #[cfg(feature = "rest-view")]
+    RestImage(String),
     /// `{prefix}/completions`: `completion/complete` over REST.
+    #[cfg(feature = "rest-view")]
     RestCompletions,
     /// `{prefix}/openapi.json`: the REST view described as OpenAPI 3.1.
+    #[cfg(feature = "rest-view")]
     OpenApi,
 }
 
-/// What the path names below the mount prefix; the REST routes only when `rest` is on.
-pub(crate) fn route<'a>(path: &'a str, prefix: &str, rest_view: bool) -> Result<Route<'a>, Error> {
+/// What the path names below the mount prefix; the REST routes only when `rest_view` is on.
+/// A route whose feature is off is no route at all: it gets the same 404 as any unknown path.
+pub(crate) fn route(path: &str, prefix: &str, rest_view: bool) -> Result<Route, Error> {
     let prefix = prefix.trim_end_matches('/');
     let rest = path
         .strip_prefix(prefix)
         .filter(|rest| rest.is_empty() || rest.starts_with('/'));
     let found = match rest {
         Some("" | "/") => Some(Route::Endpoint),
-        Some("/sse") => Some(Route::LegacySse),
-        Some("/messages") => Some(Route::LegacyMessages),
-        Some("/tools") if rest_view => Some(Route::RestTools),
-        Some("/completions") if rest_view => Some(Route::RestCompletions),
-        Some("/openapi.json") if rest_view => Some(Route::OpenApi),
-        Some(other) if rest_view => other
-            .strip_prefix("/tools/")
-            .map(Route::RestTool)
-            .or_else(|| other.strip_prefix("/images/").map(Route::RestImage))
-            .filter(|r| matches!(r, Route::RestTool(n) | Route::RestImage(n) if !n.is_empty() && !n.contains('/'))),
+        #[cfg(feature = "http-sse")]
+        Some("/sse") => Some(Route::HttpSseStream),
+        #[cfg(feature = "http-sse")]
+        Some("/messages") => Some(Route::HttpSseMessages),
+        Some(other) if rest_view => rest_route(other),
         _ => None,
     };
     found.ok_or_else(|| {
@@ -65,6 +68,31 @@ pub(crate) fn route<'a>(path: &'a str, prefix: &str, rest_view: bool) -> Result<
             format!("Not Found: no MCP route at {path}"),
         )
     })
+}
+
+/// The REST view's route at `path` (below the prefix).
+#[cfg(feature = "rest-view")]
+fn rest_route(path: &str) -> Option<Route> {
+    let name = |name: &str| (!name.is_empty() && !name.contains('/')).then(|| name.to_owned());
+    match path {
+        "/tools" => Some(Route::RestTools),
+        "/completions" => Some(Route::RestCompletions),
+        "/openapi.json" => Some(Route::OpenApi),
+        other => match (
+            other.strip_prefix("/tools/"),
+            other.strip_prefix("/images/"),
+        ) {
+            (Some(tool), _) => name(tool).map(Route::RestTool),
+            (_, Some(tool)) => name(tool).map(Route::RestImage),
+            _ => None,
+        },
+    }
+}
+
+/// Without the `rest-view` feature there is no REST route.
+#[cfg(not(feature = "rest-view"))]
+fn rest_route(_path: &str) -> Option<Route> {
+    None
 }
 
 #[cfg(test)]
@@ -85,13 +113,18 @@ mod tests {
         assert!(route("/a/mcpx", "/a/mcp", true).is_err());
         assert!(route("/a/mcp/x", "/a/mcp", true).is_err());
         assert!(route("/a/mcp/tools", "/a/mcp", false).is_err());
+    }
+
+    #[cfg(feature = "rest-view")]
+    #[test]
+    fn rest_routes() {
         assert_eq!(
             route("/a/mcp/tools/add", "/a/mcp", true).ok(),
-            Some(Route::RestTool("add"))
+            Some(Route::RestTool("add".into()))
         );
         assert_eq!(
             route("/a/mcp/images/draw", "/a/mcp", true).ok(),
-            Some(Route::RestImage("draw"))
+            Some(Route::RestImage("draw".into()))
         );
         assert!(route("/a/mcp/tools/a/b", "/a/mcp", true).is_err());
         assert!(route("/a/mcp/tools/", "/a/mcp", true).is_err());

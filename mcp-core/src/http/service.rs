@@ -4,17 +4,24 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http::{HeaderValue, Method, Request, Response, header};
+#[cfg(feature = "oauth")]
+use http::HeaderValue;
+use http::{Method, Request, Response, header};
 
+#[cfg(feature = "oauth")]
 use crate::http::bearer;
 use crate::http::body::McpBody;
 use crate::http::core::Core;
 use crate::http::cors::Cors;
 use crate::http::error::{Error, ErrorKind};
-use crate::http::forwarded;
-use crate::http::reply;
+#[cfg(feature = "http-sse")]
+use crate::http::http_sse;
+#[cfg(feature = "rest-view")]
+use crate::http::rest;
 use crate::http::routing::{self, Route};
-use crate::http::{http_sse, rest, streamable};
+use crate::http::streamable;
+#[cfg(feature = "oauth")]
+use crate::http::{forwarded, reply};
 
 /// Serves one request: the guards, the route, the front end; CORS headers on the way out.
 pub(crate) async fn serve(
@@ -42,6 +49,7 @@ pub(crate) async fn serve(
 }
 
 /// `GET /.well-known/oauth-protected-resource{prefix}` (RFC 9728).
+#[cfg(feature = "oauth")]
 pub(crate) async fn well_known(
     core: &Core,
     req: Request<Bytes>,
@@ -77,26 +85,14 @@ pub(crate) async fn well_known(
     response
 }
 
-async fn handle(
-    core: &Arc<Core>,
-    req: Request<Bytes>,
+/// With an OAuth configuration, the bearer token's check: the request goes on with its
+/// [`Principal`](bearer::Principal) in the extensions, or is answered 401/403.
+#[cfg(feature = "oauth")]
+async fn authenticate(
+    core: &Core,
+    mut parts: http::request::Parts,
     prefix: &str,
-    cors_allowed: bool,
-) -> Result<Response<McpBody>, Error> {
-    let (mut parts, body) = req.into_parts();
-    // Only the Host check needs the external view on every request; the few routes that
-    // build URLs derive it again themselves, so the hot path allocates nothing for it.
-    core.config.policy.check(
-        &parts.headers,
-        &core.external(&parts).authority,
-        cors_allowed,
-    )?;
-    if cors_allowed && Cors::is_preflight(&parts.method, &parts.headers) {
-        if let (Some(cors), Some(origin)) = (&core.config.cors, parts.headers.get(header::ORIGIN)) {
-            routing::route(parts.uri.path(), prefix, core.config.rest_view)?;
-            return Ok(cors.preflight(origin, &parts.headers));
-        }
-    }
+) -> Result<http::request::Parts, Error> {
     if let Some((resource, verifier)) = &core.config.oauth {
         let external = core.external(&parts);
         let metadata = format!(
@@ -108,39 +104,68 @@ async fn handle(
             bearer::authenticate(&parts.headers, resource, &**verifier, &metadata).await?;
         parts.extensions.insert(principal);
     }
-    match routing::route(parts.uri.path(), prefix, core.config.rest_view)? {
+    Ok(parts)
+}
+
+async fn handle(
+    core: &Arc<Core>,
+    req: Request<Bytes>,
+    prefix: &str,
+    cors_allowed: bool,
+) -> Result<Response<McpBody>, Error> {
+    let (parts, body) = req.into_parts();
+    // Only the Host check needs the external view on every request; the few routes that
+    // build URLs derive it again themselves, so the hot path allocates nothing for it.
+    core.config.policy.check(
+        &parts.headers,
+        &core.external(&parts).authority,
+        cors_allowed,
+    )?;
+    if cors_allowed && Cors::is_preflight(&parts.method, &parts.headers) {
+        if let (Some(cors), Some(origin)) = (&core.config.cors, parts.headers.get(header::ORIGIN)) {
+            routing::route(parts.uri.path(), prefix, core.config.rest_view())?;
+            return Ok(cors.preflight(origin, &parts.headers));
+        }
+    }
+    #[cfg(feature = "oauth")]
+    let parts = authenticate(core, parts, prefix).await?;
+    match routing::route(parts.uri.path(), prefix, core.config.rest_view())? {
         Route::Endpoint => {}
+        #[cfg(feature = "rest-view")]
         Route::RestTools => return rest::tools(core, &parts.method),
-        Route::RestTool(name) => {
-            let name = name.to_owned();
-            return rest::call(core, &name, parts, body).await;
-        }
-        Route::RestImage(name) => {
-            let name = name.to_owned();
-            return rest::image(core, &name, parts, body).await;
-        }
+        #[cfg(feature = "rest-view")]
+        Route::RestTool(name) => return rest::call(core, &name, parts, body).await,
+        #[cfg(feature = "rest-view")]
+        Route::RestImage(name) => return rest::image(core, &name, parts, body).await,
+        #[cfg(feature = "rest-view")]
         Route::RestCompletions => return rest::completions(core, parts, body).await,
+        #[cfg(feature = "rest-view")]
         Route::OpenApi => {
             return rest::openapi(core, &parts.method, &core.external(&parts), prefix);
         }
-        Route::LegacySse | Route::LegacyMessages if core.config.stateless => {
+        #[cfg(feature = "http-sse")]
+        Route::HttpSseStream | Route::HttpSseMessages if core.config.stateless => {
             return Err(Error::new(
                 ErrorKind::MethodNotAllowed,
                 "Method Not Allowed: the HTTP+SSE transport needs sessions, and this server is stateless",
             )
             .with_allow("POST"));
         }
-        Route::LegacySse if parts.method == Method::GET => {
+        #[cfg(feature = "http-sse")]
+        Route::HttpSseStream if parts.method == Method::GET => {
             let external_prefix = core.external(&parts).path(prefix.trim_end_matches('/'));
             return http_sse::open(core, &parts, &external_prefix).await;
         }
-        Route::LegacyMessages if parts.method == Method::POST => {
+        #[cfg(feature = "http-sse")]
+        Route::HttpSseMessages if parts.method == Method::POST => {
             return http_sse::message(core, parts, body).await;
         }
-        Route::LegacySse => {
+        #[cfg(feature = "http-sse")]
+        Route::HttpSseStream => {
             return Err(Error::from(ErrorKind::MethodNotAllowed).with_allow("GET"));
         }
-        Route::LegacyMessages => {
+        #[cfg(feature = "http-sse")]
+        Route::HttpSseMessages => {
             return Err(Error::from(ErrorKind::MethodNotAllowed).with_allow("POST"));
         }
     }

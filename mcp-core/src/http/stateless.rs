@@ -32,7 +32,7 @@ use crate::protocol::jsonrpc::{
 };
 use crate::protocol::jsonrpc::{Message, RpcError};
 use crate::protocol::model::LoggingLevel;
-use crate::protocol::version::{MODERN_VERSIONS, supported_versions};
+use crate::protocol::version::{STATELESS_ERA_VERSIONS, supported_versions};
 use crate::session::changes::ChangeEvent;
 
 const META_PROTOCOL_VERSION: &str = "io.modelcontextprotocol/protocolVersion";
@@ -335,7 +335,7 @@ fn validate(
     if headers.contains_key(MCP_PROTOCOL_VERSION) {
         check_header(headers, &MCP_PROTOCOL_VERSION, version)?;
     }
-    if !MODERN_VERSIONS.contains(&version) {
+    if !STATELESS_ERA_VERSIONS.contains(&version) {
         return Err(RpcError::new(
             UNSUPPORTED_PROTOCOL_VERSION,
             format!("Unsupported protocol version: {version}"),

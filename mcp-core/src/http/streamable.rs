@@ -21,7 +21,7 @@ use crate::http::{sse, stateless};
 use crate::protocol::jsonrpc::{self, Envelope, Message, RpcError};
 use crate::protocol::sse::EventId;
 use crate::protocol::version::{
-    BATCH_VERSION, DEFAULT_HEADER_VERSION, LATEST_PROTOCOL_VERSION, supported_version,
+    BATCH_VERSION, DEFAULT_HEADER_VERSION, SESSION_ERA_LATEST_VERSION, supported_version,
 };
 use crate::session::{BusMessage, ResumeError, STANDALONE, Session, SessionState};
 
@@ -238,7 +238,7 @@ pub(crate) async fn initialize(
             .await);
         }
     };
-    let version = supported_version(&params.protocol_version).unwrap_or(LATEST_PROTOCOL_VERSION);
+    let version = supported_version(&params.protocol_version).unwrap_or(SESSION_ERA_LATEST_VERSION);
     let mut session_id = None;
     if !core.config.stateless {
         let state = SessionState::new(

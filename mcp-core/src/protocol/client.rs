@@ -14,7 +14,7 @@ use crate::protocol::model::{Content, Role};
 /// # Examples
 ///
 /// ```
-/// use mcp_mount::{CreateMessageParams, SamplingMessage};
+/// use mcp_mount::model::{CreateMessageParams, SamplingMessage};
 ///
 /// let params = CreateMessageParams::new(100)
 ///     .message(SamplingMessage::user_text("What is the capital of France?"))

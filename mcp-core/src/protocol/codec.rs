@@ -2,16 +2,7 @@
 //! needs.
 
 use base64::Engine as _;
-use base64::alphabet;
-use base64::engine::DecodePaddingMode;
-use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, STANDARD};
-
-/// Standard alphabet, padding optional on input: what clients put in `blob` and `data` fields
-/// is not always padded.
-const LENIENT: GeneralPurpose = GeneralPurpose::new(
-    &alphabet::STANDARD,
-    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
-);
+use base64::engine::general_purpose::STANDARD;
 
 /// Standard base64 with padding (RFC 4648 §4), as MCP's `blob` and `data` fields use.
 pub(crate) fn encode(bytes: &[u8]) -> String {
@@ -23,8 +14,20 @@ pub(crate) fn decode_strict(text: &str) -> Option<Vec<u8>> {
     STANDARD.decode(text).ok()
 }
 
-/// Standard base64, padding optional and ASCII whitespace ignored (content a tool produced).
+/// Standard base64, padding optional and ASCII whitespace ignored (content a tool produced,
+/// which only the REST view's image route decodes).
+#[cfg(feature = "rest-view")]
 pub(crate) fn decode_lenient(text: &str) -> Option<Vec<u8>> {
+    use base64::alphabet;
+    use base64::engine::DecodePaddingMode;
+    use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
+
+    /// Standard alphabet, padding optional on input: what clients put in `blob` and `data`
+    /// fields is not always padded.
+    const LENIENT: GeneralPurpose = GeneralPurpose::new(
+        &alphabet::STANDARD,
+        GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+    );
     let compact: String = text.chars().filter(|c| !c.is_ascii_whitespace()).collect();
     LENIENT.decode(compact).ok()
 }
@@ -41,6 +44,11 @@ mod tests {
         }
         assert_eq!(decode_strict("Zg"), None, "strict wants padding");
         assert_eq!(decode_strict("!!"), None);
+    }
+
+    #[cfg(feature = "rest-view")]
+    #[test]
+    fn lenient() {
         assert_eq!(decode_lenient("aGVs\nbG8").as_deref(), Some(&b"hello"[..]));
         assert_eq!(decode_lenient("aGVsbG8=").as_deref(), Some(&b"hello"[..]));
         assert_eq!(decode_lenient("aGVsbG8").as_deref(), Some(&b"hello"[..]));

@@ -4,7 +4,7 @@
 pub(crate) mod cache;
 pub(crate) mod client;
 pub(crate) mod codec;
-pub mod jsonrpc;
+pub(crate) mod jsonrpc;
 pub(crate) mod model;
 pub(crate) mod sse;
 pub(crate) mod version;

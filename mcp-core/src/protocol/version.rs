@@ -1,11 +1,13 @@
-//! The protocol versions this server speaks, in both eras.
+//! The protocol versions this server speaks, in both eras: the session era (2024-11-05 to
+//! 2025-11-25: an `initialize` handshake and, over HTTP, `Mcp-Session-Id` sessions) and the
+//! stateless era (2026-07-28: every request carries its version and stands alone).
 
-/// The newest protocol version of the handshake era.
-pub const LATEST_PROTOCOL_VERSION: &str = "2025-11-25";
+/// The newest session-era protocol version. Older than [`STATELESS_ERA_VERSION`]: it is the
+/// newest version a client *negotiates* with `initialize`.
+pub const SESSION_ERA_LATEST_VERSION: &str = "2025-11-25";
 
-/// Every handshake-era protocol version this server negotiates, newest first.
-pub const SUPPORTED_PROTOCOL_VERSIONS: &[&str] =
-    &["2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"];
+/// Every session-era protocol version this server negotiates, newest first.
+pub const SESSION_ERA_VERSIONS: &[&str] = &["2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"];
 
 /// The version assumed when a request carries no `MCP-Protocol-Version` header.
 pub(crate) const DEFAULT_HEADER_VERSION: &str = "2025-03-26";
@@ -13,25 +15,22 @@ pub(crate) const DEFAULT_HEADER_VERSION: &str = "2025-03-26";
 /// The one version whose clients may send JSON-RPC batches.
 pub(crate) const BATCH_VERSION: &str = "2025-03-26";
 
-/// The stateless protocol version this server speaks.
-pub const MODERN_PROTOCOL_VERSION: &str = "2026-07-28";
+/// The stateless-era protocol version this server speaks.
+pub const STATELESS_ERA_VERSION: &str = "2026-07-28";
 
-/// Every modern-era version this server speaks, newest first.
-pub(crate) const MODERN_VERSIONS: &[&str] = &[MODERN_PROTOCOL_VERSION];
+/// Every stateless-era version this server speaks, newest first.
+pub(crate) const STATELESS_ERA_VERSIONS: &[&str] = &[STATELESS_ERA_VERSION];
 
-/// The handshake-era version `version` names, if this server speaks it.
+/// The session-era version `version` names, if this server speaks it.
 pub(crate) fn supported_version(version: &str) -> Option<&'static str> {
-    SUPPORTED_PROTOCOL_VERSIONS
-        .iter()
-        .copied()
-        .find(|v| *v == version)
+    SESSION_ERA_VERSIONS.iter().copied().find(|v| *v == version)
 }
 
-/// Every version this server speaks: the modern ones, then the legacy ones.
+/// Every version this server speaks: the stateless-era ones, then the session-era ones.
 pub(crate) fn supported_versions() -> Vec<&'static str> {
-    MODERN_VERSIONS
+    STATELESS_ERA_VERSIONS
         .iter()
-        .chain(SUPPORTED_PROTOCOL_VERSIONS)
+        .chain(SESSION_ERA_VERSIONS)
         .copied()
         .collect()
 }

@@ -4,6 +4,7 @@
 
 pub(crate) mod bus;
 pub(crate) mod changes;
+#[cfg(feature = "http-sse")]
 pub(crate) mod http_sse;
 pub(crate) mod log;
 pub(crate) mod runtime;

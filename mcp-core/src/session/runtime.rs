@@ -94,7 +94,7 @@ impl Session {
         // A version the store holds that this build does not speak is served as the newest
         // one it does: the state was written by a newer replica during a rolling deploy.
         let protocol_version = supported_version(&state.protocol_version)
-            .unwrap_or(crate::protocol::version::LATEST_PROTOCOL_VERSION);
+            .unwrap_or(crate::protocol::version::SESSION_ERA_LATEST_VERSION);
         Self {
             id: state.id.as_str().into(),
             protocol_version,
@@ -516,6 +516,7 @@ impl Runtimes {
     }
 
     /// A runtime for `state` that no registry holds (an HTTP+SSE session's).
+    #[cfg(feature = "http-sse")]
     pub(crate) fn detached(&self, state: Arc<SessionState>) -> Session {
         Session::new(state, self.replay, Arc::clone(&self.log))
     }
