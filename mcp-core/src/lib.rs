@@ -13,6 +13,7 @@
 // `telemetry` sits below them all. `model` and `adapter` are the public faces of `protocol` and
 // `http` (re-exports only); nothing inside the crate imports from them.
 pub mod adapter;
+pub mod cluster;
 mod engine;
 mod handler;
 mod http;
@@ -41,9 +42,4 @@ pub use protocol::cache::CacheScope;
 pub use protocol::jsonrpc::RpcError;
 pub use protocol::model::{CallToolResult, Content, PromptMessage};
 pub use server::{BuildError, McpServer, McpServerBuilder};
-pub use session::{
-    BusMessage, ChangeEvent, Cluster, EventId, EventLog, InMemoryEventLog, InMemorySessionStore,
-    Inbox, KEEP_EVERY, LocalBus, LoggedEvent, MAX_SUBSCRIPTIONS, MessageBus, Replay, ReplayError,
-    Session, SessionChange, SessionState, SessionStore, StoreError, TooManySubscriptions,
-    Transport,
-};
+pub use session::{InMemorySessionStore, Session, SessionState, SessionStore};

@@ -331,7 +331,7 @@ impl McpServerBuilder {
         self
     }
 
-    /// Connects this replica to the others through `bus` (default: [`LocalBus`](crate::LocalBus),
+    /// Connects this replica to the others through `bus` (default: [`LocalBus`](crate::cluster::LocalBus),
     /// for a server that runs alone): client answers, cancellations and `DELETE`s that reach
     /// a replica other than the one holding the session's live part, and change events for
     /// every replica's listening streams, go over it.

@@ -11,11 +11,12 @@ use bytes::Bytes;
 mod support;
 use futures_util::StreamExt;
 use mcp_mount::adapter::McpBody;
-use mcp_mount::model::ElicitParams;
-use mcp_mount::{
-    BusMessage, EventId, EventLog, InMemoryEventLog, InMemorySessionStore, Inbox, McpServer,
-    MessageBus, Replay, ReplayError, RequestContext, StoreError, Tool,
+use mcp_mount::cluster::{
+    BusMessage, EventId, EventLog, InMemoryEventLog, Inbox, MessageBus, Replay, ReplayError,
+    StoreError,
 };
+use mcp_mount::model::ElicitParams;
+use mcp_mount::{InMemorySessionStore, McpServer, RequestContext, Tool};
 use serde_json::{Value, json};
 
 /// Every replica's inbox; a replica's `send` delivers to all the others.
