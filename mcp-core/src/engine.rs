@@ -47,7 +47,7 @@ pub(crate) struct Running {
     /// `notifications/cancelled`).
     pub(crate) cancellable: bool,
     /// Whether the client closing the response stream cancels the handler (2026-07-28; in the
-    /// legacy era a disconnect is not a cancellation).
+    /// session era a disconnect is not a cancellation).
     pub(crate) cancel_on_disconnect: bool,
 }
 
@@ -91,7 +91,7 @@ pub(crate) struct Call<'a> {
     pub(crate) id: &'a jsonrpc::RequestId,
     /// The answer is plain JSON: the handler cannot stream or send requests to the client.
     pub(crate) plain_json: bool,
-    /// A 2026-07-28 request's declarations (`None` in the legacy era).
+    /// A 2026-07-28 request's declarations (`None` in the session era).
     pub(crate) modern: Option<Arc<ModernCall>>,
     /// The request's span; the engine opens it.
     pub(crate) span: Span,

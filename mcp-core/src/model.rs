@@ -30,6 +30,7 @@ pub mod codes {
 /// handshake; 2024-11-05 to 2025-11-25) and the stateless era (2026-07-28).
 pub mod versions {
     pub use crate::protocol::version::{
-        SESSION_ERA_LATEST_VERSION, SESSION_ERA_VERSIONS, STATELESS_ERA_VERSION,
+        Era, ProtocolVersion, SESSION_ERA_LATEST_VERSION, SESSION_ERA_VERSIONS,
+        STATELESS_ERA_VERSION,
     };
 }

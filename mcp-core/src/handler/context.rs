@@ -50,7 +50,7 @@ struct Inner {
     /// `None`: nothing can cancel the request (no session, not the 2026-07-28 era).
     cancel: Option<CancellationToken>,
     client_timeout: Duration,
-    /// What a 2026-07-28 request said about itself in `_meta` (`None` in the legacy era).
+    /// What a 2026-07-28 request said about itself in `_meta` (`None` in the session era).
     modern: Option<Arc<ModernCall>>,
     /// The MRTR key of this context's requests to the client ([`RequestContext::with_input_key`]).
     input_key: Option<String>,
@@ -132,7 +132,7 @@ impl RequestContext {
     }
 
     /// The capabilities the client declared: in its request's `_meta` (2026-07-28) or at
-    /// `initialize` (its session's); `None` for a legacy request without a session. Lets a
+    /// `initialize` (its session's); `None` for a session-era request without a session. Lets a
     /// handler ask only for input the client can give.
     pub fn client_capabilities(&self) -> Option<&Value> {
         match &self.inner.modern {
@@ -144,7 +144,7 @@ impl RequestContext {
     /// This context with `key` naming its requests to the client in a 2026-07-28
     /// `input_required` result (`inputRequests[key]`, answered in `inputResponses[key]`); by
     /// default the n-th request a handler makes is `input-<n>`. Keys must be unique within
-    /// the request. In the legacy era the key is unused.
+    /// the request. In the session era the key is unused.
     ///
     /// ```
     /// # use mcp_mount::RequestContext;

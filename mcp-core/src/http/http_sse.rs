@@ -39,7 +39,7 @@ fn unavailable(e: getrandom::Error) -> Error {
     )
 }
 
-/// `GET {prefix}/sse`: opens a legacy session and its stream; `prefix` is the external one.
+/// `GET {prefix}/sse`: opens a sse_session session and its stream; `prefix` is the external one.
 pub(crate) async fn open(
     core: &Core,
     parts: &http::request::Parts,
@@ -119,7 +119,7 @@ pub(crate) async fn message(
     let id = id.to_owned();
     let id = id.as_str();
     let principal = core.principal_of(&parts);
-    let Some(legacy) = core.http_sse.get(id) else {
+    let Some(sse_session) = core.http_sse.get(id) else {
         // The stream may be held by another replica: the store knows the session, the bus
         // takes the message there.
         let state = core.store.load(id).await.map_err(store_error)?;
@@ -142,10 +142,10 @@ pub(crate) async fn message(
         });
         return Ok(accepted_response());
     };
-    if legacy.principal != principal {
+    if sse_session.principal != principal {
         return Err(ErrorKind::SessionNotFound.into());
     }
-    process(core, id, &legacy, parts, &body).await?;
+    process(core, id, &sse_session, parts, &body).await?;
     Ok(accepted_response())
 }
 
@@ -163,7 +163,7 @@ pub(crate) async fn forwarded(
     headers: &[(String, String)],
     body: &str,
 ) {
-    let Some(legacy) = core.http_sse.get(session) else {
+    let Some(sse_session) = core.http_sse.get(session) else {
         return;
     };
     let mut request = http::Request::post(uri);
@@ -176,7 +176,7 @@ pub(crate) async fn forwarded(
     let (parts, ()) = request.into_parts();
     // Nobody waits for an answer here: errors of a forwarded message are the client's to see
     // as for any message, on its stream when it has an id.
-    if let Err(error) = process(core, session, &legacy, parts, body.as_bytes()).await {
+    if let Err(error) = process(core, session, &sse_session, parts, body.as_bytes()).await {
         crate::telemetry::rejected(error.status().as_u16(), &error.to_string(), error.setting());
     }
 }
@@ -185,7 +185,7 @@ pub(crate) async fn forwarded(
 async fn process(
     core: &Arc<Core>,
     id_of_stream: &str,
-    legacy: &HttpSseSession,
+    sse_session: &HttpSseSession,
     parts: http::request::Parts,
     body: &[u8],
 ) -> Result<(), Error> {
@@ -194,7 +194,7 @@ async fn process(
     let message = envelope.classify().map_err(|invalid| {
         Error::new(ErrorKind::InvalidRequest, invalid.message).with_id(invalid.id)
     })?;
-    let session = legacy.session.get().cloned();
+    let session = sse_session.session.get().cloned();
     match message {
         Message::Request { id, method, params } if method == "initialize" => {
             let answer = match parse_params::<InitializeParams>(params) {
@@ -222,12 +222,14 @@ async fn process(
                     else {
                         return Err(ErrorKind::SessionNotFound.into());
                     };
-                    let _ = legacy.session.set(Arc::new(core.runtimes.detached(state)));
+                    let _ = sse_session
+                        .session
+                        .set(Arc::new(core.runtimes.detached(state)));
                     core.engine
                         .initialize_result(&id, version, core.config.stateless)
                 }
             };
-            let _ = legacy.stream.send(sse::event(None, &answer)).await;
+            let _ = sse_session.stream.send(sse::event(None, &answer)).await;
         }
         Message::Request { id, method, params } => {
             let call = Call {
@@ -244,10 +246,10 @@ async fn process(
             };
             match reply {
                 Reply::Ready(answer) => {
-                    let _ = legacy.stream.send(sse::event(None, &answer)).await;
+                    let _ = sse_session.stream.send(sse::event(None, &answer)).await;
                 }
                 Reply::Running(running) => {
-                    tokio::spawn(pump(running, legacy.stream.clone()));
+                    tokio::spawn(pump(running, sse_session.stream.clone()));
                 }
             }
         }

@@ -5,7 +5,7 @@
 //! A POST is modern when its `params._meta` carries `io.modelcontextprotocol/protocolVersion`
 //! or `io.modelcontextprotocol/clientCapabilities`, or when it is `server/discover` (a method
 //! only the modern era has). Everything else, `initialize` without modern `_meta` included,
-//! keeps the session-based legacy behaviour; an `initialize` that carries modern `_meta` is a
+//! keeps the session-era behaviour; an `initialize` that carries modern `_meta` is a
 //! removed method (404).
 
 use std::sync::Arc;

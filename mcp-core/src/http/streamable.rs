@@ -21,7 +21,8 @@ use crate::http::{sse, stateless};
 use crate::protocol::jsonrpc::{self, Envelope, Message, RpcError};
 use crate::protocol::sse::EventId;
 use crate::protocol::version::{
-    BATCH_VERSION, DEFAULT_HEADER_VERSION, SESSION_ERA_LATEST_VERSION, supported_version,
+    BATCH_VERSION, DEFAULT_HEADER_VERSION, ProtocolVersion, SESSION_ERA_LATEST_VERSION,
+    supported_version,
 };
 use crate::session::{BusMessage, ResumeError, STANDALONE, Session, SessionState};
 
@@ -126,7 +127,7 @@ pub(crate) async fn batch(
         (None, Some(session)) => session.protocol_version(),
         (None, None) => DEFAULT_HEADER_VERSION,
     };
-    if version != BATCH_VERSION {
+    if !ProtocolVersion::parse(version).is_some_and(ProtocolVersion::allows_batches) {
         return Err(Error::new(
             ErrorKind::InvalidRequest,
             format!(

@@ -17,13 +17,10 @@ use tokio_util::sync::CancellationToken;
 use crate::protocol::jsonrpc::{RequestId, RpcError};
 use crate::protocol::model::LoggingLevel;
 use crate::protocol::sse;
-use crate::protocol::version::supported_version;
+use crate::protocol::version::{ProtocolVersion, supported_version};
 
 use crate::session::log::{EventId, EventLog, ReplayError, ReplayLimit, STANDALONE};
 use crate::session::state::SessionState;
-
-/// The protocol version from which streams are resumable (SEP-1699 priming events).
-const RESUMABLE_FROM: &str = "2025-11-25";
 
 /// What a client answered to a server-to-client request: its `result`, or its `error`.
 pub(crate) type ClientReply = Result<Box<RawValue>, RpcError>;
@@ -233,7 +230,9 @@ impl Session {
     /// Whether this session's SSE streams carry event ids and can be resumed with
     /// `Last-Event-ID`: the client negotiated 2025-11-25 or later and replay is enabled.
     pub fn is_resumable(&self) -> bool {
-        self.protocol_version >= RESUMABLE_FROM && self.replay.events > 0
+        ProtocolVersion::parse(self.protocol_version)
+            .is_some_and(ProtocolVersion::resumable_streams)
+            && self.replay.events > 0
     }
 
     /// Registers an in-flight request; the guard unregisters it when dropped.
