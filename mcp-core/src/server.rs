@@ -439,7 +439,7 @@ impl McpServerBuilder {
             let me = me.clone();
             bus.attach(Inbox::new(move |message| {
                 if let Some(core) = me.upgrade() {
-                    core.deliver(message);
+                    service::deliver(&core, message);
                 }
             }));
             Core {

@@ -103,53 +103,6 @@ impl Core {
         self.engine.bus.send(BusMessage::Change(event));
         reached
     }
-
-    /// Acts on a message another replica sent.
-    pub(crate) fn deliver(self: &Arc<Self>, message: BusMessage) {
-        match message {
-            BusMessage::ClientReply {
-                session,
-                request,
-                reply,
-            } => {
-                if let Some(session) = self.runtimes.get(&session) {
-                    // Nobody waiting here either: the handler gave up or never was here.
-                    let _ = session.complete_client_request(&request, reply);
-                }
-            }
-            BusMessage::Cancel { session, request } => {
-                if let Some(session) = self.runtimes.get(&session) {
-                    session.cancel_request(&request);
-                }
-            }
-            BusMessage::End { session } => self.runtimes.end(&session),
-            BusMessage::Change(event) => {
-                self.changes.publish(&event);
-            }
-            #[cfg(feature = "http-sse")]
-            BusMessage::HttpSseMessage {
-                session,
-                uri,
-                headers,
-                body,
-            } => {
-                // Only a replica holding the stream acts, on the runtime that serves it.
-                if self.http_sse.get(&session).is_none() {
-                    return;
-                }
-                let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-                    return;
-                };
-                let core = Arc::clone(self);
-                runtime.spawn(async move {
-                    crate::http::http_sse::forwarded(&core, &session, &uri, &headers, &body).await;
-                });
-            }
-            // Without the HTTP+SSE transport no stream of it is held here.
-            #[cfg(not(feature = "http-sse"))]
-            BusMessage::HttpSseMessage { .. } => {}
-        }
-    }
 }
 
 /// The version a session-era request names in `MCP-Protocol-Version` (2025-03-26 when it

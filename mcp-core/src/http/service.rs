@@ -22,6 +22,7 @@ use crate::http::routing::{self, Route};
 use crate::http::streamable;
 #[cfg(feature = "oauth")]
 use crate::http::{forwarded, reply};
+use crate::session::BusMessage;
 
 /// Serves one request: the guards, the route, the front end; CORS headers on the way out.
 pub(crate) async fn serve(
@@ -183,5 +184,52 @@ async fn handle(
             format!("Method Not Allowed: {} (allowed: {allow})", parts.method),
         )
         .with_allow(allow)),
+    }
+}
+
+/// Acts on a message another replica sent.
+pub(crate) fn deliver(core: &Arc<Core>, message: BusMessage) {
+    match message {
+        BusMessage::ClientReply {
+            session,
+            request,
+            reply,
+        } => {
+            if let Some(session) = core.runtimes.get(&session) {
+                // Nobody waiting here either: the handler gave up or never was here.
+                let _ = session.complete_client_request(&request, reply);
+            }
+        }
+        BusMessage::Cancel { session, request } => {
+            if let Some(session) = core.runtimes.get(&session) {
+                session.cancel_request(&request);
+            }
+        }
+        BusMessage::End { session } => core.runtimes.end(&session),
+        BusMessage::Change(event) => {
+            core.changes.publish(&event);
+        }
+        #[cfg(feature = "http-sse")]
+        BusMessage::HttpSseMessage {
+            session,
+            uri,
+            headers,
+            body,
+        } => {
+            // Only a replica holding the stream acts, on the runtime that serves it.
+            if core.http_sse.get(&session).is_none() {
+                return;
+            }
+            let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+                return;
+            };
+            let core = Arc::clone(core);
+            runtime.spawn(async move {
+                http_sse::forwarded(&core, &session, &uri, &headers, &body).await;
+            });
+        }
+        // Without the HTTP+SSE transport no stream of it is held here.
+        #[cfg(not(feature = "http-sse"))]
+        BusMessage::HttpSseMessage { .. } => {}
     }
 }
