@@ -1,0 +1,408 @@
+//! The session store on Redis: a hash per session with an idle `PEXPIRE`, its subscriptions
+//! in a set beside it, and the cap as a sorted set of live sessions scored by expiry.
+
+use std::collections::BTreeSet;
+use std::sync::{Arc, LazyLock};
+
+use async_trait::async_trait;
+use mcp_mount::{
+    LoggingLevel, MAX_SUBSCRIPTIONS, SessionChange, SessionState, SessionStore, StoreError,
+    TooManySubscriptions,
+};
+use redis::Script;
+
+use crate::keys::valid_id;
+use crate::{RedisOptions, Shared, now_ms, unavailable, with_scripts};
+
+/// Refreshes every key of a live session and returns its state as `[j, i, l, sub…]`; `nil`
+/// when there is no such session. KEYS: state, subscriptions, log counters, standalone stream.
+/// ARGV: idle TTL in ms.
+const LOAD: &str = r"
+local v = redis.call('HMGET', KEYS[1], 'j', 'i', 'l')
+if not v[1] then return false end
+for k = 1, #KEYS do redis.call('PEXPIRE', KEYS[k], ARGV[1]) end
+local r = {v[1], v[2] or '', v[3] or ''}
+local subs = redis.call('SMEMBERS', KEYS[2])
+for k = 1, #subs do r[#r + 1] = subs[k] end
+return r
+";
+
+/// `SessionState::apply` on the keys of a session, then `LOAD`; `{'!'}` for a subscription
+/// past the cap (nothing changed). ARGV: TTL, change (`i`, `l`, `s`, `u`), its value, the
+/// subscription cap.
+const CHANGE: &str = r"
+if redis.call('EXISTS', KEYS[1]) == 0 then return false end
+local kind = ARGV[2]
+if kind == 'i' then
+  redis.call('HSET', KEYS[1], 'i', '1')
+elseif kind == 'l' then
+  redis.call('HSET', KEYS[1], 'l', ARGV[3])
+elseif kind == 's' then
+  if redis.call('SISMEMBER', KEYS[2], ARGV[3]) == 0
+     and redis.call('SCARD', KEYS[2]) >= tonumber(ARGV[4]) then
+    return {'!'}
+  end
+  redis.call('SADD', KEYS[2], ARGV[3])
+elseif kind == 'u' then
+  redis.call('SREM', KEYS[2], ARGV[3])
+end
+local v = redis.call('HMGET', KEYS[1], 'j', 'i', 'l')
+for k = 1, #KEYS do redis.call('PEXPIRE', KEYS[k], ARGV[1]) end
+local r = {v[1], v[2] or '', v[3] or ''}
+local subs = redis.call('SMEMBERS', KEYS[2])
+for k = 1, #subs do r[#r + 1] = subs[k] end
+return r
+";
+
+/// Takes a place under the cap: drops expired entries, refuses when full, adds `sid`.
+/// KEYS: the live set. ARGV: now, expiry, cap, sid.
+const RESERVE: &str = r"
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[1])
+if not redis.call('ZSCORE', KEYS[1], ARGV[4])
+   and redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then
+  return 0
+end
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[4])
+return 1
+";
+
+static LOAD_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(LOAD));
+static CHANGE_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(CHANGE));
+static RESERVE_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(RESERVE));
+
+/// Sessions in Redis, shared by every replica: idle TTL and cap hold across the cluster.
+///
+/// - `{prefix}:{sid}:s` — hash: `j` the state as created (JSON), `i` initialized, `l` log
+///   level; `PEXPIRE` = the idle TTL, refreshed by `load`, `change` and `touch`.
+/// - `{prefix}:{sid}:sub` — set of subscribed resource URIs, expiring with it.
+/// - `{prefix}:sessions` — sorted set of live sessions scored by expiry; `create` drops the
+///   expired ones and refuses past the cap ([`StoreError::Full`]), atomically.
+///
+/// `load`, `change` and `touch` are one round trip (a script on the session's slot,
+/// pipelined with the refresh of its score); `create` is one, two when full.
+#[derive(Clone, Debug)]
+pub struct RedisSessionStore {
+    shared: Shared,
+}
+
+impl RedisSessionStore {
+    /// Connects a store alone (without the log and the bus) to `url`.
+    ///
+    /// # Errors
+    ///
+    /// A bad URL or key prefix, or Redis cannot be reached now.
+    pub async fn connect(url: &str, options: RedisOptions) -> Result<Self, crate::Error> {
+        Ok(Self::from_shared(Shared::connect(url, options).await?))
+    }
+
+    pub(crate) fn from_shared(shared: Shared) -> Self {
+        Self { shared }
+    }
+
+    fn session_keys(&self, id: &str) -> [String; 4] {
+        let keys = &self.shared.keys;
+        [
+            keys.state(id),
+            keys.subscriptions(id),
+            keys.log(id),
+            keys.events(id, 0),
+        ]
+    }
+
+    fn expiry(&self) -> u64 {
+        now_ms().saturating_add(self.shared.options.ttl_ms())
+    }
+
+    /// Runs `script` on `id`'s keys with `args` after the TTL, pipelined with the refresh of
+    /// the session's score; `None` when the session is gone (then its score is dropped too,
+    /// which the refresh may have brought back).
+    async fn on_session(
+        &self,
+        id: &str,
+        script: &Script,
+        args: &[&str],
+    ) -> Result<Option<Vec<Vec<u8>>>, StoreError> {
+        let keys = self.session_keys(id);
+        let ttl = self.shared.options.ttl_ms();
+        let live = self.shared.keys.live();
+        let expiry = self.expiry();
+        let reply: Option<Vec<Vec<u8>>> = with_scripts(&self.shared.conn, &[script], |mut conn| {
+            let mut invocation = script.prepare_invoke();
+            for key in &keys {
+                invocation.key(key);
+            }
+            invocation.arg(ttl);
+            for arg in args {
+                invocation.arg(*arg);
+            }
+            let mut pipe = redis::pipe();
+            pipe.invoke_script(&invocation)
+                .cmd("ZADD")
+                .arg(live)
+                .arg("XX")
+                .arg(expiry)
+                .arg(id)
+                .ignore();
+            async move {
+                let (reply,): (Option<Vec<Vec<u8>>>,) = pipe.query_async(&mut conn).await?;
+                Ok(reply)
+            }
+        })
+        .await
+        .map_err(|e| unavailable(&e))?;
+        if reply.is_none() {
+            self.forget_score(id).await?;
+        }
+        Ok(reply)
+    }
+
+    async fn forget_score(&self, id: &str) -> Result<(), StoreError> {
+        let mut conn = self.shared.conn.clone();
+        redis::cmd("ZREM")
+            .arg(self.shared.keys.live())
+            .arg(id)
+            .exec_async(&mut conn)
+            .await
+            .map_err(|e| unavailable(&e))
+    }
+}
+
+/// The state from what `LOAD` returns: the JSON it was created with, then what changed.
+fn decode(reply: &[Vec<u8>]) -> Result<SessionState, StoreError> {
+    let corrupt =
+        |why: String| StoreError::Unavailable(format!("a corrupt session in Redis: {why}"));
+    let [json, initialized, level, subscriptions @ ..] = reply else {
+        return Err(corrupt("a short reply".into()));
+    };
+    let mut state: SessionState =
+        serde_json::from_slice(json).map_err(|e| corrupt(e.to_string()))?;
+    if initialized.as_slice() == b"1" {
+        state.initialized = true;
+    }
+    if !level.is_empty() {
+        let level = String::from_utf8_lossy(level).into_owned();
+        state.log_level = serde_json::from_value::<LoggingLevel>(serde_json::Value::String(level))
+            .map_err(|e| corrupt(e.to_string()))?;
+    }
+    state.subscriptions = subscriptions
+        .iter()
+        .map(|uri| String::from_utf8_lossy(uri).into_owned())
+        .collect::<BTreeSet<String>>();
+    Ok(state)
+}
+
+/// A change as the `CHANGE` script's kind and value.
+fn encode(change: &SessionChange) -> Result<(&'static str, String), StoreError> {
+    Ok(match change {
+        SessionChange::Initialized => ("i", String::new()),
+        SessionChange::LogLevel(level) => {
+            let value = serde_json::to_value(level)
+                .map_err(|e| StoreError::Unavailable(format!("a log level as JSON: {e}")))?;
+            ("l", value.as_str().unwrap_or("debug").to_owned())
+        }
+        SessionChange::Subscribe(uri) => ("s", uri.clone()),
+        SessionChange::Unsubscribe(uri) => ("u", uri.clone()),
+        other => {
+            return Err(StoreError::Unavailable(format!(
+                "mcp-mount-redis does not know the session change {other:?}; use the \
+                 mcp-mount-redis of the same release as mcp-mount"
+            )));
+        }
+    })
+}
+
+#[async_trait]
+impl SessionStore for RedisSessionStore {
+    async fn create(&self, state: SessionState) -> Result<(), StoreError> {
+        if !valid_id(&state.id) {
+            return Err(StoreError::Unavailable(format!(
+                "the session id {:?} cannot name a Redis key",
+                state.id
+            )));
+        }
+        let json = serde_json::to_vec(&state)
+            .map_err(|e| StoreError::Unavailable(format!("a session as JSON: {e}")))?;
+        let [state_key, subs_key, ..] = self.session_keys(&state.id);
+        let ttl = self.shared.options.ttl_ms();
+        let (now, expiry) = (now_ms(), self.expiry());
+        let cap = self.shared.options.max_sessions;
+        let id = state.id.as_str();
+        let live = self.shared.keys.live();
+        let placed: i64 = with_scripts(&self.shared.conn, &[&RESERVE_SCRIPT], |mut conn| {
+            let mut reserve = RESERVE_SCRIPT.prepare_invoke();
+            reserve.key(live).arg(now).arg(expiry).arg(cap).arg(id);
+            let mut pipe = redis::pipe();
+            pipe.invoke_script(&reserve);
+            // Written in the same round trip, and taken back in the rare case of a full
+            // store: the id is fresh, so no other request can see it meanwhile.
+            pipe.cmd("HSET")
+                .arg(&state_key)
+                .arg("j")
+                .arg(&json)
+                .ignore()
+                .cmd("PEXPIRE")
+                .arg(&state_key)
+                .arg(ttl)
+                .ignore();
+            if !state.subscriptions.is_empty() {
+                pipe.cmd("SADD")
+                    .arg(&subs_key)
+                    .arg(&state.subscriptions)
+                    .ignore()
+                    .cmd("PEXPIRE")
+                    .arg(&subs_key)
+                    .arg(ttl)
+                    .ignore();
+            }
+            async move {
+                let (placed,): (i64,) = pipe.query_async(&mut conn).await?;
+                Ok(placed)
+            }
+        })
+        .await
+        .map_err(|e| unavailable(&e))?;
+        if placed == 1 {
+            return Ok(());
+        }
+        let mut conn = self.shared.conn.clone();
+        redis::cmd("DEL")
+            .arg(&state_key)
+            .arg(&subs_key)
+            .exec_async(&mut conn)
+            .await
+            .map_err(|e| unavailable(&e))?;
+        Err(StoreError::Full)
+    }
+
+    async fn load(&self, id: &str) -> Result<Option<Arc<SessionState>>, StoreError> {
+        if !valid_id(id) {
+            return Ok(None);
+        }
+        match self.on_session(id, &LOAD_SCRIPT, &[]).await? {
+            Some(reply) => Ok(Some(Arc::new(decode(&reply)?))),
+            None => Ok(None),
+        }
+    }
+
+    async fn change(
+        &self,
+        id: &str,
+        change: &SessionChange,
+    ) -> Result<Option<Arc<SessionState>>, StoreError> {
+        if !valid_id(id) {
+            return Ok(None);
+        }
+        let (kind, value) = encode(change)?;
+        let cap = MAX_SUBSCRIPTIONS.to_string();
+        match self
+            .on_session(id, &CHANGE_SCRIPT, &[kind, &value, &cap])
+            .await?
+        {
+            Some(reply) if reply.first().is_some_and(|r| r.as_slice() == b"!") => {
+                Err(StoreError::Refused(TooManySubscriptions))
+            }
+            Some(reply) => Ok(Some(Arc::new(decode(&reply)?))),
+            None => Ok(None),
+        }
+    }
+
+    async fn touch(&self, id: &str) -> Result<bool, StoreError> {
+        if !valid_id(id) {
+            return Ok(false);
+        }
+        let keys = self.session_keys(id);
+        let ttl = self.shared.options.ttl_ms();
+        let mut pipe = redis::pipe();
+        for key in &keys {
+            pipe.cmd("PEXPIRE").arg(key).arg(ttl);
+        }
+        pipe.cmd("ZADD")
+            .arg(self.shared.keys.live())
+            .arg("XX")
+            .arg(self.expiry())
+            .arg(id)
+            .ignore();
+        let mut conn = self.shared.conn.clone();
+        let (state, _, _, _): (bool, bool, bool, bool) = pipe
+            .query_async(&mut conn)
+            .await
+            .map_err(|e| unavailable(&e))?;
+        if !state {
+            self.forget_score(id).await?;
+        }
+        Ok(state)
+    }
+
+    async fn remove(&self, id: &str) -> Result<bool, StoreError> {
+        if !valid_id(id) {
+            return Ok(false);
+        }
+        let keys = &self.shared.keys;
+        let mut conn = self.shared.conn.clone();
+        let (removed, _, _): (u32, u32, u32) = redis::pipe()
+            .cmd("DEL")
+            .arg(keys.state(id))
+            .cmd("DEL")
+            .arg(keys.subscriptions(id))
+            .cmd("ZREM")
+            .arg(keys.live())
+            .arg(id)
+            .query_async(&mut conn)
+            .await
+            .map_err(|e| unavailable(&e))?;
+        Ok(removed == 1)
+    }
+
+    async fn count(&self) -> Result<usize, StoreError> {
+        let mut conn = self.shared.conn.clone();
+        redis::cmd("ZCOUNT")
+            .arg(self.shared.keys.live())
+            .arg(format!("({}", now_ms()))
+            .arg("+inf")
+            .query_async(&mut conn)
+            .await
+            .map_err(|e| unavailable(&e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_change_has_its_script_kind() {
+        for (change, kind) in [
+            (SessionChange::Initialized, "i"),
+            (SessionChange::LogLevel(LoggingLevel::Warning), "l"),
+            (SessionChange::Subscribe("u://a".into()), "s"),
+            (SessionChange::Unsubscribe("u://a".into()), "u"),
+        ] {
+            assert_eq!(encode(&change).map(|(k, _)| k), Ok(kind));
+        }
+        assert_eq!(
+            encode(&SessionChange::LogLevel(LoggingLevel::Warning)).map(|(_, v)| v),
+            Ok("warning".to_owned())
+        );
+    }
+
+    #[test]
+    fn a_state_decodes_with_what_changed() {
+        let Ok(state) = SessionState::new(
+            "2025-11-25",
+            serde_json::json!({}),
+            serde_json::json!({"name": "t"}),
+            None,
+        ) else {
+            panic!("no randomness")
+        };
+        let json = serde_json::to_vec(&state).unwrap_or_default();
+        let decoded = decode(&[json, b"1".to_vec(), b"error".to_vec(), b"u://x".to_vec()]);
+        let Ok(decoded) = decoded else {
+            panic!("{decoded:?}")
+        };
+        assert!(decoded.initialized);
+        assert_eq!(decoded.log_level, LoggingLevel::Error);
+        assert_eq!(decoded.subscriptions.iter().collect::<Vec<_>>(), ["u://x"]);
+        assert_eq!(decoded.client_info, state.client_info);
+    }
+}
