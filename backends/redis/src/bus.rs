@@ -4,7 +4,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use mcp_mount::{BusMessage, Inbox, MessageBus, RequestId, RpcError};
+use mcp_mount::RpcError;
+use mcp_mount::cluster::{BusMessage, Inbox, MessageBus};
+use mcp_mount::model::RequestId;
 use redis::aio::ConnectionManager;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -351,8 +353,16 @@ mod tests {
                 session: "s".into(),
                 request: RequestId::Str("r-1".into()),
             },
-            BusMessage::Change(mcp_mount::ChangeEvent::ToolsListChanged),
-            BusMessage::Change(mcp_mount::ChangeEvent::ResourceUpdated("u://x".into())),
+            BusMessage::Change(mcp_mount::cluster::ChangeEvent::ToolsListChanged),
+            BusMessage::HttpSseMessage {
+                session: "s".into(),
+                uri: "/mcp/messages?sessionId=s".into(),
+                headers: vec![("content-type".into(), "application/json".into())],
+                body: r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#.into(),
+            },
+            BusMessage::Change(mcp_mount::cluster::ChangeEvent::ResourceUpdated(
+                "u://x".into(),
+            )),
             BusMessage::ClientReply {
                 session: "s".into(),
                 request: RequestId::Int(3),

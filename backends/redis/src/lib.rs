@@ -29,7 +29,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use mcp_mount::{Cluster, EventLog, MessageBus, SessionStore};
+use mcp_mount::cluster::{Cluster, EventLog, MessageBus, SessionStore};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
 pub use bus::RedisBus;
@@ -70,6 +70,7 @@ pub struct RedisOptions {
     max_sessions: usize,
     replay_events: usize,
     replay_bytes: usize,
+    writer_timeout: Duration,
     timeout: Duration,
 }
 
@@ -84,6 +85,7 @@ impl Default for RedisOptions {
             max_sessions: 10_000,
             replay_events: 32,
             replay_bytes: 256 * 1024,
+            writer_timeout: mcp_mount::cluster::KEEP_EVERY * 3,
             timeout: Duration::from_secs(1),
         }
     }
@@ -122,6 +124,16 @@ impl RedisOptions {
     pub fn replay_buffer(mut self, events: usize, bytes: usize) -> Self {
         self.replay_events = events;
         self.replay_bytes = bytes;
+        self
+    }
+
+    /// How long a running request's stream may go without its writer's heartbeat
+    /// ([`EventLog::keep`], every [`KEEP_EVERY`](mcp_mount::cluster::KEEP_EVERY)) before a
+    /// replay reports it abandoned, its replica gone (default three periods, 15 s). Keep it
+    /// well above `KEEP_EVERY`, or live requests are declared dead.
+    #[must_use]
+    pub fn writer_timeout(mut self, timeout: Duration) -> Self {
+        self.writer_timeout = timeout;
         self
     }
 
@@ -297,8 +309,8 @@ pub(crate) fn now_ms() -> u64 {
 }
 
 /// A Redis failure as the core's "unavailable" error (503 with `Retry-After`).
-pub(crate) fn unavailable(error: &redis::RedisError) -> mcp_mount::StoreError {
-    mcp_mount::StoreError::Unavailable(format!("Redis: {error}"))
+pub(crate) fn unavailable(error: &redis::RedisError) -> mcp_mount::cluster::StoreError {
+    mcp_mount::cluster::StoreError::Unavailable(format!("Redis: {error}"))
 }
 
 /// Runs `invoke`, loading `scripts` first when Redis says it does not know one (it restarted,

@@ -4,19 +4,44 @@ use std::sync::LazyLock;
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use mcp_mount::{EventId, EventLog, LoggedEvent, Replay, ReplayError, StoreError};
+use mcp_mount::cluster::{EventId, EventLog, LoggedEvent, Replay, ReplayError, StoreError};
+use mcp_mount::model::RequestId;
 use redis::Script;
 
 use crate::keys::valid_id;
 use crate::{RedisOptions, Shared, unavailable};
 
-/// A new request stream: its number, its next sequence number 1 (0 is the priming event).
-/// KEYS: counters. ARGV: TTL.
+/// Redis's clock in ms (scripts may read it since Redis 5), so replicas' clocks don't matter.
+const NOW: &str = r"
+local function now()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+";
+
+/// A new request stream: its number, its next sequence number 1 (0 is the priming event),
+/// and for a stream answering a request (ARGV[2], its id as JSON) the request and the
+/// deadline of its writer's heartbeat. KEYS: counters. ARGV: TTL, request, writer timeout.
 const OPEN: &str = r"
 local n = redis.call('HINCRBY', KEYS[1], 'n', 1)
 redis.call('HSET', KEYS[1], 'q' .. n, 1)
+if ARGV[2] ~= '' then
+  redis.call('HSET', KEYS[1], 'r' .. n, ARGV[2],
+    'h' .. n, string.format('%.0f', now() + tonumber(ARGV[3])))
+end
 redis.call('PEXPIRE', KEYS[1], ARGV[1])
 return n
+";
+
+/// The writer of stream ARGV[2] lives: its heartbeat's deadline moves on, and the stream's
+/// keys stay (a long call may be silent for longer than the idle TTL). KEYS: counters, the
+/// stream. ARGV: TTL, stream, writer timeout.
+const KEEP: &str = r"
+if redis.call('HEXISTS', KEYS[1], 'q' .. ARGV[2]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], 'h' .. ARGV[2], string.format('%.0f', now() + tonumber(ARGV[3])))
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+redis.call('PEXPIRE', KEYS[2], ARGV[1])
+return 1
 ";
 
 /// The next sequence number of stream ARGV[2] (request streams start at 1, the standalone
@@ -65,8 +90,9 @@ return seq
 ";
 
 /// The events of stream ARGV[2] after sequence number ARGV[3]: `{'r' or 'f', seq, data, …}`
-/// (running or finished), `{'u'}` for an id never given out, `{'g'}` when events after it
-/// were dropped. KEYS: counters, the stream. ARGV: TTL, stream, after.
+/// (running or finished), `{'a', request, seq, data, …}` when running but its writer's
+/// heartbeat is past its deadline (abandoned), `{'u'}` for an id never given out, `{'g'}`
+/// when events after it were dropped. KEYS: counters, the stream. ARGV: TTL, stream, after.
 const REPLAY: &str = r"
 local k, after = ARGV[2], tonumber(ARGV[3])
 local q = redis.call('HGET', KEYS[1], 'q' .. k)
@@ -79,7 +105,16 @@ else
   local prev = entries[1][2][4]
   if prev ~= '' and tonumber(prev) > after then return {'g'} end
 end
-local r = {redis.call('HEXISTS', KEYS[1], 'f' .. k) == 1 and 'f' or 'r'}
+local r = {'r'}
+if redis.call('HEXISTS', KEYS[1], 'f' .. k) == 1 then
+  r[1] = 'f'
+else
+  local v = redis.call('HMGET', KEYS[1], 'h' .. k, 'r' .. k)
+  if v[1] and v[2] and tonumber(v[1]) < now() then
+    r[1] = 'a'
+    r[2] = v[2]
+  end
+end
 for i = 1, #entries do
   r[#r + 1] = string.match(entries[i][1], '^(%d+)-')
   r[#r + 1] = entries[i][2][2]
@@ -89,10 +124,11 @@ redis.call('PEXPIRE', KEYS[2], ARGV[1])
 return r
 ";
 
-static OPEN_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(OPEN));
+static OPEN_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(&format!("{NOW}{OPEN}")));
+static KEEP_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(&format!("{NOW}{KEEP}")));
 static NEXT_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(NEXT));
 static APPEND_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(APPEND));
-static REPLAY_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(REPLAY));
+static REPLAY_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(&format!("{NOW}{REPLAY}")));
 
 /// The events of resumable SSE streams in Redis, so `Last-Event-ID` resumes on any replica.
 ///
@@ -101,7 +137,10 @@ static REPLAY_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(REPLAY));
 ///   `MAXLEN ~` trims only whole nodes of 100 entries, which would not bound a 32-event log);
 ///   replay is an `XRANGE` after the id.
 /// - `{prefix}:{sid}:l` — hash of counters: streams opened (`HINCRBY`), per stream its next
-///   sequence number, its last logged one, its kept bytes and its `finish` marker.
+///   sequence number, its last logged one, its kept bytes, its `finish` marker, and for a
+///   request's stream the request id and its writer's heartbeat deadline, by Redis's clock:
+///   [`keep`](EventLog::keep) moves it on, and a replay of an unfinished stream past it
+///   reports the stream [`abandoned`](Replay::abandoned) (its replica died).
 ///
 /// Every key expires after the idle TTL, refreshed when used (the session store refreshes
 /// the counters and the standalone stream with the session), and [`forget`](EventLog::forget)
@@ -123,6 +162,10 @@ impl RedisEventLog {
 
     pub(crate) fn from_shared(shared: Shared) -> Self {
         Self { shared }
+    }
+
+    fn writer_timeout_ms(&self) -> String {
+        self.shared.options.writer_timeout.as_millis().to_string()
     }
 
     fn check(session: &str) -> Result<(), StoreError> {
@@ -164,9 +207,17 @@ impl RedisEventLog {
 /// What `REPLAY` returned, as the trait's answer.
 fn decode_replay(stream: u32, reply: Vec<Vec<u8>>) -> Result<Replay, ReplayError> {
     let mut items = reply.into_iter();
+    let mut abandoned = None;
     let running = match items.next().as_deref() {
         Some(b"r") => true,
         Some(b"f") => false,
+        Some(b"a") => {
+            let request = items.next().unwrap_or_default();
+            abandoned = Some(serde_json::from_slice::<RequestId>(&request).map_err(|e| {
+                ReplayError::Unavailable(format!("a corrupt request id in Redis: {e}"))
+            })?);
+            true
+        }
         Some(b"g") => return Err(ReplayError::Gone),
         Some(b"u") => return Err(ReplayError::UnknownStream),
         _ => {
@@ -186,19 +237,44 @@ fn decode_replay(stream: u32, reply: Vec<Vec<u8>>) -> Result<Replay, ReplayError
             data: Bytes::from(data),
         });
     }
-    Ok(Replay { events, running })
+    Ok(Replay {
+        events,
+        running,
+        abandoned,
+    })
 }
 
 #[async_trait]
 impl EventLog for RedisEventLog {
-    async fn open(&self, session: &str) -> Result<u32, StoreError> {
+    async fn open(&self, session: &str, request: Option<&RequestId>) -> Result<u32, StoreError> {
         Self::check(session)?;
+        let request = match request {
+            Some(request) => serde_json::to_vec(request)
+                .map_err(|e| StoreError::Unavailable(format!("a request id as JSON: {e}")))?,
+            None => Vec::new(),
+        };
+        let writer = self.writer_timeout_ms();
         let stream: u64 = self
-            .run(&OPEN_SCRIPT, session, None, &[])
+            .run(&OPEN_SCRIPT, session, None, &[&request, writer.as_bytes()])
             .await
             .map_err(|e| unavailable(&e))?;
         u32::try_from(stream)
             .map_err(|_| StoreError::Unavailable("the session opened 2^32 streams".into()))
+    }
+
+    async fn keep(&self, session: &str, stream: u32) -> Result<(), StoreError> {
+        Self::check(session)?;
+        let (k, writer) = (stream.to_string(), self.writer_timeout_ms());
+        let _kept: u32 = self
+            .run(
+                &KEEP_SCRIPT,
+                session,
+                Some(stream),
+                &[k.as_bytes(), writer.as_bytes()],
+            )
+            .await
+            .map_err(|e| unavailable(&e))?;
+        Ok(())
     }
 
     async fn next_id(&self, session: &str, stream: u32) -> Result<EventId, StoreError> {
@@ -319,7 +395,13 @@ mod tests {
                     data: Bytes::from_static(b"{}"),
                 }],
                 running: false,
+                abandoned: None,
             })
+        );
+        let abandoned = decode_replay(2, vec![b"a".to_vec(), b"\"r-7\"".to_vec()]);
+        assert_eq!(
+            abandoned.map(|r| (r.running, r.abandoned)),
+            Ok((true, Some(RequestId::Str("r-7".into()))))
         );
         assert_eq!(
             decode_replay(2, vec![b"g".to_vec()]),

@@ -5,31 +5,32 @@ use std::collections::BTreeSet;
 use std::sync::{Arc, LazyLock};
 
 use async_trait::async_trait;
-use mcp_mount::{
-    LoggingLevel, MAX_SUBSCRIPTIONS, SessionChange, SessionState, SessionStore, StoreError,
-    TooManySubscriptions,
+use mcp_mount::cluster::{
+    MAX_SUBSCRIPTIONS, SessionChange, SessionState, SessionStore, StoreError, TooManySubscriptions,
 };
+use mcp_mount::model::LoggingLevel;
 use redis::Script;
+use serde::{Deserialize, Serialize};
 
 use crate::keys::valid_id;
 use crate::{RedisOptions, Shared, now_ms, unavailable, with_scripts};
 
-/// Refreshes every key of a live session and returns its state as `[j, i, l, sub…]`; `nil`
+/// Refreshes every key of a live session and returns its state as `[j, i, l, n, sub…]`; `nil`
 /// when there is no such session. KEYS: state, subscriptions, log counters, standalone stream.
 /// ARGV: idle TTL in ms.
 const LOAD: &str = r"
-local v = redis.call('HMGET', KEYS[1], 'j', 'i', 'l')
+local v = redis.call('HMGET', KEYS[1], 'j', 'i', 'l', 'n')
 if not v[1] then return false end
 for k = 1, #KEYS do redis.call('PEXPIRE', KEYS[k], ARGV[1]) end
-local r = {v[1], v[2] or '', v[3] or ''}
+local r = {v[1], v[2] or '', v[3] or '', v[4] or ''}
 local subs = redis.call('SMEMBERS', KEYS[2])
 for k = 1, #subs do r[#r + 1] = subs[k] end
 return r
 ";
 
 /// `SessionState::apply` on the keys of a session, then `LOAD`; `{'!'}` for a subscription
-/// past the cap (nothing changed). ARGV: TTL, change (`i`, `l`, `s`, `u`), its value, the
-/// subscription cap.
+/// past the cap (nothing changed). ARGV: TTL, change (`i`, `l`, `s`, `u`, `n`), its value,
+/// the subscription cap.
 const CHANGE: &str = r"
 if redis.call('EXISTS', KEYS[1]) == 0 then return false end
 local kind = ARGV[2]
@@ -45,10 +46,12 @@ elseif kind == 's' then
   redis.call('SADD', KEYS[2], ARGV[3])
 elseif kind == 'u' then
   redis.call('SREM', KEYS[2], ARGV[3])
+elseif kind == 'n' then
+  redis.call('HSET', KEYS[1], 'n', ARGV[3])
 end
-local v = redis.call('HMGET', KEYS[1], 'j', 'i', 'l')
+local v = redis.call('HMGET', KEYS[1], 'j', 'i', 'l', 'n')
 for k = 1, #KEYS do redis.call('PEXPIRE', KEYS[k], ARGV[1]) end
-local r = {v[1], v[2] or '', v[3] or ''}
+local r = {v[1], v[2] or '', v[3] or '', v[4] or ''}
 local subs = redis.call('SMEMBERS', KEYS[2])
 for k = 1, #subs do r[#r + 1] = subs[k] end
 return r
@@ -73,7 +76,8 @@ static RESERVE_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(RESERVE))
 /// Sessions in Redis, shared by every replica: idle TTL and cap hold across the cluster.
 ///
 /// - `{prefix}:{sid}:s` — hash: `j` the state as created (JSON), `i` initialized, `l` log
-///   level; `PEXPIRE` = the idle TTL, refreshed by `load`, `change` and `touch`.
+///   level, `n` what a later `initialize` negotiated (JSON); `PEXPIRE` = the idle TTL,
+///   refreshed by `load`, `change` and `touch`.
 /// - `{prefix}:{sid}:sub` — set of subscribed resource URIs, expiring with it.
 /// - `{prefix}:sessions` — sorted set of live sessions scored by expiry; `create` drops the
 ///   expired ones and refuses past the cap ([`StoreError::Full`]), atomically.
@@ -167,11 +171,19 @@ impl RedisSessionStore {
     }
 }
 
+/// What `SessionChange::Negotiated` sets, kept as JSON in the state's field `n`.
+#[derive(Serialize, Deserialize)]
+struct Negotiated {
+    protocol_version: String,
+    client_capabilities: serde_json::Value,
+    client_info: serde_json::Value,
+}
+
 /// The state from what `LOAD` returns: the JSON it was created with, then what changed.
 fn decode(reply: &[Vec<u8>]) -> Result<SessionState, StoreError> {
     let corrupt =
         |why: String| StoreError::Unavailable(format!("a corrupt session in Redis: {why}"));
-    let [json, initialized, level, subscriptions @ ..] = reply else {
+    let [json, initialized, level, negotiated, subscriptions @ ..] = reply else {
         return Err(corrupt("a short reply".into()));
     };
     let mut state: SessionState =
@@ -183,6 +195,13 @@ fn decode(reply: &[Vec<u8>]) -> Result<SessionState, StoreError> {
         let level = String::from_utf8_lossy(level).into_owned();
         state.log_level = serde_json::from_value::<LoggingLevel>(serde_json::Value::String(level))
             .map_err(|e| corrupt(e.to_string()))?;
+    }
+    if !negotiated.is_empty() {
+        let negotiated: Negotiated =
+            serde_json::from_slice(negotiated).map_err(|e| corrupt(e.to_string()))?;
+        state.protocol_version = negotiated.protocol_version;
+        state.client_capabilities = negotiated.client_capabilities;
+        state.client_info = negotiated.client_info;
     }
     state.subscriptions = subscriptions
         .iter()
@@ -202,6 +221,19 @@ fn encode(change: &SessionChange) -> Result<(&'static str, String), StoreError> 
         }
         SessionChange::Subscribe(uri) => ("s", uri.clone()),
         SessionChange::Unsubscribe(uri) => ("u", uri.clone()),
+        SessionChange::Negotiated {
+            protocol_version,
+            client_capabilities,
+            client_info,
+        } => {
+            let negotiated = serde_json::to_string(&Negotiated {
+                protocol_version: protocol_version.clone(),
+                client_capabilities: client_capabilities.clone(),
+                client_info: client_info.clone(),
+            })
+            .map_err(|e| StoreError::Unavailable(format!("a negotiation as JSON: {e}")))?;
+            ("n", negotiated)
+        }
         other => {
             return Err(StoreError::Unavailable(format!(
                 "mcp-mount-redis does not know the session change {other:?}; use the \
@@ -376,6 +408,14 @@ mod tests {
             (SessionChange::LogLevel(LoggingLevel::Warning), "l"),
             (SessionChange::Subscribe("u://a".into()), "s"),
             (SessionChange::Unsubscribe("u://a".into()), "u"),
+            (
+                SessionChange::Negotiated {
+                    protocol_version: "2024-11-05".into(),
+                    client_capabilities: serde_json::json!({}),
+                    client_info: serde_json::json!({}),
+                },
+                "n",
+            ),
         ] {
             assert_eq!(encode(&change).map(|(k, _)| k), Ok(kind));
         }
@@ -396,13 +436,23 @@ mod tests {
             panic!("no randomness")
         };
         let json = serde_json::to_vec(&state).unwrap_or_default();
-        let decoded = decode(&[json, b"1".to_vec(), b"error".to_vec(), b"u://x".to_vec()]);
+        let negotiated = br#"{"protocol_version":"2024-11-05","client_capabilities":{"x":1},"client_info":{"name":"old"}}"#;
+        let decoded = decode(&[
+            json,
+            b"1".to_vec(),
+            b"error".to_vec(),
+            negotiated.to_vec(),
+            b"u://x".to_vec(),
+        ]);
         let Ok(decoded) = decoded else {
             panic!("{decoded:?}")
         };
         assert!(decoded.initialized);
         assert_eq!(decoded.log_level, LoggingLevel::Error);
         assert_eq!(decoded.subscriptions.iter().collect::<Vec<_>>(), ["u://x"]);
-        assert_eq!(decoded.client_info, state.client_info);
+        assert_eq!(decoded.protocol_version, "2024-11-05");
+        assert_eq!(decoded.client_info, serde_json::json!({"name": "old"}));
+        assert_eq!(decoded.client_capabilities, serde_json::json!({"x": 1}));
+        assert_eq!(decoded.id, state.id);
     }
 }

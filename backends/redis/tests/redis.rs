@@ -14,10 +14,13 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures_util::StreamExt;
-use mcp_mount::{
-    ElicitParams, EventId, EventLog, LoggingLevel, MAX_SUBSCRIPTIONS, McpBody, McpServer,
-    ReplayError, RequestContext, SessionChange, SessionState, SessionStore, StoreError, Tool,
+use mcp_mount::adapter::McpBody;
+use mcp_mount::cluster::{
+    EventId, EventLog, MAX_SUBSCRIPTIONS, ReplayError, SessionChange, SessionState, SessionStore,
+    StoreError,
 };
+use mcp_mount::model::{ElicitParams, LoggingLevel, RequestId};
+use mcp_mount::{McpServer, RequestContext, Tool};
 use mcp_mount_redis::{RedisCluster, RedisEventLog, RedisOptions, RedisSessionStore};
 use serde_json::{Value, json};
 
@@ -194,6 +197,11 @@ async fn store_keeps_state_and_applies_changes() {
         SessionChange::Subscribe("test://a".into()),
         SessionChange::Subscribe("test://b".into()),
         SessionChange::Unsubscribe("test://a".into()),
+        SessionChange::Negotiated {
+            protocol_version: "2024-11-05".into(),
+            client_capabilities: json!({"sampling": {}}),
+            client_info: json!({"name": "old", "version": "0.1"}),
+        },
     ] {
         assert_eq!(expected.apply(&change), Ok(()));
         let changed = store.change(&id, &change).await;
@@ -339,8 +347,8 @@ fn id(stream: u32, seq: u32) -> EventId {
 async fn log_numbers_streams_and_replays_after_an_id() {
     let redis = redis_or_skip!();
     let log = log(&redis, options()).await;
-    assert_eq!(log.open(SID).await, Ok(1));
-    assert_eq!(log.open(SID).await, Ok(2));
+    assert_eq!(log.open(SID, None).await, Ok(1));
+    assert_eq!(log.open(SID, None).await, Ok(2));
     for (i, data) in ["a", "b", "c"].iter().enumerate() {
         let logged = log.append(SID, 1, Bytes::from(*data)).await;
         assert_eq!(logged, Ok(id(1, u32::try_from(i).unwrap_or(0) + 1)));
@@ -401,7 +409,7 @@ async fn log_numbers_streams_and_replays_after_an_id() {
         Err(ReplayError::UnknownStream)
     );
     assert_eq!(
-        log.open(SID).await,
+        log.open(SID, None).await,
         Ok(1),
         "a forgotten session starts over"
     );
@@ -411,7 +419,7 @@ async fn log_numbers_streams_and_replays_after_an_id() {
 async fn log_bounds_each_stream_and_says_gone_for_what_it_dropped() {
     let redis = redis_or_skip!();
     let log = log(&redis, options().replay_buffer(3, 1 << 20)).await;
-    let stream = log.open(SID).await.unwrap_or_else(|e| panic!("{e}"));
+    let stream = log.open(SID, None).await.unwrap_or_else(|e| panic!("{e}"));
     for i in 1..=5u32 {
         let logged = log.append(SID, stream, Bytes::from(format!("e{i}"))).await;
         assert_eq!(logged, Ok(id(stream, i)));
@@ -430,7 +438,7 @@ async fn log_bounds_each_stream_and_says_gone_for_what_it_dropped() {
 
     // The byte bound: an event costs its data and 40 bytes.
     let log = log_with_bytes(&redis, 300).await;
-    let stream = log.open(SID).await.unwrap_or_else(|e| panic!("{e}"));
+    let stream = log.open(SID, None).await.unwrap_or_else(|e| panic!("{e}"));
     for _ in 0..3 {
         assert!(
             log.append(SID, stream, Bytes::from(vec![b'x'; 100]))
@@ -445,7 +453,7 @@ async fn log_bounds_each_stream_and_says_gone_for_what_it_dropped() {
     );
     // A stream whose every event was dropped still knows its events existed.
     let log = log_with_bytes(&redis, 10).await;
-    let stream = log.open(SID).await.unwrap_or_else(|e| panic!("{e}"));
+    let stream = log.open(SID, None).await.unwrap_or_else(|e| panic!("{e}"));
     assert!(
         log.append(SID, stream, Bytes::from("too big"))
             .await
@@ -466,7 +474,7 @@ async fn log_with_bytes(redis: &Redis, bytes: usize) -> RedisEventLog {
 async fn log_expires_with_the_idle_ttl() {
     let redis = redis_or_skip!();
     let log = log(&redis, options().session_ttl(Duration::from_millis(300))).await;
-    let stream = log.open(SID).await.unwrap_or_else(|e| panic!("{e}"));
+    let stream = log.open(SID, None).await.unwrap_or_else(|e| panic!("{e}"));
     assert!(log.append(SID, stream, Bytes::from("a")).await.is_ok());
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert!(log.replay(SID, id(stream, 0)).await.is_ok(), "still kept");
@@ -475,6 +483,45 @@ async fn log_expires_with_the_idle_ttl() {
         log.replay(SID, id(stream, 0)).await,
         Err(ReplayError::UnknownStream)
     );
+}
+
+#[tokio::test]
+async fn log_reports_a_stream_abandoned_once_its_writer_stops_keeping_it() {
+    let redis = redis_or_skip!();
+    let log = log(&redis, options().writer_timeout(Duration::from_millis(300))).await;
+    let request = RequestId::Int(11);
+    let stream = log
+        .open(SID, Some(&request))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let whole = log.open(SID, None).await.unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        log.append(SID, stream, Bytes::from("progress"))
+            .await
+            .is_ok()
+    );
+    for _ in 0..4 {
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        assert_eq!(log.keep(SID, stream).await, Ok(()));
+        let kept = log.replay(SID, id(stream, 0)).await;
+        assert!(kept.is_ok_and(|r| r.running && r.abandoned.is_none()));
+    }
+    tokio::time::sleep(Duration::from_millis(450)).await;
+    let replay = log
+        .replay(SID, id(stream, 0))
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(replay.abandoned, Some(request));
+    assert_eq!(replay.events.len(), 1, "its events are still replayed");
+    // A stream with no request behind it is never abandoned; a finished one neither.
+    assert!(
+        log.replay(SID, id(whole, 0))
+            .await
+            .is_ok_and(|r| r.abandoned.is_none())
+    );
+    assert_eq!(log.finish(SID, stream).await, Ok(()));
+    let finished = log.replay(SID, id(stream, 0)).await;
+    assert!(finished.is_ok_and(|r| !r.running && r.abandoned.is_none()));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -896,4 +943,120 @@ async fn replicas_answer_503_while_redis_is_away_and_recover_by_themselves() {
             break;
         }
     }
+}
+
+#[tokio::test]
+async fn replicas_end_a_stream_whose_replica_died_with_an_error_for_its_request() {
+    let redis = redis_or_skip!();
+    // A writer that misses its heartbeat for 300 ms is dead: replica A, whose first heartbeat
+    // comes only after KEEP_EVERY, looks dead to B from then on.
+    let options = options().writer_timeout(Duration::from_millis(300));
+    let replica = |cluster: RedisCluster| {
+        McpServer::builder("replicas", "1.0.0")
+            .cluster(cluster)
+            .tool(Tool::new("stuck", |ctx: RequestContext| async move {
+                ctx.progress(1.0, Some(2.0), Some("half way")).await;
+                ctx.cancelled().await;
+                "never"
+            }))
+            .build()
+    };
+    let connect_cluster = || async {
+        RedisCluster::connect_with(&redis.url, options.clone())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+    };
+    let (a, b) = (
+        replica(connect_cluster().await),
+        replica(connect_cluster().await),
+    );
+    let session = connect(&a, &b).await;
+    let call = post(
+        &a,
+        Some(&session),
+        json!({"jsonrpc": "2.0", "id": 11, "method": "tools/call",
+               "params": {"name": "stuck", "_meta": {"progressToken": "p"}}}),
+    )
+    .await;
+    let mut stream = call.into_body();
+    let first = tokio::time::timeout(Duration::from_secs(5), stream.next())
+        .await
+        .ok()
+        .flatten()
+        .and_then(Result::ok)
+        .unwrap_or_default();
+    let first = String::from_utf8_lossy(&first).into_owned();
+    let priming = first
+        .lines()
+        .find_map(|l| l.strip_prefix("id: "))
+        .unwrap_or_else(|| panic!("no priming event: {first}"))
+        .to_owned();
+    let progress = next_event(&mut stream).await.unwrap_or_default();
+    assert_eq!(progress["method"], "notifications/progress", "{progress}");
+    drop(stream);
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let resumed = get(&b, &session, Some(&priming)).await;
+    assert_eq!(resumed.status(), 200);
+    let mut resumed = resumed.into_body();
+    let replayed = next_event(&mut resumed).await.unwrap_or_default();
+    assert_eq!(replayed["method"], "notifications/progress", "{replayed}");
+    let ended = next_event(&mut resumed).await.unwrap_or_default();
+    assert_eq!(ended["id"], 11, "{ended}");
+    assert_eq!(ended["error"]["code"], -32603, "{ended}");
+    assert!(
+        next_event(&mut resumed).await.is_none(),
+        "the stream ends there"
+    );
+}
+
+#[tokio::test]
+async fn replicas_answer_an_http_sse_message_posted_to_the_other_on_the_stream() {
+    let redis = redis_or_skip!();
+    let (a, b) = replicas(&redis).await;
+    let mut open = request(http::Method::GET, None, None, "");
+    *open.uri_mut() = http::Uri::from_static("/mcp/sse");
+    let opened = a.handle(open, "/mcp").await;
+    let status = opened.status();
+    let mut stream = opened.into_body();
+    assert_eq!(status, 200, "{:?}", stream.as_full());
+    let first = tokio::time::timeout(Duration::from_secs(5), stream.next())
+        .await
+        .ok()
+        .flatten()
+        .and_then(Result::ok)
+        .unwrap_or_default();
+    let first = String::from_utf8_lossy(&first).into_owned();
+    let endpoint = first
+        .lines()
+        .find_map(|l| l.strip_prefix("data: "))
+        .unwrap_or_else(|| panic!("no endpoint event: {first}"))
+        .to_owned();
+    let initialize = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2024-11-05", "capabilities": {},
+        "clientInfo": {"name": "old", "version": "1"}}});
+    let mut posted = request(http::Method::POST, None, None, &initialize.to_string());
+    *posted.uri_mut() = endpoint.parse().unwrap_or_else(|e| panic!("{e}"));
+    let accepted = b.handle(posted, "/mcp").await;
+    assert_eq!(accepted.status(), 202);
+    let answer = next_event(&mut stream)
+        .await
+        .unwrap_or_else(|| panic!("no answer on the stream"));
+    assert_eq!(answer["id"], 1, "{answer}");
+    assert_eq!(
+        answer["result"]["protocolVersion"], "2024-11-05",
+        "{answer}"
+    );
+    // The negotiation reached the shared state: B serves the next message from it.
+    let list = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"});
+    let mut posted = request(http::Method::POST, None, None, &list.to_string());
+    *posted.uri_mut() = endpoint.parse().unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(b.handle(posted, "/mcp").await.status(), 202);
+    let listed = next_event(&mut stream)
+        .await
+        .unwrap_or_else(|| panic!("no list on the stream"));
+    assert_eq!(listed["id"], 2, "{listed}");
+    let mut stray = request(http::Method::POST, None, None, &initialize.to_string());
+    *stray.uri_mut() =
+        http::Uri::from_static("/mcp/messages?sessionId=00000000000000000000000000000000");
+    assert_eq!(b.handle(stray, "/mcp").await.status(), 404);
 }
