@@ -3,9 +3,9 @@
 //!
 //! | key | type | what |
 //! |---|---|---|
-//! | `{p}:{sid}:s` | hash | `j`: the state as created (JSON); `i`: initialized; `l`: log level |
+//! | `{p}:{sid}:s` | hash | `j`: the state as created (JSON); `i`: initialized; `l`: log level; `n`: what a later `initialize` negotiated (JSON) |
 //! | `{p}:{sid}:sub` | set | the subscribed resource URIs |
-//! | `{p}:{sid}:l` | hash | the event log's counters: `n` streams opened; per stream `k`: `q{k}` next sequence number, `z{k}` last logged one, `b{k}` bytes kept, `f{k}` finished |
+//! | `{p}:{sid}:l` | hash | the event log's counters: `n` streams opened; per stream `k`: `q{k}` next sequence number, `z{k}` last logged one, `b{k}` bytes kept, `f{k}` finished, `r{k}` the request it answers (JSON id), `h{k}` its writer's heartbeat deadline (ms, Redis's clock) |
 //! | `{p}:{sid}:ev:{k}` | stream | the kept events of SSE stream `k`, entry id `{seq}-1`, fields `d` (data) and `p` (sequence number of the logged event before it) |
 //! | `{p}:sessions` | sorted set | live session ids scored by expiry (ms since the epoch): the cap |
 //! | `{p}:b` | channel | the message bus |
