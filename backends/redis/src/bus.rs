@@ -250,6 +250,7 @@ async fn subscribe(
             if lost {
                 log_info!("mcp-mount-redis bus: subscribed again to {channel}");
             }
+            lost = false;
             backoff = Duration::from_millis(50);
         })
         .await;

@@ -313,18 +313,26 @@ pub(crate) fn unavailable(error: &redis::RedisError) -> mcp_mount::cluster::Stor
     mcp_mount::cluster::StoreError::Unavailable(format!("Redis: {error}"))
 }
 
-/// Runs `invoke`, loading `scripts` first when Redis says it does not know one (it restarted,
-/// or `SCRIPT FLUSH` ran) and trying once more.
-pub(crate) async fn with_scripts<T, F, Fut>(
+/// Runs `invoke` on the shared connection. An idempotent call whose connection had dropped
+/// (Redis closed it, restarted, or a proxy cut it) is tried once more, on the connection the
+/// manager is making anew, so a mere reconnect costs the client no 503. When Redis does not
+/// know one of `scripts` (it restarted, or `SCRIPT FLUSH` ran) they are loaded and the call
+/// is tried once more.
+pub(crate) async fn run<T, F, Fut>(
     conn: &ConnectionManager,
     scripts: &[&redis::Script],
+    idempotent: bool,
     invoke: F,
 ) -> redis::RedisResult<T>
 where
     F: Fn(ConnectionManager) -> Fut,
     Fut: std::future::Future<Output = redis::RedisResult<T>>,
 {
-    match invoke(conn.clone()).await {
+    let mut result = invoke(conn.clone()).await;
+    if idempotent && matches!(&result, Err(e) if e.is_unrecoverable_error()) {
+        result = invoke(conn.clone()).await;
+    }
+    match result {
         Err(e) if e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript) => {
             let mut load = conn.clone();
             for script in scripts {

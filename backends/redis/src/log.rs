@@ -9,7 +9,7 @@ use mcp_mount::model::RequestId;
 use redis::Script;
 
 use crate::keys::valid_id;
-use crate::{RedisOptions, Shared, unavailable};
+use crate::{RedisOptions, Shared, run, unavailable};
 
 /// Redis's clock in ms (scripts may read it since Redis 5), so replicas' clocks don't matter.
 const NOW: &str = r"
@@ -179,6 +179,8 @@ impl RedisEventLog {
     }
 
     /// Runs `script` on the counters and the events of `stream` with the TTL, then `args`.
+    /// Calls but `append` may be repeated after a dropped connection (a stream number or a
+    /// sequence number given out twice leaves only a gap).
     async fn run<T: redis::FromRedisValue>(
         &self,
         script: &Script,
@@ -200,7 +202,13 @@ impl RedisEventLog {
             invocation.arg(*arg);
         }
         // Loads the script when Redis does not know it (it restarted) and tries again.
-        invocation.invoke_async(&mut self.shared.conn.clone()).await
+        let result = invocation.invoke_async(&mut self.shared.conn.clone()).await;
+        match result {
+            Err(e) if e.is_unrecoverable_error() && !std::ptr::eq(script, &*APPEND_SCRIPT) => {
+                invocation.invoke_async(&mut self.shared.conn.clone()).await
+            }
+            other => other,
+        }
     }
 }
 
@@ -312,24 +320,26 @@ impl EventLog for RedisEventLog {
         let keys = &self.shared.keys;
         let (counters, events) = (keys.log(session), keys.events(session, stream));
         let ttl = self.shared.options.ttl_ms();
-        let mut conn = self.shared.conn.clone();
-        redis::pipe()
-            .cmd("HSET")
-            .arg(&counters)
-            .arg(format!("f{stream}"))
-            .arg(1)
-            .ignore()
-            .cmd("PEXPIRE")
-            .arg(&counters)
-            .arg(ttl)
-            .ignore()
-            .cmd("PEXPIRE")
-            .arg(&events)
-            .arg(ttl)
-            .ignore()
-            .exec_async(&mut conn)
-            .await
-            .map_err(|e| unavailable(&e))
+        let finished = format!("f{stream}");
+        run(&self.shared.conn, &[], true, |mut conn| {
+            let mut pipe = redis::pipe();
+            pipe.cmd("HSET")
+                .arg(&counters)
+                .arg(&finished)
+                .arg(1)
+                .ignore()
+                .cmd("PEXPIRE")
+                .arg(&counters)
+                .arg(ttl)
+                .ignore()
+                .cmd("PEXPIRE")
+                .arg(&events)
+                .arg(ttl)
+                .ignore();
+            async move { pipe.exec_async(&mut conn).await }
+        })
+        .await
+        .map_err(|e| unavailable(&e))
     }
 
     async fn replay(&self, session: &str, after: EventId) -> Result<Replay, ReplayError> {

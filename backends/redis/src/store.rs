@@ -13,7 +13,7 @@ use redis::Script;
 use serde::{Deserialize, Serialize};
 
 use crate::keys::valid_id;
-use crate::{RedisOptions, Shared, now_ms, unavailable, with_scripts};
+use crate::{RedisOptions, Shared, now_ms, run, unavailable};
 
 /// Refreshes every key of a live session and returns its state as `[j, i, l, n, sub…]`; `nil`
 /// when there is no such session. KEYS: state, subscriptions, log counters, standalone stream.
@@ -130,7 +130,9 @@ impl RedisSessionStore {
         let ttl = self.shared.options.ttl_ms();
         let live = self.shared.keys.live();
         let expiry = self.expiry();
-        let reply: Option<Vec<Vec<u8>>> = with_scripts(&self.shared.conn, &[script], |mut conn| {
+        // Every change is idempotent (setting a flag, a level, a set member), so a dropped
+        // connection's call may be repeated.
+        let reply: Option<Vec<Vec<u8>>> = run(&self.shared.conn, &[script], true, |mut conn| {
             let mut invocation = script.prepare_invoke();
             for key in &keys {
                 invocation.key(key);
@@ -161,13 +163,14 @@ impl RedisSessionStore {
     }
 
     async fn forget_score(&self, id: &str) -> Result<(), StoreError> {
-        let mut conn = self.shared.conn.clone();
-        redis::cmd("ZREM")
-            .arg(self.shared.keys.live())
-            .arg(id)
-            .exec_async(&mut conn)
-            .await
-            .map_err(|e| unavailable(&e))
+        let live = self.shared.keys.live();
+        run(&self.shared.conn, &[], true, |mut conn| {
+            let mut zrem = redis::cmd("ZREM");
+            zrem.arg(live).arg(id);
+            async move { zrem.exec_async(&mut conn).await }
+        })
+        .await
+        .map_err(|e| unavailable(&e))
     }
 }
 
@@ -260,7 +263,8 @@ impl SessionStore for RedisSessionStore {
         let cap = self.shared.options.max_sessions;
         let id = state.id.as_str();
         let live = self.shared.keys.live();
-        let placed: i64 = with_scripts(&self.shared.conn, &[&RESERVE_SCRIPT], |mut conn| {
+        // Placing the same id twice takes one place: the call may be repeated.
+        let placed: i64 = run(&self.shared.conn, &[&RESERVE_SCRIPT], true, |mut conn| {
             let mut reserve = RESERVE_SCRIPT.prepare_invoke();
             reserve.key(live).arg(now).arg(expiry).arg(cap).arg(id);
             let mut pipe = redis::pipe();
@@ -296,13 +300,13 @@ impl SessionStore for RedisSessionStore {
         if placed == 1 {
             return Ok(());
         }
-        let mut conn = self.shared.conn.clone();
-        redis::cmd("DEL")
-            .arg(&state_key)
-            .arg(&subs_key)
-            .exec_async(&mut conn)
-            .await
-            .map_err(|e| unavailable(&e))?;
+        run(&self.shared.conn, &[], true, |mut conn| {
+            let mut del = redis::cmd("DEL");
+            del.arg(&state_key).arg(&subs_key);
+            async move { del.exec_async(&mut conn).await }
+        })
+        .await
+        .map_err(|e| unavailable(&e))?;
         Err(StoreError::Full)
     }
 
@@ -344,19 +348,21 @@ impl SessionStore for RedisSessionStore {
         }
         let keys = self.session_keys(id);
         let ttl = self.shared.options.ttl_ms();
-        let mut pipe = redis::pipe();
-        for key in &keys {
-            pipe.cmd("PEXPIRE").arg(key).arg(ttl);
-        }
-        pipe.cmd("ZADD")
-            .arg(self.shared.keys.live())
-            .arg("XX")
-            .arg(self.expiry())
-            .arg(id)
-            .ignore();
-        let mut conn = self.shared.conn.clone();
-        let (state, _, _, _): (bool, bool, bool, bool) = pipe
-            .query_async(&mut conn)
+        let (live, expiry) = (self.shared.keys.live(), self.expiry());
+        let (state, _, _, _): (bool, bool, bool, bool) =
+            run(&self.shared.conn, &[], true, |mut conn| {
+                let mut pipe = redis::pipe();
+                for key in &keys {
+                    pipe.cmd("PEXPIRE").arg(key).arg(ttl);
+                }
+                pipe.cmd("ZADD")
+                    .arg(live)
+                    .arg("XX")
+                    .arg(expiry)
+                    .arg(id)
+                    .ignore();
+                async move { pipe.query_async(&mut conn).await }
+            })
             .await
             .map_err(|e| unavailable(&e))?;
         if !state {
@@ -370,30 +376,33 @@ impl SessionStore for RedisSessionStore {
             return Ok(false);
         }
         let keys = &self.shared.keys;
-        let mut conn = self.shared.conn.clone();
-        let (removed, _, _): (u32, u32, u32) = redis::pipe()
-            .cmd("DEL")
-            .arg(keys.state(id))
-            .cmd("DEL")
-            .arg(keys.subscriptions(id))
-            .cmd("ZREM")
-            .arg(keys.live())
-            .arg(id)
-            .query_async(&mut conn)
-            .await
-            .map_err(|e| unavailable(&e))?;
+        let (state, subscriptions) = (keys.state(id), keys.subscriptions(id));
+        // Repeated after a dropped connection, a removal that happened reads as none.
+        let (removed, _, _): (u32, u32, u32) = run(&self.shared.conn, &[], true, |mut conn| {
+            let mut pipe = redis::pipe();
+            pipe.cmd("DEL")
+                .arg(&state)
+                .cmd("DEL")
+                .arg(&subscriptions)
+                .cmd("ZREM")
+                .arg(keys.live())
+                .arg(id);
+            async move { pipe.query_async(&mut conn).await }
+        })
+        .await
+        .map_err(|e| unavailable(&e))?;
         Ok(removed == 1)
     }
 
     async fn count(&self) -> Result<usize, StoreError> {
-        let mut conn = self.shared.conn.clone();
-        redis::cmd("ZCOUNT")
-            .arg(self.shared.keys.live())
-            .arg(format!("({}", now_ms()))
-            .arg("+inf")
-            .query_async(&mut conn)
-            .await
-            .map_err(|e| unavailable(&e))
+        let live = self.shared.keys.live();
+        run(&self.shared.conn, &[], true, |mut conn| {
+            let mut zcount = redis::cmd("ZCOUNT");
+            zcount.arg(live).arg(format!("({}", now_ms())).arg("+inf");
+            async move { zcount.query_async(&mut conn).await }
+        })
+        .await
+        .map_err(|e| unavailable(&e))
     }
 }
 

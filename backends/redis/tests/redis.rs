@@ -854,6 +854,8 @@ async fn status_and_retry_after(response: &http::Response<McpBody>) -> (u16, boo
 
 #[tokio::test]
 async fn replicas_answer_503_while_redis_is_away_and_recover_by_themselves() {
+    // What the parts log (reconnects, lost bus messages) shows with the test's output.
+    let _ = tracing_subscriber::fmt().with_test_writer().try_init();
     let mut redis = redis_or_skip!();
     if redis.external {
         skip("this test stops and starts its own redis-server (MCP_MOUNT_REDIS_URL is set)");
@@ -1059,4 +1061,64 @@ async fn replicas_answer_an_http_sse_message_posted_to_the_other_on_the_stream()
     *stray.uri_mut() =
         http::Uri::from_static("/mcp/messages?sessionId=00000000000000000000000000000000");
     assert_eq!(b.handle(stray, "/mcp").await.status(), 404);
+}
+
+/// Sends one command to the test's Redis on a connection of its own; the first line of the
+/// answer.
+fn command(port: u16, line: &str) -> String {
+    let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
+        return String::new();
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_millis(500)));
+    let _ = stream.write_all(format!("{line}\r\n").as_bytes());
+    let mut answer = [0u8; 64];
+    let n = stream.read(&mut answer).unwrap_or(0);
+    String::from_utf8_lossy(&answer[..n]).trim().to_owned()
+}
+
+#[tokio::test]
+async fn replicas_keep_their_sessions_when_redis_drops_their_connections() {
+    let redis = redis_or_skip!();
+    if redis.external {
+        skip("this test drops every client of its own redis-server (MCP_MOUNT_REDIS_URL is set)");
+        return;
+    }
+    let (a, b) = replicas(&redis).await;
+    let session = connect(&a, &b).await;
+    let held = get(&b, &session, None).await;
+    assert_eq!(held.status(), 200);
+    let mut stream = held.into_body();
+    // Every connection of both replicas, commands and subscriptions, is cut.
+    for kind in ["normal", "pubsub"] {
+        let killed = command(redis.port, &format!("CLIENT KILL TYPE {kind}"));
+        assert!(killed.starts_with(':'), "{killed}");
+    }
+    // The session is still there, and the request that finds the connection gone is tried
+    // again on the new one: the client sees no error.
+    for (server, id) in [(&a, 2), (&b, 3)] {
+        let listed = post(
+            server,
+            Some(&session),
+            json!({"jsonrpc": "2.0", "id": id, "method": "tools/list"}),
+        )
+        .await;
+        assert_eq!(listed.status(), 200);
+    }
+    // The stream B held all along hears of changes on A again, once B has subscribed anew.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    for i in 0.. {
+        assert!(Instant::now() < deadline, "the bus never delivered again");
+        assert!(
+            a.add_tool(Tool::new(format!("later{i}"), || async { "later" }))
+                .is_ok()
+        );
+        if let Some((_, event)) = next_event_with_id(&mut stream, Duration::from_millis(500)).await
+        {
+            assert_eq!(
+                event["method"], "notifications/tools/list_changed",
+                "{event}"
+            );
+            break;
+        }
+    }
 }
