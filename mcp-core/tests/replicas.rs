@@ -99,6 +99,13 @@ fn replicas_with(keys: Option<&[[u8; 32]]>) -> (McpServer, McpServer) {
                 ctx.cancelled().await;
                 "cancelled"
             }))
+            .tool(Tool::new("steps", |ctx: RequestContext| async move {
+                ctx.progress(1.0, Some(2.0), None).await;
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                ctx.progress(2.0, Some(2.0), None).await;
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                "done"
+            }))
             .build()
     };
     (replica(0), replica(1))
@@ -176,7 +183,7 @@ async fn a_session_made_on_one_replica_is_served_on_the_other() {
     assert_eq!(listed.status(), 200);
     let body = listed.into_body().as_full().unwrap_or_default();
     let listed: Value = serde_json::from_slice(&body).unwrap_or_default();
-    assert_eq!(listed["result"]["tools"].as_array().map(Vec::len), Some(2));
+    assert_eq!(listed["result"]["tools"].as_array().map(Vec::len), Some(3));
     // An unknown session is unknown on both.
     let unknown = post(
         &b,
@@ -540,4 +547,67 @@ async fn an_http_sse_message_posted_to_the_other_replica_is_answered_on_the_stre
     *stray.uri_mut() =
         http::Uri::from_static("/mcp/messages?sessionId=00000000000000000000000000000000");
     assert_eq!(b.handle(stray, "/mcp").await.status(), 404);
+}
+
+/// The next SSE event with data: its id and its JSON.
+async fn next_event_with_id(body: &mut McpBody) -> Option<(String, Value)> {
+    loop {
+        let chunk = tokio::time::timeout(Duration::from_secs(5), body.next())
+            .await
+            .unwrap_or_else(|_| panic!("no SSE event within 5 s"))?
+            .ok()?;
+        let text = String::from_utf8_lossy(&chunk).into_owned();
+        let id = text.lines().find_map(|l| l.strip_prefix("id: "));
+        let data: String = text
+            .lines()
+            .filter_map(|l| l.strip_prefix("data: "))
+            .collect();
+        if !data.trim().is_empty() {
+            return Some((
+                id.unwrap_or("").to_owned(),
+                serde_json::from_str(&data).ok()?,
+            ));
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_stream_resumed_on_the_other_replica_gets_the_events_written_after() {
+    let (a, b) = replicas();
+    let session = connect(&a, &b).await;
+    let call = post(
+        &a,
+        Some(&session),
+        json!({"jsonrpc": "2.0", "id": 21, "method": "tools/call",
+               "params": {"name": "steps", "_meta": {"progressToken": "s"}}}),
+    )
+    .await;
+    let mut stream = call.into_body();
+    let (first_id, first) = next_event_with_id(&mut stream)
+        .await
+        .unwrap_or_else(|| panic!("no progress"));
+    assert_eq!(first["params"]["progress"], 1.0, "{first}");
+    // The client loses the connection and resumes on the other replica while A still runs.
+    drop(stream);
+    let mut resume = request(http::Method::GET, Some(&session), "");
+    resume.headers_mut().insert(
+        "last-event-id",
+        http::HeaderValue::from_str(&first_id).unwrap_or_else(|e| panic!("{e}")),
+    );
+    let resumed = b.handle(resume, "/mcp").await;
+    assert_eq!(resumed.status(), 200);
+    let mut resumed = resumed.into_body();
+    let second = next_event(&mut resumed)
+        .await
+        .unwrap_or_else(|| panic!("no second progress"));
+    assert_eq!(second["params"]["progress"], 2.0, "{second}");
+    let done = next_event(&mut resumed)
+        .await
+        .unwrap_or_else(|| panic!("no result"));
+    assert_eq!(done["id"], 21, "{done}");
+    assert_eq!(done["result"]["content"][0]["text"], "done", "{done}");
+    assert!(
+        next_event(&mut resumed).await.is_none(),
+        "the stream ends with its request"
+    );
 }

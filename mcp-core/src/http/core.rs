@@ -58,6 +58,24 @@ impl Core {
         &self,
         parts: &http::request::Parts,
     ) -> Result<Option<Arc<Session>>, Error> {
+        self.session_for(parts, true).await
+    }
+
+    /// [`session`](Self::session), for a message that runs nothing here (a notification, a
+    /// client's answer): a replica that holds no runtime of the session uses a transient
+    /// one rather than keeping one, so an idle session costs only its state.
+    pub(crate) async fn session_passing(
+        &self,
+        parts: &http::request::Parts,
+    ) -> Result<Option<Arc<Session>>, Error> {
+        self.session_for(parts, false).await
+    }
+
+    async fn session_for(
+        &self,
+        parts: &http::request::Parts,
+        keep: bool,
+    ) -> Result<Option<Arc<Session>>, Error> {
         if self.config.stateless {
             return Ok(None);
         }
@@ -72,7 +90,11 @@ impl Core {
         if state.principal != self.principal_of(parts) || state.transport != Transport::Streamable {
             return Err(ErrorKind::SessionNotFound.into());
         }
-        Ok(Some(self.runtimes.attach(state)))
+        Ok(Some(if keep {
+            self.runtimes.attach(state)
+        } else {
+            self.runtimes.existing_or_transient(state)
+        }))
     }
 
     /// The principal sessions are bound to, when they are.

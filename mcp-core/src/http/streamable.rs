@@ -76,7 +76,13 @@ pub(crate) async fn post(
             return initialize(core, &parts, id, *params).await;
         }
     }
-    let session = core.session(&parts).await?;
+    // A notification or a client's answer runs nothing here: it needs no runtime kept for it.
+    let session = match &message {
+        Message::Request { .. } => core.session(&parts).await?,
+        Message::Notification { .. } | Message::Response { .. } => {
+            core.session_passing(&parts).await?
+        }
+    };
     match message {
         Message::Notification { method, params } => {
             core.engine

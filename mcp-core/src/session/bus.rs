@@ -11,8 +11,10 @@ use crate::protocol::jsonrpc::{RequestId, RpcError};
 use crate::session::changes::ChangeEvent;
 
 /// What one replica tells the others.
+// Externally tagged (`{"clientReply": {…}}`): an internally tagged enum buffers its content,
+// through which serde cannot read back a `RawValue`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", tag = "type")]
+#[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub enum BusMessage {
     /// The client answered server-to-client request `request` of `session` on a replica
@@ -60,7 +62,9 @@ pub enum BusMessage {
 pub struct Inbox(Arc<dyn Fn(BusMessage) + Send + Sync>);
 
 impl Inbox {
-    pub(crate) fn new(deliver: impl Fn(BusMessage) + Send + Sync + 'static) -> Self {
+    /// An inbox that hands each message to `deliver` (the core makes the one of each server;
+    /// a backend's tests may make their own).
+    pub fn new(deliver: impl Fn(BusMessage) + Send + Sync + 'static) -> Self {
         Self(Arc::new(deliver))
     }
 
@@ -102,4 +106,49 @@ impl MessageBus for LocalBus {
     fn attach(&self, _inbox: Inbox) {}
 
     fn send(&self, _message: BusMessage) {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_message_survives_json() {
+        let Ok(result) = RawValue::from_string(r#"{"action":"accept"}"#.to_owned()) else {
+            panic!("raw value")
+        };
+        let messages = [
+            BusMessage::ClientReply {
+                session: "s".into(),
+                request: RequestId::Int(3),
+                reply: Ok(result),
+            },
+            BusMessage::ClientReply {
+                session: "s".into(),
+                request: RequestId::Str("r".into()),
+                reply: Err(RpcError::internal("no")),
+            },
+            BusMessage::Cancel {
+                session: "s".into(),
+                request: RequestId::Int(4),
+            },
+            BusMessage::End {
+                session: "s".into(),
+            },
+            BusMessage::Change(ChangeEvent::ToolsListChanged),
+            BusMessage::Change(ChangeEvent::ResourceUpdated("file:///a".into())),
+            BusMessage::HttpSseMessage {
+                session: "s".into(),
+                uri: "/mcp/messages?sessionId=s".into(),
+                headers: vec![("content-type".into(), "application/json".into())],
+                body: "{}".into(),
+            },
+        ];
+        for message in messages {
+            let json = serde_json::to_string(&message).unwrap_or_default();
+            let back: BusMessage =
+                serde_json::from_str(&json).unwrap_or_else(|e| panic!("{json}: {e}"));
+            assert_eq!(serde_json::to_string(&back).unwrap_or_default(), json);
+        }
+    }
 }

@@ -460,10 +460,68 @@ impl Session {
             return Ok(rx);
         }
         if replay.running {
-            // A connection still attached is one the client gave up on.
-            lock(&self.attached).insert(after.stream, Some(tx));
+            let written_here =
+                after.stream == STANDALONE || lock(&self.attached).contains_key(&after.stream);
+            if written_here {
+                // A connection still attached is one the client gave up on.
+                lock(&self.attached).insert(after.stream, Some(tx));
+            } else {
+                // Another replica runs the request: its later events reach the shared log,
+                // and are followed from there until the stream ends.
+                let last = replay.events.last().map_or(after, |e| e.id);
+                tokio::spawn(follow(Arc::clone(&self.log), self.id.clone(), last, tx));
+            }
         }
         Ok(rx)
+    }
+}
+
+/// How often a stream written on another replica is read from the shared log.
+const FOLLOW_EVERY: Duration = Duration::from_millis(100);
+
+/// Sends a stream's events as another replica logs them, after `last`, until the stream ends
+/// (finished, or abandoned by a replica that died), or the client goes away.
+async fn follow(
+    log: Arc<dyn EventLog>,
+    session: Arc<str>,
+    mut last: EventId,
+    tx: mpsc::Sender<Bytes>,
+) {
+    loop {
+        tokio::select! {
+            () = tx.closed() => return,
+            () = tokio::time::sleep(FOLLOW_EVERY) => {}
+        }
+        let replay = match log.replay(&session, last).await {
+            Ok(replay) => replay,
+            // Not reachable now: asked again next time, while the client waits.
+            Err(ReplayError::Unavailable(_)) => continue,
+            // Trimmed or forgotten under us: nothing more can be sent.
+            Err(_) => return,
+        };
+        for event in &replay.events {
+            if tx
+                .send(sse::event(Some(event.id), &event.data))
+                .await
+                .is_err()
+            {
+                return;
+            }
+            last = event.id;
+        }
+        if let Some(request) = &replay.abandoned {
+            let error = crate::protocol::jsonrpc::error_bytes(
+                Some(request),
+                &RpcError::internal(
+                    "the replica running this request stopped before it finished; send the request again",
+                ),
+            );
+            let _ = tx.send(sse::event(None, &error)).await;
+            return;
+        }
+        if !replay.running {
+            return;
+        }
     }
 }
 
@@ -511,6 +569,19 @@ impl Runtimes {
             replay,
             idle,
             log,
+        }
+    }
+
+    /// The runtime of `state`'s session if this replica has one, or a transient one that is
+    /// not kept (for a message that leaves nothing running here).
+    pub(crate) fn existing_or_transient(&self, state: Arc<SessionState>) -> Arc<Session> {
+        match self.get(&state.id).filter(|s| !s.is_closed()) {
+            Some(session) => {
+                session.refresh(state);
+                session.touch();
+                session
+            }
+            None => Arc::new(Session::new(state, self.replay, Arc::clone(&self.log))),
         }
     }
 
