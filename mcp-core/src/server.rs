@@ -27,8 +27,8 @@ use crate::session::changes::{ChangeEvent, Changes};
 #[cfg(feature = "http-sse")]
 use crate::session::http_sse::HttpSseSessions;
 use crate::session::{
-    Cluster, EventLog, InMemoryEventLog, InMemorySessionStore, Inbox, LocalBus, MessageBus,
-    ReplayLimit, Runtimes, SessionStore,
+    Cluster, ClusterSettings, EventLog, InMemoryEventLog, InMemorySessionStore, Inbox, LocalBus,
+    MessageBus, ReplayLimit, Runtimes, SessionStore,
 };
 
 /// Builds an [`McpServer`]; start with [`McpServer::builder`].
@@ -47,6 +47,7 @@ pub struct McpServerBuilder {
     log: Option<Arc<dyn EventLog>>,
     bus: Option<Arc<dyn MessageBus>>,
     state_keys: Option<Vec<Box<[u8]>>>,
+    cluster: Option<Box<dyn Cluster>>,
 }
 
 impl fmt::Debug for McpServerBuilder {
@@ -365,13 +366,15 @@ impl McpServerBuilder {
 
     /// Runs this server as one replica of several that share `cluster`'s session store, event
     /// log and message bus (e.g. `mcp-mount-redis`): any request of a session may then reach
-    /// any replica behind a plain load balancer. The same as setting
-    /// [`session_store`](Self::session_store), [`event_log`](Self::event_log) and
-    /// [`message_bus`](Self::message_bus) from it.
+    /// any replica behind a plain load balancer. Its store and event log are made when the
+    /// server is built, held to this builder's [`session_ttl`](Self::session_ttl),
+    /// [`max_sessions`](Self::max_sessions) and [`sse_replay_buffer`](Self::sse_replay_buffer)
+    /// whatever order they are set in; they take the place of any
+    /// [`session_store`](Self::session_store) and [`event_log`](Self::event_log).
     pub fn cluster(mut self, cluster: impl Cluster) -> Self {
-        self.store = Some(cluster.session_store());
-        self.log = Some(cluster.event_log());
+        // Its parts are made at build time, with the settings the builder has by then.
         self.bus = Some(cluster.message_bus());
+        self.cluster = Some(Box::new(cluster));
         self
     }
 
@@ -383,7 +386,17 @@ impl McpServerBuilder {
     /// schema, a resource URI without a scheme, a URI template that is not RFC 6570 level 1, a
     /// completion handler for an argument or variable that does not exist, or two entries of
     /// one kind with the same name or URI.
-    pub fn try_build(self) -> Result<McpServer, BuildError> {
+    pub fn try_build(mut self) -> Result<McpServer, BuildError> {
+        if let Some(cluster) = self.cluster.take() {
+            let settings = ClusterSettings {
+                session_ttl: self.config.session_ttl,
+                max_sessions: self.config.max_sessions,
+                replay_events: self.config.replay.events,
+                replay_bytes: self.config.replay.bytes,
+            };
+            self.store = Some(cluster.session_store(&settings));
+            self.log = Some(cluster.event_log(&settings));
+        }
         let store = self.store.unwrap_or_else(|| {
             Arc::new(InMemorySessionStore::new(
                 self.config.session_ttl,
@@ -508,6 +521,7 @@ impl McpServer {
             log: None,
             bus: None,
             state_keys: None,
+            cluster: None,
         }
     }
 

@@ -29,7 +29,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use mcp_mount::cluster::{Cluster, EventLog, MessageBus, SessionStore};
+use mcp_mount::cluster::{Cluster, ClusterSettings, EventLog, MessageBus, SessionStore};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
 pub use bus::RedisBus;
@@ -101,8 +101,9 @@ impl RedisOptions {
     }
 
     /// How long a session lives without activity (default 30 minutes); everything of the
-    /// session in Redis expires with it. Set the same as the server's
-    /// [`session_ttl`](mcp_mount::McpServerBuilder::session_ttl), which paces its keep-alive.
+    /// session in Redis expires with it. For the parts a [`RedisCluster`] gives a server, the
+    /// server's own [`session_ttl`](mcp_mount::McpServerBuilder::session_ttl) takes its place;
+    /// this is for the parts used on their own.
     #[must_use]
     pub fn session_ttl(mut self, ttl: Duration) -> Self {
         self.session_ttl = ttl;
@@ -110,7 +111,8 @@ impl RedisOptions {
     }
 
     /// The most live sessions, across every replica (default 10 000); `initialize` past it is
-    /// answered 503.
+    /// answered 503. A server built with a [`RedisCluster`] uses its own
+    /// [`max_sessions`](mcp_mount::McpServerBuilder::max_sessions) instead.
     #[must_use]
     pub fn max_sessions(mut self, sessions: usize) -> Self {
         self.max_sessions = sessions;
@@ -119,7 +121,8 @@ impl RedisOptions {
 
     /// How much of each SSE stream is kept for `Last-Event-ID` (default 32 events and
     /// 256 KiB, oldest dropped first); a resumption from before what is kept is refused as
-    /// gone.
+    /// gone. A server built with a [`RedisCluster`] uses its own
+    /// [`sse_replay_buffer`](mcp_mount::McpServerBuilder::sse_replay_buffer) instead.
     #[must_use]
     pub fn replay_buffer(mut self, events: usize, bytes: usize) -> Self {
         self.replay_events = events;
@@ -241,6 +244,7 @@ impl Shared {
 /// cluster and every server built with it are dropped.
 #[derive(Clone, Debug)]
 pub struct RedisCluster {
+    shared: Shared,
     store: Arc<RedisSessionStore>,
     log: Arc<RedisEventLog>,
     bus: Arc<RedisBus>,
@@ -265,6 +269,7 @@ impl RedisCluster {
     pub async fn connect_with(url: &str, options: RedisOptions) -> Result<Self, Error> {
         let shared = Shared::connect(url, options).await?;
         Ok(Self {
+            shared: shared.clone(),
             store: Arc::new(RedisSessionStore::from_shared(shared.clone())),
             log: Arc::new(RedisEventLog::from_shared(shared.clone())),
             bus: Arc::new(RedisBus::from_shared(shared)),
@@ -287,13 +292,28 @@ impl RedisCluster {
     }
 }
 
+impl RedisCluster {
+    /// The parts' shared connection with the builder's bounds in place of the options' own.
+    fn held_to(&self, settings: &ClusterSettings) -> Shared {
+        let mut options = RedisOptions::clone(&self.shared.options);
+        options.session_ttl = settings.session_ttl;
+        options.max_sessions = settings.max_sessions;
+        options.replay_events = settings.replay_events;
+        options.replay_bytes = settings.replay_bytes;
+        Shared {
+            options: Arc::new(options),
+            ..self.shared.clone()
+        }
+    }
+}
+
 impl Cluster for RedisCluster {
-    fn session_store(&self) -> Arc<dyn SessionStore> {
-        Arc::clone(&self.store) as Arc<dyn SessionStore>
+    fn session_store(&self, settings: &ClusterSettings) -> Arc<dyn SessionStore> {
+        Arc::new(RedisSessionStore::from_shared(self.held_to(settings)))
     }
 
-    fn event_log(&self) -> Arc<dyn EventLog> {
-        Arc::clone(&self.log) as Arc<dyn EventLog>
+    fn event_log(&self, settings: &ClusterSettings) -> Arc<dyn EventLog> {
+        Arc::new(RedisEventLog::from_shared(self.held_to(settings)))
     }
 
     fn message_bus(&self) -> Arc<dyn MessageBus> {

@@ -1122,3 +1122,39 @@ async fn replicas_keep_their_sessions_when_redis_drops_their_connections() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_server_holds_its_redis_parts_to_its_own_session_ttl_and_cap() {
+    let redis = redis_or_skip!();
+    let cluster = RedisCluster::connect_with(&redis.url, options())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    // The options keep their defaults (30 min, 10,000); the builder's settings must win.
+    let server = McpServer::builder("bounded", "1.0.0")
+        .cluster(cluster)
+        .session_ttl(Duration::from_millis(300))
+        .max_sessions(1)
+        .build();
+    let first = initialize(&server).await;
+    assert_eq!(first.status(), 200);
+    let session = first
+        .headers()
+        .get("mcp-session-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .unwrap_or_else(|| panic!("no session id"));
+    assert_eq!(
+        initialize(&server).await.status(),
+        503,
+        "the cap of one holds"
+    );
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let expired = post(
+        &server,
+        Some(&session),
+        json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}),
+    )
+    .await;
+    assert_eq!(expired.status(), 404, "the TTL of 300 ms holds");
+    assert_eq!(initialize(&server).await.status(), 200, "and makes room");
+}

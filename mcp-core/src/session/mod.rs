@@ -21,14 +21,31 @@ pub(crate) use log::{ReplayLimit, STANDALONE};
 pub use runtime::Session;
 pub(crate) use runtime::{ClientReply, ResumeError, Runtimes};
 
+/// What a server's builder says its shared parts must hold to: the same bounds the in-memory
+/// parts get, so a deployment states them once, on the builder.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ClusterSettings {
+    /// How long an idle session lives ([`session_ttl`](crate::McpServerBuilder::session_ttl)).
+    pub session_ttl: std::time::Duration,
+    /// The most live sessions ([`max_sessions`](crate::McpServerBuilder::max_sessions)).
+    pub max_sessions: usize,
+    /// Events kept for `Last-Event-ID`
+    /// ([`sse_replay_buffer`](crate::McpServerBuilder::sse_replay_buffer)).
+    pub replay_events: usize,
+    /// Bytes kept for `Last-Event-ID`.
+    pub replay_bytes: usize,
+}
+
 /// Everything replicas of one service share, from one backend: the session store, the event
 /// log and the message bus. Give it to [`McpServerBuilder::cluster`](crate::McpServerBuilder::cluster);
-/// `mcp-mount-redis` implements it on Redis.
+/// `mcp-mount-redis` implements it on Redis. The parts are asked for when the server is built,
+/// with the builder's settings.
 pub trait Cluster: Send + Sync + 'static {
-    /// Where session state lives.
-    fn session_store(&self) -> std::sync::Arc<dyn SessionStore>;
-    /// Where the events of resumable streams are kept.
-    fn event_log(&self) -> std::sync::Arc<dyn EventLog>;
+    /// Where session state lives, holding to `settings`' TTL and cap.
+    fn session_store(&self, settings: &ClusterSettings) -> std::sync::Arc<dyn SessionStore>;
+    /// Where the events of resumable streams are kept, within `settings`' replay bounds.
+    fn event_log(&self, settings: &ClusterSettings) -> std::sync::Arc<dyn EventLog>;
     /// How this replica reaches the others.
     fn message_bus(&self) -> std::sync::Arc<dyn MessageBus>;
 }
