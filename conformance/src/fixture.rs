@@ -48,6 +48,22 @@ pub const VARIANTS: &[&str] = &[
     "oauth-proxied",
 ];
 
+/// How this process deploys its fixtures: what [`deploy`] set.
+type Deployment = dyn Fn(&str, McpServerBuilder) -> McpServerBuilder + Send + Sync;
+
+static DEPLOYMENT: OnceLock<Box<Deployment>> = OnceLock::new();
+
+/// Changes how every fixture of this process is deployed: `deploy(name, builder)` gets each
+/// fixture's builder (`name` is `""` for the main fixture, a [`VARIANTS`] entry otherwise) just
+/// before it is built, e.g. to run it as one replica of several
+/// ([`McpServerBuilder::cluster`]). Set once, before any fixture is built; `false` when it was
+/// set already.
+pub fn deploy(
+    deploy: impl Fn(&str, McpServerBuilder) -> McpServerBuilder + Send + Sync + 'static,
+) -> bool {
+    DEPLOYMENT.set(Box::new(deploy)).is_ok()
+}
+
 /// The main fixture and its variants, each with the path suffix to mount it at (`""` for the
 /// main one, `"-stateless"` and so on for the variants).
 pub fn fixtures() -> Vec<(String, McpServer)> {
@@ -61,14 +77,18 @@ pub fn fixtures() -> Vec<(String, McpServer)> {
 /// The main conformance fixture.
 pub fn fixture() -> McpServer {
     let (builder, slot) = base();
-    finish(builder, &slot)
+    finish("", builder, &slot)
 }
 
 /// Builds the server and hands it to the tools that change it at run time.
 ///
 /// Those tools hold the server they belong to, a cycle that keeps the fixture alive for the
 /// whole process, as a test fixture is anyway.
-fn finish(builder: McpServerBuilder, slot: &OnceLock<McpServer>) -> McpServer {
+fn finish(name: &str, builder: McpServerBuilder, slot: &OnceLock<McpServer>) -> McpServer {
+    let builder = match DEPLOYMENT.get() {
+        Some(deploy) => deploy(name, builder),
+        None => builder,
+    };
     let server = builder.build();
     let _ = slot.set(server.clone());
     server
@@ -123,7 +143,7 @@ pub fn variant(name: &str) -> McpServer {
             .allowed_hosts([PROXIED_OAUTH_HOST]),
         other => panic!("no fixture variant {other:?}"),
     };
-    finish(builder, &slot)
+    finish(name, builder, &slot)
 }
 
 /// The public host the `oauth-proxied` variant is served as, through a trusted proxy.

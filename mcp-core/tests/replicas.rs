@@ -542,6 +542,10 @@ async fn an_http_sse_message_posted_to_the_other_replica_is_answered_on_the_stre
         answer["result"]["protocolVersion"], "2024-11-05",
         "{answer}"
     );
+    // Bad input gets its 400 on the replica it reaches, as on the one holding the stream.
+    let mut bad = request(http::Method::POST, None, "{not json");
+    *bad.uri_mut() = endpoint.parse().unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(b.handle(bad, "/mcp").await.status(), 400);
     // A session id nobody holds is unknown on every replica.
     let mut stray = request(http::Method::POST, None, &initialize.to_string());
     *stray.uri_mut() =

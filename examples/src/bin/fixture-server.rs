@@ -1,7 +1,8 @@
 //! Serves the conformance fixture inside a small host app, for `mcp-conformance`, the official
 //! MCP conformance suite and real clients:
 //!
-//! `fixture-server [--framework axum|actix-web|poem|salvo|hyper] [--addr 127.0.0.1:3000] [--prefix /mcp]`
+//! `fixture-server [--framework axum|actix-web|poem|salvo|hyper] [--addr 127.0.0.1:3000] [--prefix /mcp]
+//! [--redis redis://127.0.0.1:6379] [--request-state-key HEX]`
 //!
 //! The host app is the one the adapter tests serve (`mcp_mount_conformance::hosts`; `hyper` is
 //! the core behind plain hyper, no framework). The fixture is mounted at PREFIX and its variants
@@ -9,19 +10,28 @@
 //! the app also has `GET /` and `GET /health`, and an "auth" middleware that turns the `x-user`
 //! header into a `Principal` extension. Prints `listening on http://ADDR/PREFIX` once it accepts
 //! connections.
+//!
+//! With `--redis URL` every fixture runs as one replica of several that share sessions through
+//! that Redis (`mcp-mount-redis`; each fixture under its own key prefix), so several
+//! fixture-servers behind a load balancer serve one deployment. `--request-state-key HEX`
+//! (at least 32 bytes, the same on every replica) seals MRTR `requestState`.
 
 use std::io::Write;
 use std::net::SocketAddr;
 
+use mcp_mount_conformance::fixture;
 use mcp_mount_conformance::hosts::{self, HOSTS};
+use mcp_mount_redis::{RedisCluster, RedisOptions};
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: fixture-server [--framework axum|actix-web|poem|salvo|hyper] [--addr HOST:PORT] [--prefix /PATH]";
+const USAGE: &str = "usage: fixture-server [--framework axum|actix-web|poem|salvo|hyper] [--addr HOST:PORT] [--prefix /PATH] [--redis URL] [--request-state-key HEX]";
 
 struct Options {
     framework: String,
     addr: SocketAddr,
     prefix: String,
+    redis: Option<String>,
+    state_key: Option<Vec<u8>>,
 }
 
 fn parse() -> Result<Options, String> {
@@ -29,6 +39,8 @@ fn parse() -> Result<Options, String> {
         framework: "axum".into(),
         addr: SocketAddr::from(([127, 0, 0, 1], 3000)),
         prefix: "/mcp".into(),
+        redis: None,
+        state_key: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
@@ -43,6 +55,12 @@ fn parse() -> Result<Options, String> {
                     ));
                 }
                 options.prefix = value.trim_end_matches('/').to_owned();
+            }
+            "--redis" => options.redis = Some(value),
+            "--request-state-key" => {
+                let key = hex::decode(&value)
+                    .map_err(|e| format!("--request-state-key: not hex: {e}"))?;
+                options.state_key = Some(key);
             }
             _ => return Err(format!("unknown flag {flag}")),
         }
@@ -66,6 +84,14 @@ fn main() -> ExitCode {
         );
         return ExitCode::from(2);
     }
+    // Kept for the whole process: the Redis parts' background tasks run on it.
+    let _deployment = match deploy(&options) {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("fixture-server: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let result = std::net::TcpListener::bind(options.addr).and_then(|listener| {
         let addr = listener.local_addr()?;
         // The listener accepts connections from here on: the line is true when printed.
@@ -80,4 +106,44 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Deploys every fixture as `--redis` and `--request-state-key` say; the runtime that holds the
+/// Redis connections, when there are any.
+fn deploy(options: &Options) -> Result<Option<tokio::runtime::Runtime>, String> {
+    let mut clusters = std::collections::HashMap::new();
+    let runtime = match &options.redis {
+        None => None,
+        Some(url) => {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .enable_all()
+                .build()
+                .map_err(|e| format!("no runtime for Redis: {e}"))?;
+            let names = std::iter::once("").chain(fixture::VARIANTS.iter().copied());
+            for name in names {
+                let options = RedisOptions::default().prefix(format!("fixture{name}"));
+                let cluster = runtime
+                    .block_on(RedisCluster::connect_with(url, options))
+                    .map_err(|e| format!("--redis {url}: {e}"))?;
+                clusters.insert(name.to_owned(), cluster);
+            }
+            Some(runtime)
+        }
+    };
+    let key = options.state_key.clone();
+    if clusters.is_empty() && key.is_none() {
+        return Ok(runtime);
+    }
+    fixture::deploy(move |name, builder| {
+        let builder = match clusters.get(name) {
+            Some(cluster) => builder.cluster(cluster.clone()),
+            None => builder,
+        };
+        match &key {
+            Some(key) => builder.request_state_keys([key]),
+            None => builder,
+        }
+    });
+    Ok(runtime)
 }

@@ -128,6 +128,14 @@ pub(crate) async fn message(
         if !known {
             return Err(ErrorKind::SessionNotFound.into());
         }
+        // What a bad message gets is the same wherever it lands: it is checked here, before
+        // it travels.
+        serde_json::from_slice::<Envelope<'_>>(&body)
+            .map_err(|e| Error::new(ErrorKind::Parse, format!("Parse error: {e}")))?
+            .classify()
+            .map_err(|invalid| {
+                Error::new(ErrorKind::InvalidRequest, invalid.message).with_id(invalid.id)
+            })?;
         core.engine.bus.send(BusMessage::HttpSseMessage {
             session: id.to_owned(),
             uri: parts.uri.to_string(),
