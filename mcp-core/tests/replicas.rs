@@ -615,3 +615,32 @@ async fn a_stream_resumed_on_the_other_replica_gets_the_events_written_after() {
         "the stream ends with its request"
     );
 }
+
+#[tokio::test]
+async fn a_newer_get_stream_on_the_other_replica_ends_the_older_one() {
+    let (a, b) = replicas();
+    let session = connect(&a, &b).await;
+    let older = a
+        .handle(request(http::Method::GET, Some(&session), ""), "/mcp")
+        .await;
+    assert_eq!(older.status(), 200);
+    let mut older = older.into_body();
+    let newer = b
+        .handle(request(http::Method::GET, Some(&session), ""), "/mcp")
+        .await;
+    assert_eq!(newer.status(), 200);
+    assert!(
+        next_event(&mut older).await.is_none(),
+        "the older stream ended"
+    );
+    // The newer one carries the session's notifications.
+    let mut newer = newer.into_body();
+    assert!(a.add_tool(Tool::new("newest", || async { "n" })).is_ok());
+    let event = next_event(&mut newer)
+        .await
+        .unwrap_or_else(|| panic!("no notification on the newer stream"));
+    assert_eq!(
+        event["method"], "notifications/tools/list_changed",
+        "{event}"
+    );
+}

@@ -206,6 +206,11 @@ pub(crate) fn deliver(core: &Arc<Core>, message: BusMessage) {
             }
         }
         BusMessage::End { session } => core.runtimes.end(&session),
+        BusMessage::StreamOpened { session } => {
+            if let Some(session) = core.runtimes.get(&session) {
+                session.detach_stream(crate::session::STANDALONE);
+            }
+        }
         BusMessage::Change(event) => {
             core.changes.publish(&event);
         }

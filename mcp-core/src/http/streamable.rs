@@ -319,6 +319,10 @@ pub(crate) async fn get(
         return Ok(sse::response(McpBody::stream(rx)));
     }
     let rx = session.open_stream(64, core.config.sse_retry).await;
+    // The newest GET stream wins on every replica: one held elsewhere ends.
+    core.engine.bus.send(BusMessage::StreamOpened {
+        session: session.id().to_owned(),
+    });
     core.changes.listen(&session);
     keep_alive(core, &session);
     Ok(sse::response(McpBody::stream(rx)))

@@ -39,6 +39,12 @@ pub enum BusMessage {
         /// The session.
         session: String,
     },
+    /// `session` opened a new standalone GET stream on the sending replica: one held anywhere
+    /// else ends (the newest GET stream of a session wins).
+    StreamOpened {
+        /// The session.
+        session: String,
+    },
     /// Something changed that listening streams on every replica should hear of.
     Change(ChangeEvent),
     /// A message an HTTP+SSE client POSTed to `/messages` on a replica other than the one
@@ -133,6 +139,9 @@ mod tests {
                 request: RequestId::Int(4),
             },
             BusMessage::End {
+                session: "s".into(),
+            },
+            BusMessage::StreamOpened {
                 session: "s".into(),
             },
             BusMessage::Change(ChangeEvent::ToolsListChanged),
