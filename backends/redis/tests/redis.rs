@@ -763,8 +763,9 @@ async fn replicas_cancel_a_call_running_on_the_other() {
 async fn replicas_tell_streams_on_the_other_of_changes_and_not_themselves_twice() {
     let redis = redis_or_skip!();
     let (a, b) = replicas(&redis).await;
-    let session = connect(&a, &b).await;
-    let (on_a, on_b) = (get(&a, &session, None).await, get(&b, &session, None).await);
+    // Two sessions: one session holds one GET stream at a time (the newest wins everywhere).
+    let (here, there) = (connect(&a, &b).await, connect(&b, &a).await);
+    let (on_a, on_b) = (get(&a, &here, None).await, get(&b, &there, None).await);
     assert_eq!((on_a.status().as_u16(), on_b.status().as_u16()), (200, 200));
     let (mut on_a, mut on_b) = (on_a.into_body(), on_b.into_body());
     assert!(a.add_tool(Tool::new("later", || async { "later" })).is_ok());
