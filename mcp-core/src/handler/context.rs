@@ -85,7 +85,11 @@ pub(crate) struct Mrtr {
 impl ModernCall {
     /// The capability recorded as missing, if any.
     pub(crate) fn missing(&self) -> Option<&'static str> {
-        self.missing.lock().ok().and_then(|m| *m)
+        // One `Option` replaced whole: a poisoned lock still holds a valid value.
+        *self
+            .missing
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
@@ -175,13 +179,13 @@ impl RequestContext {
     /// `MissingCapability(capability)`, remembered on a modern request so that the whole
     /// request fails with `MissingRequiredClientCapability`.
     fn missing(&self, capability: &'static str) -> ClientRequestError {
-        if let Some(mut missing) = self
-            .inner
-            .modern
-            .as_ref()
-            .and_then(|m| m.missing.lock().ok())
-        {
-            missing.get_or_insert(capability);
+        if let Some(modern) = &self.inner.modern {
+            // One `Option` set whole: a poisoned lock still holds a valid value.
+            modern
+                .missing
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .get_or_insert(capability);
         }
         ClientRequestError::MissingCapability(capability)
     }
@@ -434,9 +438,11 @@ impl RequestContext {
                 .map_err(|e| ClientRequestError::InvalidResult(format!("{method}: {e}")));
         }
         let request = serde_json::json!({ "method": method, "params": params });
-        if let Ok(mut requests) = mrtr.requests.lock() {
-            requests.insert(key, request);
-        }
+        // Entries are inserted whole: a poisoned lock still holds a valid map.
+        mrtr.requests
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(key, request);
         mrtr.needed.cancel();
         std::future::pending().await
     }
