@@ -78,6 +78,8 @@ pub(crate) struct Engine {
     sessions: Arc<dyn SessionStore>,
     /// How this replica reaches the others.
     pub(crate) bus: Arc<dyn MessageBus>,
+    /// `serverInfo` as a shared value, for 2026-07-28 results whose handler set `_meta`.
+    server_info_shared: Arc<Value>,
     /// `serverInfo` as JSON, for 2026-07-28 results.
     server_info_json: Arc<RawValue>,
     /// The caching fields of cacheable 2026-07-28 results.
@@ -125,8 +127,9 @@ struct Modern {
     call: Arc<ModernCall>,
     /// `serverInfo` as JSON, written into `_meta`.
     server_info: Arc<RawValue>,
-    /// The same as a value, for a result whose handler set `_meta` itself.
-    server_info_value: Value,
+    /// The same as a value, for a result whose handler set `_meta` itself (shared: cloned only
+    /// into such a result).
+    server_info_value: Arc<Value>,
     cache: Option<CachePolicy>,
 }
 
@@ -159,7 +162,10 @@ impl Writer {
         };
         match meta(&mut value) {
             Some(map) => {
-                map.insert(META_SERVER_INFO.into(), modern.server_info_value.clone());
+                map.insert(
+                    META_SERVER_INFO.into(),
+                    Value::clone(&modern.server_info_value),
+                );
                 self.result(&value, true)
             }
             None => self.result(&value, false),
@@ -397,6 +403,7 @@ impl Engine {
         Self {
             sessions,
             bus,
+            server_info_shared: Arc::new(server_info.clone()),
             server_info_json,
             cache,
             registries,
@@ -585,7 +592,7 @@ impl Engine {
             modern: call.modern.as_ref().map(|modern| Modern {
                 call: Arc::clone(modern),
                 server_info: Arc::clone(&self.server_info_json),
-                server_info_value: self.server_info.clone(),
+                server_info_value: Arc::clone(&self.server_info_shared),
                 cache: CACHEABLE.contains(&method).then_some(self.cache),
             }),
         }

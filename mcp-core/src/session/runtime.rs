@@ -444,12 +444,7 @@ impl Session {
         if let Some(request) = &replay.abandoned {
             // The replica running the request is gone: the stream ends with an error for it,
             // logged so every later resumption sees the same end.
-            let error = crate::protocol::jsonrpc::error_bytes(
-                Some(request),
-                &RpcError::internal(
-                    "the replica running this request stopped before it finished; send the request again",
-                ),
-            );
+            let error = abandoned(request);
             let id = self
                 .log
                 .append(&self.id, after.stream, error.clone())
@@ -474,6 +469,16 @@ impl Session {
         }
         Ok(rx)
     }
+}
+
+/// The response a request gets whose replica died before it finished.
+fn abandoned(request: &RequestId) -> Bytes {
+    crate::protocol::jsonrpc::error_bytes(
+        Some(request),
+        &RpcError::internal(
+            "the replica running this request stopped before it finished; send the request again",
+        ),
+    )
 }
 
 /// How often a stream written on another replica is read from the shared log.
@@ -510,12 +515,7 @@ async fn follow(
             last = event.id;
         }
         if let Some(request) = &replay.abandoned {
-            let error = crate::protocol::jsonrpc::error_bytes(
-                Some(request),
-                &RpcError::internal(
-                    "the replica running this request stopped before it finished; send the request again",
-                ),
-            );
+            let error = abandoned(request);
             let _ = tx.send(sse::event(None, &error)).await;
             return;
         }
