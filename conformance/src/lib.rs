@@ -18,6 +18,7 @@ pub mod client;
 pub mod fixture;
 pub mod harness;
 pub mod hosts;
+pub mod replicas;
 
 pub use client::{Response, Streaming};
 pub use fixture::{Principal, fixture, fixtures, variant};
@@ -432,6 +433,26 @@ __for_each_case!(__case_table());
 /// # fn main() {}
 /// ```
 ///
+/// With `replicas = future, except = { case: "why", … }`, every case runs against the
+/// [`Target`] the future gives (`Option<Target>`: `None` skips the case, after saying why), a
+/// deployment of several replicas behind a proxy (see [`replicas`]); the cases named in
+/// `except` are skipped with their reason, which says why they cannot pass there. A test checks
+/// that every name in `except` is a case.
+///
+/// ```no_run
+/// async fn replicas() -> Option<mcp_mount_conformance::Target> {
+///     # None
+/// }
+///
+/// mod on_replicas {
+///     mcp_mount_conformance::suite!(
+///         replicas = super::replicas(),
+///         except = { stream_events_are_not_buffered: "its release signal is per process" },
+///     );
+/// }
+/// # fn main() {}
+/// ```
+///
 /// The test crate needs `tokio` (with the `macros` and `rt-multi-thread` features).
 #[macro_export]
 macro_rules! suite {
@@ -443,8 +464,38 @@ macro_rules! suite {
             $crate::suite!($crate::harness::host("/api/v1/tenants/acme/mcp", $serve));
         }
     };
+    (replicas = $target:expr, except = { $($skip:ident : $why:literal),* $(,)? } $(,)?) => {
+        /// The cases that cannot pass on several replicas, each with the reason.
+        const EXCEPT: &[(&str, &str)] = &[$((stringify!($skip), $why)),*];
+
+        #[test]
+        fn every_exception_is_a_case() {
+            $crate::replicas::check_exceptions(EXCEPT);
+        }
+
+        $crate::__for_each_case!(__replica_cases($target));
+    };
     ($target:expr $(,)?) => {
         $crate::__for_each_case!(__suite_cases($target));
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __replica_cases {
+    (($target:expr) $($case:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                if let Some(why) = $crate::replicas::excepted(EXCEPT, stringify!($case)) {
+                    $crate::replicas::skip(&format!("{} on replicas: {why}", stringify!($case)));
+                    return;
+                }
+                let target: Option<$crate::Target> = $target.await;
+                let Some(target) = target else { return };
+                $crate::cases::$case(&target).await;
+            }
+        )*
     };
 }
 
