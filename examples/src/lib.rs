@@ -6,9 +6,10 @@ use std::sync::{Arc, RwLock};
 
 use mcp_mount::model::{LoggingLevel, ToolAnnotations};
 use mcp_mount::{
-    InvalidToken, Json, McpServer, Principal, ProtectedResource, RequestContext, TokenVerifier,
-    Tool, VerifyFuture,
+    InvalidToken, Json, McpServer, McpServerBuilder, Principal, ProtectedResource, RequestContext,
+    TokenVerifier, Tool, VerifyFuture,
 };
+use mcp_mount_redis::RedisCluster;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -147,11 +148,48 @@ impl TokenVerifier for DemoTokens {
     }
 }
 
-/// The MCP server of the notes app: its tools work on the same [`Notes`] as the REST routes.
+/// The MCP server of the notes app, as one process or as one replica of several: see
+/// [`notes_builder`] and [`deploy`].
+///
+/// # Errors
+///
+/// With `REDIS_URL` set, when Redis cannot be reached.
+pub async fn notes_mcp(notes: &Notes) -> std::io::Result<McpServer> {
+    deploy(notes_builder(notes)).await
+}
+
+/// Builds `builder`'s server; with `REDIS_URL` set (e.g. `redis://127.0.0.1:6379`), as one
+/// replica of several that share their sessions through that Redis, so that a load balancer
+/// may send any request to any replica. `MCP_REQUEST_STATE_KEY` (32 or more bytes, the same on
+/// every replica) seals the 2026-07-28 `requestState`; without it the server warns at start-up.
+/// (The notes themselves live in each process's memory: a real app keeps them in its
+/// database.)
+///
+/// # Errors
+///
+/// With `REDIS_URL` set, when Redis cannot be reached.
+pub async fn deploy(builder: McpServerBuilder) -> std::io::Result<McpServer> {
+    let Ok(url) = std::env::var("REDIS_URL") else {
+        return Ok(builder.build());
+    };
+    let cluster = RedisCluster::connect(&url)
+        .await
+        .map_err(|e| std::io::Error::other(format!("REDIS_URL={url}: {e}")))?;
+    // The one line that makes the server one replica of several.
+    let builder = builder.cluster(cluster);
+    let builder = match std::env::var("MCP_REQUEST_STATE_KEY") {
+        Ok(key) => builder.request_state_keys([key.as_bytes()]),
+        Err(_) => builder,
+    };
+    Ok(builder.build())
+}
+
+/// The MCP server of the notes app, to build: its tools work on the same [`Notes`] as the
+/// REST routes.
 ///
 /// It requires a bearer token (the demo's are `demo-token` and `alice-token`), publishes its
 /// OAuth protected resource metadata, and serves the REST view its dashboard uses.
-pub fn notes_mcp(notes: &Notes) -> McpServer {
+pub fn notes_builder(notes: &Notes) -> McpServerBuilder {
     let (list, search, get, add) = (notes.clone(), notes.clone(), notes.clone(), notes.clone());
     McpServer::builder("notes", env!("CARGO_PKG_VERSION"))
         .title("Notes")
@@ -220,7 +258,6 @@ pub fn notes_mcp(notes: &Notes) -> McpServer {
             })
             .description("Adds a note and returns it"),
         )
-        .build()
 }
 
 /// The workspace README's examples, compiled and run as doctests so they cannot go stale.

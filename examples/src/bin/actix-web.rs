@@ -37,7 +37,8 @@ async fn main() -> std::io::Result<()> {
         .unwrap_or_else(|| "127.0.0.1:3000".to_owned());
     let notes = Notes::seeded();
     // Built once, outside the worker factory, so every worker serves the same sessions.
-    let mcp = notes_mcp(&notes);
+    // With REDIS_URL set, one replica of several (see `notes_mcp`).
+    let mcp = notes_mcp(&notes).await?;
     let server = HttpServer::new(move || {
         App::new()
             .app_data(web::Data::new(notes.clone()))

@@ -2,6 +2,9 @@
 //! page) with an MCP server mounted at `/mcp` over the same state.
 //! `cargo run -p mcp-mount-examples --bin axum`, then open `http://127.0.0.1:3000/admin`, or
 //! point an MCP client at `http://127.0.0.1:3000/mcp` with `Authorization: Bearer demo-token`.
+//! With `REDIS_URL=redis://127.0.0.1:6379` (and `MCP_REQUEST_STATE_KEY`), several of it behind a
+//! load balancer serve one MCP deployment: `cargo run -p mcp-mount-examples --bin axum --
+//! 127.0.0.1:3001`, a second on 3002.
 
 use axum::extract::{Path, Request, State};
 use axum::http::{StatusCode, header};
@@ -43,7 +46,8 @@ async fn main() -> std::io::Result<()> {
         .nth(1)
         .unwrap_or_else(|| "127.0.0.1:3000".to_owned());
     let notes = Notes::seeded();
-    let mcp = notes_mcp(&notes);
+    // With REDIS_URL set, one replica of several (see `notes_mcp`).
+    let mcp = notes_mcp(&notes).await?;
     let app = Router::new()
         .route("/health", get(|| async { "ok" }))
         .route("/admin", get(|| async { Html(DASHBOARD) }))

@@ -113,7 +113,8 @@ async fn main() -> std::io::Result<()> {
         .nth(1)
         .unwrap_or_else(|| "127.0.0.1:3000".to_owned());
     let notes = Notes::seeded();
-    let mcp = notes_mcp(&notes);
+    // With REDIS_URL set, one replica of several (see `notes_mcp`).
+    let mcp = notes_mcp(&notes).await?;
     let router = Router::new()
         .hoop(Auth)
         .push(Router::with_path("health").get(Health))
