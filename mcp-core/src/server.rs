@@ -343,9 +343,13 @@ impl McpServerBuilder {
 
     /// The keys that seal and open the `requestState` of 2026-07-28 `input_required` results,
     /// newest first: the first seals, every one opens, so a key can be rotated without breaking
-    /// the retries in flight (add the new key first, drop the old one after
-    /// [`input_request_ttl`](Self::input_request_ttl)). Each key is at least 32 bytes of
-    /// randomness.
+    /// the retries in flight. Each key is at least 32 bytes of randomness.
+    ///
+    /// On several replicas a rotation takes three deploys, each rolled out to every replica
+    /// before the next: `[old, new]` (every replica can open the new key before any seals with
+    /// it), `[new, old]`, and, once [`input_request_ttl`](Self::input_request_ttl) has passed,
+    /// `[new]`. Putting the new key first straight away would let an updated replica seal
+    /// states that the replicas not yet updated refuse. One process needs only the last two.
     ///
     /// Every replica of a service needs the same keys, or a retry that reaches another replica
     /// (or the same one after a restart) is refused. Without this setting each server draws a

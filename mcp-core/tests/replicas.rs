@@ -65,6 +65,22 @@ fn replicas() -> (McpServer, McpServer) {
     replicas_with(Some(&[[42u8; 32]]))
 }
 
+/// A tool that elicits the user's name and says what it got.
+fn ask() -> Tool {
+    Tool::new("ask", |ctx: RequestContext| async move {
+        let asked = ctx
+            .elicit(ElicitParams::form(
+                "Your name?",
+                json!({"type": "object", "properties": {"name": {"type": "string"}}}),
+            ))
+            .await;
+        match asked {
+            Ok(answer) => format!("answered {:?}", answer.content),
+            Err(e) => format!("failed: {e}"),
+        }
+    })
+}
+
 /// Two replicas; `keys`, when given, is the `requestState` key ring both hold.
 fn replicas_with(keys: Option<&[[u8; 32]]>) -> (McpServer, McpServer) {
     let store = Arc::new(InMemorySessionStore::new(Duration::from_secs(60), 100));
@@ -83,18 +99,7 @@ fn replicas_with(keys: Option<&[[u8; 32]]>) -> (McpServer, McpServer) {
                 cluster: Arc::clone(&cluster),
                 me,
             })
-            .tool(Tool::new("ask", |ctx: RequestContext| async move {
-                let asked = ctx
-                    .elicit(ElicitParams::form(
-                        "Your name?",
-                        json!({"type": "object", "properties": {"name": {"type": "string"}}}),
-                    ))
-                    .await;
-                match asked {
-                    Ok(answer) => format!("answered {:?}", answer.content),
-                    Err(e) => format!("failed: {e}"),
-                }
-            }))
+            .tool(ask())
             .tool(Tool::new("wait", |ctx: RequestContext| async move {
                 ctx.cancelled().await;
                 "cancelled"
@@ -374,6 +379,37 @@ async fn without_shared_keys_the_other_replica_refuses_the_retry() {
     assert_eq!(refused["error"]["code"], -32602, "{refused}");
     let message = refused["error"]["message"].as_str().unwrap_or("");
     assert!(message.contains("request_state_keys"), "{refused}");
+}
+
+/// A replica of the 2026-07-28 era (no sessions: nothing else to share) holding `keys`.
+fn asker(keys: &[[u8; 32]]) -> McpServer {
+    McpServer::builder("replicas", "1.0.0")
+        .request_state_keys(keys)
+        .tool(ask())
+        .build()
+}
+
+/// A key rotation in three deploys, `[old]` → `[old, new]` → `[new, old]` → `[new]`, never
+/// refuses a retry, whichever two neighbouring stages the replica that sealed it and the one
+/// the retry reaches are at; skipping the middle deploy does.
+#[tokio::test]
+async fn a_key_rotation_in_three_deploys_never_refuses_a_retry() {
+    let (old, new) = ([1u8; 32], [2u8; 32]);
+    let stages: [&[[u8; 32]]; 4] = [&[old], &[old, new], &[new, old], &[new]];
+    for (stage, pair) in stages.windows(2).enumerate() {
+        let (a, b) = (asker(pair[0]), asker(pair[1]));
+        for (sealer, opener) in [(&a, &b), (&b, &a)] {
+            let (status, done) = retry_on_the_other(sealer, opener).await;
+            assert_eq!(status, 200, "stages {stage} and {}: {done}", stage + 1);
+            assert_eq!(done["result"]["resultType"], "complete", "{done}");
+        }
+    }
+    let (status, refused) = retry_on_the_other(&asker(&[new, old]), &asker(&[old])).await;
+    assert_eq!(
+        status, 400,
+        "sealed with a key the other replica has not got yet: {refused}"
+    );
+    assert_eq!(refused["error"]["code"], -32602, "{refused}");
 }
 
 /// An event log shared by the replicas that can be told its writer died: from then on, a
