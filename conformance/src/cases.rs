@@ -9,11 +9,13 @@ use serde_json::{Value, json};
 use crate::{Target, initialize_body, next_id, request_body};
 
 mod client_requests;
+mod faults;
 mod features;
 mod modern;
 mod streams;
 
 pub use client_requests::*;
+pub use faults::*;
 pub use features::*;
 pub use modern::*;
 pub use streams::*;

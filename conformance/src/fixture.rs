@@ -294,7 +294,58 @@ fn base() -> (McpServerBuilder, Arc<OnceLock<McpServer>>) {
     let builder = resources(builder);
     let builder = prompts(builder);
     let builder = mrtr_tools(builder);
+    let builder = faulty(builder);
     (builder, slot)
+}
+
+/// What every panicking handler of [`faulty`] panics with: a client must never see it.
+pub const PANIC_TEXT: &str = "fixture panic: secret details";
+
+/// Handlers of every kind that panic: when called, while running, and after sending progress.
+fn faulty(builder: McpServerBuilder) -> McpServerBuilder {
+    #[derive(Deserialize, JsonSchema)]
+    struct NoArgs {}
+    fn boom() -> String {
+        panic!("{PANIC_TEXT}")
+    }
+    builder
+        .tool(Tool::new("panic", || async { boom() }).description("Panics while it runs"))
+        .tool(
+            Tool::new(
+                "panic_when_called",
+                |_: NoArgs| -> std::future::Ready<String> { panic!("{PANIC_TEXT}") },
+            )
+            .description("Panics before it returns its future"),
+        )
+        .tool(
+            Tool::new("panic_after_progress", |ctx: RequestContext| async move {
+                ctx.progress(1.0, Some(2.0), Some("half way")).await;
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                boom()
+            })
+            .description("Sends a progress notification, then panics"),
+        )
+        .resource(
+            Resource::new("test://panic", "panic", |_ctx: RequestContext| async {
+                boom()
+            })
+            .description("A resource whose read panics"),
+        )
+        .resource_template(
+            ResourceTemplate::new(
+                "test://panic/{id}",
+                "panic-template",
+                |_vars: UriVariables, _ctx: RequestContext| async { boom() },
+            )
+            .description("A template whose read panics")
+            .complete("id", |_request: CompletionRequest, _ctx| async {
+                vec![boom()]
+            }),
+        )
+        .prompt(
+            Prompt::new("panic", |_args, _ctx| async { boom() })
+                .description("A prompt whose rendering panics"),
+        )
 }
 
 fn tools(state: Arc<State>) -> McpServerBuilder {

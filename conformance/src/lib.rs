@@ -317,6 +317,8 @@ macro_rules! __for_each_case {
             cancellation_aborts_the_handler,
             host_extensions_reach_handlers,
             concurrent_requests_on_one_session,
+            panicking_handlers_answer_internal_error,
+            a_panic_after_progress_ends_its_stream,
             capabilities_reflect_registrations,
             resources_list_describes_resources,
             resources_read_text,
@@ -391,6 +393,7 @@ macro_rules! __for_each_case {
             modern_input_required_for_roots,
             modern_param_headers_mirror_arguments,
             modern_input_required_rounds_and_keys,
+            modern_panicking_handler_is_internal_error,
         }
     };
 }

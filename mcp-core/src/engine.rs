@@ -4,6 +4,9 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
+
+use futures_util::FutureExt as _;
 
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
@@ -359,6 +362,18 @@ struct CompleteParams {
     meta: Option<RequestMeta>,
 }
 
+/// Logs a handler's panic (its text goes to the log only) and gives the error its call
+/// answers.
+fn handler_panicked(panic: &(dyn std::any::Any + Send)) -> RpcError {
+    let text = panic
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("a panic with no message");
+    telemetry::handler_panicked(text);
+    RpcError::internal("Internal error: the handler failed; the server's log has the details")
+}
+
 pub(crate) fn parse_params<'a, T: Deserialize<'a>>(
     params: Option<&'a RawValue>,
 ) -> Result<T, RpcError> {
@@ -675,12 +690,21 @@ impl Engine {
         )
         .with_modern(call.modern);
         let request = call.id.clone();
-        let work = start(ctx, writer.clone());
+        // A handler that panics, when it is called or while it runs, answers its call with an
+        // internal error and takes nothing else down: not the connection, not the session, not
+        // the other calls. Its record goes with `in_flight` as for any other end.
+        let work = std::panic::catch_unwind(AssertUnwindSafe(|| start(ctx, writer.clone())));
         let span = call.span;
         let record = span.clone();
         let future = Box::pin(telemetry::instrument(
             async move {
-                let result = work.await;
+                let result = match work {
+                    Ok(work) => AssertUnwindSafe(work)
+                        .catch_unwind()
+                        .await
+                        .unwrap_or_else(|panic| Err(handler_panicked(&*panic))),
+                    Err(panic) => Err(handler_panicked(&*panic)),
+                };
                 drop(in_flight);
                 match result {
                     Ok(response) => response,

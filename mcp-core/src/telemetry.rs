@@ -133,6 +133,18 @@ pub(crate) fn rejected(status: u16, reason: &str, setting: Option<&str>) {
     let _ = (status, reason, setting);
 }
 
+/// Logs, at `error`, that a handler panicked with `panic` (its call was answered with an
+/// internal error; the text is for the operator, never the client).
+pub(crate) fn handler_panicked(panic: &str) {
+    #[cfg(feature = "tracing")]
+    tracing::error!(
+        panic,
+        "an MCP handler panicked; its call was answered -32603 Internal error"
+    );
+    #[cfg(not(feature = "tracing"))]
+    let _ = panic;
+}
+
 /// Warns that a server sharing sessions with other replicas seals `requestState` with a key
 /// of its own: a 2026-07-28 retry that reaches another replica will be refused.
 pub(crate) fn unshared_state_key() {

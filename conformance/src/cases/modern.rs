@@ -908,3 +908,24 @@ pub async fn modern_input_required_rounds_and_keys(t: &Target) {
         .unwrap_or_default();
     assert_eq!(methods, ["sampling/createMessage"], "{result}");
 }
+
+/// A 2026-07-28 call whose handler panics answers `-32603` with a generic message.
+pub async fn modern_panicking_handler_is_internal_error(t: &Target) {
+    let body = modern_body("tools/call", json!({"name": "panic"}));
+    let response = t.send(modern_post(t, &body, Some("panic"))).await;
+    assert_eq!(response.status, 200, "{:?}", response.body);
+    let answer = response.rpc();
+    assert_eq!(answer["error"]["code"], -32603, "{answer}");
+    assert!(
+        !String::from_utf8_lossy(&response.body).contains(crate::fixture::PANIC_TEXT),
+        "the panic's text reached the client: {answer}"
+    );
+    let sum = modern_call(
+        t,
+        "tools/call",
+        json!({"name": "add", "arguments": {"a": 2, "b": 3}}),
+        Some("add"),
+    )
+    .await;
+    assert_eq!(sum["content"][0]["text"], "5");
+}
