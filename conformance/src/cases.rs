@@ -468,11 +468,12 @@ pub async fn session_cap_is_503(t: &Target) {
     let mut sessions = Vec::new();
     let mut refused = None;
     for _ in 0..6 {
+        let id = next_id();
         let response = capped
-            .send(capped.post(&initialize_body(next_id(), "2025-11-25")))
+            .send(capped.post(&initialize_body(id, "2025-11-25")))
             .await;
         if response.status == 503 {
-            refused = Some(response);
+            refused = Some((id, response));
             break;
         }
         assert_eq!(response.status, 200);
@@ -482,8 +483,14 @@ pub async fn session_cap_is_503(t: &Target) {
     }
     let refused =
         refused.unwrap_or_else(|| panic!("no 503 after {} sessions on a cap of 2", sessions.len()));
+    let (id, refused) = refused;
     assert_eq!(refused.content_type(), "application/json");
     assert!(refused.rpc()["error"]["code"].is_i64());
+    assert_eq!(
+        refused.rpc()["id"],
+        id,
+        "the 503 names the request it refuses"
+    );
     let delete = |id: &str| {
         Request::builder()
             .method(Method::DELETE)

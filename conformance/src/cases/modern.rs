@@ -863,6 +863,45 @@ pub async fn modern_input_required_rounds_and_keys(t: &Target) {
     .await;
     assert_eq!(third["content"][0]["text"], "Ada likes green", "{third}");
 
+    // Retry fields of the wrong type are refused, not dropped (which would restart the call).
+    for (what, retry) in [
+        (
+            "a requestState that is not a string",
+            json!({"requestState": 5,
+            "inputResponses": {"step1": {"action": "accept", "content": {"name": "Ada"}}}}),
+        ),
+        (
+            "inputResponses that are not an object",
+            json!({"requestState": first["requestState"],
+            "inputResponses": ["step1"]}),
+        ),
+    ] {
+        let mut body = modern_body(
+            "tools/call",
+            json!({"name": "test_input_required_result_multi_round", "arguments": {}}),
+        );
+        if let (Some(params), Some(retry)) = (body["params"].as_object_mut(), retry.as_object()) {
+            params.extend(retry.clone());
+        }
+        let response = t
+            .send(modern_post(
+                t,
+                &body,
+                Some("test_input_required_result_multi_round"),
+            ))
+            .await;
+        assert_error(&response, 400, -32602, what);
+        let message = response.json()["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        assert!(
+            message.contains("requestState must be a string"),
+            "{what}: {message}"
+        );
+        assert!(!message.contains(" at line "), "{what}: {message}");
+    }
+
     // prompts/get.
     let asked = mrtr_step(
         t,

@@ -295,6 +295,22 @@ pub async fn batch_rules_are_enforced(t: &Target) {
         )
         .await;
     assert_error(&response, 400, -32700, "truncated batch");
+    let pings: Vec<Value> = (0..101)
+        .map(|_| json!({"jsonrpc": "2.0", "id": next_id(), "method": "ping"}))
+        .collect();
+    let response = session.send(session.post(&Value::Array(pings))).await;
+    assert_error(&response, 400, -32600, "a batch of 101");
+    let message = response.json()["error"]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(message.contains("at most 100"), "{message}");
+    let pings: Vec<Value> = (0..100)
+        .map(|_| json!({"jsonrpc": "2.0", "id": next_id(), "method": "ping"}))
+        .collect();
+    let response = session.send(session.post(&Value::Array(pings))).await;
+    assert_eq!(response.status, 200, "a batch of 100: {:?}", response.body);
+    assert_eq!(response.json().as_array().map(Vec::len), Some(100));
     // The session still works.
     let response = session
         .send(session.post(&request_body("ping", json!({}))))

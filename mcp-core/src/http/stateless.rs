@@ -184,9 +184,22 @@ pub(crate) async fn handle(
         _ => None,
     };
     if let Some((name, principal)) = &origin {
-        let retry: RetryParams = params
-            .and_then(|p| serde_json::from_str(p.get()).ok())
-            .unwrap_or_default();
+        // A retry whose fields have the wrong type must not silently become a fresh call.
+        let retry: RetryParams = match params.map(|p| serde_json::from_str(p.get())) {
+            None => RetryParams::default(),
+            Some(Ok(retry)) => retry,
+            Some(Err(e)) => {
+                return error_response(
+                    StatusCode::BAD_REQUEST,
+                    Some(&id),
+                    &RpcError::invalid_params(format!(
+                        "Invalid params: requestState must be a string and inputResponses an \
+                         object ({})",
+                        without_position(&e)
+                    )),
+                );
+            }
+        };
         let mut responses = Map::new();
         if let Some(state) = &retry.request_state {
             match mrtr::State::open(&core.state_keys, state, &method, name, principal.as_deref()) {
@@ -529,6 +542,16 @@ struct Origin {
     principal: Option<String>,
     keys: KeyRing,
     ttl: std::time::Duration,
+}
+
+/// serde's message without its " at line L column C", which says nothing to a client that
+/// sent the body as one line.
+fn without_position(error: &serde_json::Error) -> String {
+    let text = error.to_string();
+    match text.rfind(" at line ") {
+        Some(at) => text[..at].to_owned(),
+        None => text,
+    }
 }
 
 /// The MRTR fields of a retried request.

@@ -78,7 +78,12 @@ pub(crate) async fn post(
     }
     // A notification or a client's answer runs nothing here: it needs no runtime kept for it.
     let session = match &message {
-        Message::Request { .. } => core.session(&parts).await?,
+        // The request's id is known: its error carries it (JSON-RPC's null is for an id
+        // that could not be read).
+        Message::Request { id, .. } => core
+            .session(&parts)
+            .await
+            .map_err(|e| e.with_id(Some(id.clone())))?,
         Message::Notification { .. } | Message::Response { .. } => {
             core.session_passing(&parts).await?
         }
@@ -114,6 +119,10 @@ pub(crate) async fn post(
     }
 }
 
+/// The most messages one JSON-RPC batch may carry: each element is a call of its own, and the
+/// body limit alone would let one POST start tens of thousands of them.
+pub(crate) const MAX_BATCH: usize = 100;
+
 /// A JSON-RPC batch: accepted from 2025-03-26 clients only (later versions removed batching).
 /// Each element is handled as if sent alone; the responses come back as one JSON array.
 pub(crate) async fn batch(
@@ -145,6 +154,15 @@ pub(crate) async fn batch(
         return Err(Error::new(
             ErrorKind::InvalidRequest,
             "Invalid Request: an empty batch",
+        ));
+    }
+    if elements.len() > MAX_BATCH {
+        return Err(Error::new(
+            ErrorKind::InvalidRequest,
+            format!(
+                "Invalid Request: a batch of {} messages; at most {MAX_BATCH} per batch (send the rest in another request)",
+                elements.len()
+            ),
         ));
     }
     let mut messages = Vec::with_capacity(elements.len());
@@ -254,11 +272,17 @@ pub(crate) async fn initialize(
             params.client_info,
             core.principal_of(parts),
         )
-        .map_err(|e| Error::new(ErrorKind::Unavailable, format!("Service Unavailable: {e}")))?;
+        .map_err(|e| {
+            Error::new(ErrorKind::Unavailable, format!("Service Unavailable: {e}"))
+                .with_id(Some(id.clone()))
+        })?;
         session_id = Some(state.id.clone());
         // The runtime is made when the session is first used: an idle session costs only
         // its state.
-        core.store.create(state).await.map_err(store_error)?;
+        core.store
+            .create(state)
+            .await
+            .map_err(|e| store_error(e).with_id(Some(id.clone())))?;
     }
     let body = core
         .engine
