@@ -501,7 +501,7 @@ fn run_framework(
     for (suite, cli) in &tools.suites {
         let started = Instant::now();
         let ran = match node {
-            Some(node) => suite::run(node, cli, *suite, &url, &out.join(suite.install.dir)),
+            Some(node) => suite::run(node, cli, *suite, &url, &out.join(suite.key)),
             None => Err("Node was not installed".to_owned()),
         };
         let row = suite_row(paths, framework, *suite, ran, started.elapsed());
