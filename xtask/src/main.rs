@@ -17,7 +17,7 @@ use std::process::{Command, ExitCode};
 use std::time::{Duration, Instant};
 
 use install::Paths;
-use report::Row;
+use report::{Item, Row};
 use serde_json::Value;
 
 const USAGE: &str = "\
@@ -254,6 +254,7 @@ fn suite_row(
         time,
         failures: Vec::new(),
         info: Vec::new(),
+        items: Vec::new(),
     };
     let results = match ran {
         Ok(results) => results,
@@ -340,6 +341,29 @@ fn suite_row(
     row.ok = counted_failures == 0 && cli_ok;
     row.notes = notes.join("; ");
     for scenario in &results.scenarios {
+        let counted = !informational(scenario);
+        if scenario.checks.is_empty() {
+            // No checks.json to read: the summary line's verdict stands for the scenario.
+            row.items.push(Item {
+                key: scenario.name.clone(),
+                status: (if scenario.failed > 0 {
+                    "FAILURE"
+                } else {
+                    "SUCCESS"
+                })
+                .into(),
+                detail: "(no checks.json)".into(),
+                counted,
+            });
+        }
+        row.items.extend(scenario.checks.iter().map(|check| Item {
+            key: format!("{} / {}", scenario.name, check.id),
+            status: check.status.clone(),
+            detail: check.message.clone(),
+            counted,
+        }));
+    }
+    for scenario in &results.scenarios {
         let tag = scenario
             .not_scored
             .as_ref()
@@ -386,6 +410,7 @@ fn python_row(
         time,
         failures: Vec::new(),
         info: Vec::new(),
+        items: Vec::new(),
     };
     let steps = match ran {
         Ok(steps) => steps,
@@ -425,6 +450,21 @@ fn python_row(
         ));
     }
     row.notes = notes.join("; ");
+    row.items.extend(steps.passed.iter().map(|step| Item {
+        key: step.clone(),
+        status: "PASS".into(),
+        detail: String::new(),
+        counted: true,
+    }));
+    row.items.extend(steps.failed.iter().map(|failed| {
+        let (step, reason) = failed.split_once(':').unwrap_or((failed, ""));
+        Item {
+            key: step.trim().to_owned(),
+            status: "FAIL".into(),
+            detail: reason.trim().to_owned(),
+            counted: true,
+        }
+    }));
     row.failures.extend(steps.failed.iter().cloned());
     if !row.ok {
         row.info.push(format!("log: {}", rel(paths, &steps.log)));
@@ -489,6 +529,7 @@ fn run_framework(
                 time: started.elapsed(),
                 failures: vec![e],
                 info: Vec::new(),
+                items: Vec::new(),
             };
             progress(&row);
             rows.push(row);
@@ -567,6 +608,7 @@ fn exited(
             process::tail(log, 15)
         )],
         info: Vec::new(),
+        items: Vec::new(),
     };
     progress(&row);
     Some(row)
@@ -583,6 +625,7 @@ fn dashboards(paths: &Paths, options: &Options) -> Vec<Row> {
         time: Duration::ZERO,
         failures: vec![why],
         info: Vec::new(),
+        items: Vec::new(),
     };
     let chromium = match dashboard::chromium(&paths.out.join("chromium-install.log")) {
         Ok(chromium) => chromium,
