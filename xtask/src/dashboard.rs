@@ -71,6 +71,7 @@ pub(crate) fn check(framework: &str, example: &Path, chromium: &Path, out: &Path
         time: Duration::ZERO,
         failures: Vec::new(),
         info: Vec::new(),
+        items: Vec::new(),
     };
     let log = out.join("example.log");
     let announced = process::start_announced(

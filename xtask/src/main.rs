@@ -5,6 +5,7 @@
 //! framework, runs them all against it, and prints one summary table (also written to
 //! `target/interop/summary.md`). It exits non-zero when anything failed. See `xtask/README.md`.
 
+mod cluster;
 mod dashboard;
 mod install;
 mod process;
@@ -17,32 +18,45 @@ use std::process::{Command, ExitCode};
 use std::time::{Duration, Instant};
 
 use install::Paths;
-use report::Row;
+use report::{Item, Row};
 use serde_json::Value;
 
 const USAGE: &str = "\
 usage: cargo xtask interop [--frameworks axum,actix-web,poem,salvo] [--prefix /PATH]
-                           [--only conformance-0.1.16,conformance-0.2.0,python,dashboard]
+                           [--only conformance-0.1.16,conformance-0.2.0,python,cluster,dashboard]
+                           [--pairs axum+actix-web,poem+salvo]
 
 Installs what it needs into .interop/ (Node 22, the conformance CLI 0.1.16 and 0.2.0-alpha.12,
 Python venvs with mcp 2.3.0 and 1.30.0), builds fixture-server, serves the conformance fixture
 with each framework at PREFIX, runs the selected suites and clients against it, prints a summary
-table, writes it to target/interop/summary.md, and exits 1 if anything failed. It also starts each
-framework's example app and checks its admin dashboard in headless Chromium (Debian's, installed
-with apt-get when missing).
+table, writes it to target/interop/summary.md, and exits 1 if anything failed. The cluster runs
+do the same through nginx (round robin, no stickiness) in front of two fixture-server replicas
+that share sessions through Redis, and compare the results with the single-process runs. It also
+starts each framework's example app and checks its admin dashboard in headless Chromium
+(Debian's, installed with apt-get when missing).
 
   --frameworks LIST  fixture-server --framework values (default: axum,actix-web,poem,salvo)
   --prefix PATH      where the fixture is mounted (default: /api/v1/tenants/acme/mcp)
   --only LIST        conformance-0.1.16, conformance-0.2.0, conformance-0.2.0-2026-07-28,
-                     python and/or dashboard (default: all but conformance-0.2.0-2026-07-28)";
+                     python, cluster and/or dashboard (default: all). `cluster` runs the
+                     selected suites and clients through the cluster too; alone, it runs all of
+                     them through the cluster only
+  --pairs LIST       the clusters, as A+B (default: --frameworks in twos, the last one paired
+                     with the first when their number is odd)";
 
 /// What `cargo xtask interop` was asked to do.
 #[derive(Debug)]
 struct Options {
     frameworks: Vec<String>,
     prefix: String,
+    /// The suites that run (on each framework alone, and through each cluster).
     suites: Vec<suite::Suite>,
+    /// Whether the Python clients run.
     python: bool,
+    /// Whether the suites and clients run against each framework on its own.
+    single: bool,
+    /// The frameworks of the two replicas of each cluster; empty when no cluster runs.
+    pairs: Vec<[String; 2]>,
     dashboard: bool,
 }
 
@@ -60,8 +74,10 @@ fn list(value: &str) -> Vec<String> {
 fn parse(args: &[String]) -> Result<Option<Options>, String> {
     let mut frameworks = list("axum,actix-web,poem,salvo");
     let mut prefix = "/api/v1/tenants/acme/mcp".to_owned();
-    let mut only =
-        list("conformance-0.1.16,conformance-0.2.0,conformance-0.2.0-2026-07-28,python,dashboard");
+    let mut only = list(
+        "conformance-0.1.16,conformance-0.2.0,conformance-0.2.0-2026-07-28,python,cluster,dashboard",
+    );
+    let mut pairs = None;
     let mut args = args.iter();
     while let Some(arg) = args.next() {
         if arg == "-h" || arg == "--help" {
@@ -81,18 +97,36 @@ fn parse(args: &[String]) -> Result<Option<Options>, String> {
             "--frameworks" => frameworks = list(&value()?),
             "--prefix" => prefix = value()?,
             "--only" => only = list(&value()?),
+            "--pairs" => pairs = Some(list(&value()?)),
             _ => return Err(format!("unknown argument {arg:?}")),
         }
     }
     if frameworks.is_empty() {
         return Err("--frameworks needs at least one framework".into());
     }
-    if let Some(bad) = frameworks.iter().find(|f| {
-        !f.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-    }) {
+    let is_name = |f: &str| {
+        !f.is_empty()
+            && f.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    };
+    if let Some(bad) = frameworks.iter().find(|f| !is_name(f)) {
         return Err(format!("--frameworks: {bad:?} is not a framework name"));
     }
+    let pairs: Vec<[String; 2]> = match pairs {
+        Some(pairs) => pairs
+            .iter()
+            .map(|pair| match pair.split_once('+') {
+                Some((a, b)) if is_name(a) && is_name(b) => Ok([a.to_owned(), b.to_owned()]),
+                _ => Err(format!(
+                    "--pairs: {pair:?} is not two framework names joined by '+'"
+                )),
+            })
+            .collect::<Result<_, _>>()?,
+        None => frameworks
+            .chunks(2)
+            .map(|two| [two[0].clone(), two.get(1).unwrap_or(&frameworks[0]).clone()])
+            .collect(),
+    };
     if !prefix.starts_with('/') || prefix.trim_end_matches('/').is_empty() {
         return Err(format!(
             "--prefix {prefix:?} must start with '/' and not be the root"
@@ -100,10 +134,13 @@ fn parse(args: &[String]) -> Result<Option<Options>, String> {
     }
     let mut suites = Vec::new();
     let mut python = false;
+    let mut cluster = false;
     let mut dashboard = false;
     for name in &only {
         if name == "python" {
             python = true;
+        } else if name == "cluster" {
+            cluster = true;
         } else if name == "dashboard" {
             dashboard = true;
         } else if suite::ALL
@@ -118,11 +155,17 @@ fn parse(args: &[String]) -> Result<Option<Options>, String> {
             );
         } else {
             return Err(format!(
-                "--only: unknown run {name:?} (known: conformance-0.1.16, conformance-0.2.0, conformance-0.2.0-2026-07-28, python, dashboard)"
+                "--only: unknown run {name:?} (known: conformance-0.1.16, conformance-0.2.0, conformance-0.2.0-2026-07-28, python, cluster, dashboard)"
             ));
         }
     }
-    if suites.is_empty() && !python && !dashboard {
+    // `--only cluster` alone: everything, through the clusters only.
+    let single = !suites.is_empty() || python;
+    if cluster && !single {
+        suites = suite::ALL.to_vec();
+        python = true;
+    }
+    if !single && !cluster && !dashboard {
         return Err("--only selects nothing".into());
     }
     Ok(Some(Options {
@@ -130,6 +173,8 @@ fn parse(args: &[String]) -> Result<Option<Options>, String> {
         prefix: prefix.trim_end_matches('/').to_owned(),
         suites,
         python,
+        single,
+        pairs: if cluster { pairs } else { Vec::new() },
         dashboard,
     }))
 }
@@ -254,6 +299,7 @@ fn suite_row(
         time,
         failures: Vec::new(),
         info: Vec::new(),
+        items: Vec::new(),
     };
     let results = match ran {
         Ok(results) => results,
@@ -340,6 +386,29 @@ fn suite_row(
     row.ok = counted_failures == 0 && cli_ok;
     row.notes = notes.join("; ");
     for scenario in &results.scenarios {
+        let counted = !informational(scenario);
+        if scenario.checks.is_empty() {
+            // No checks.json to read: the summary line's verdict stands for the scenario.
+            row.items.push(Item {
+                key: scenario.name.clone(),
+                status: (if scenario.failed > 0 {
+                    "FAILURE"
+                } else {
+                    "SUCCESS"
+                })
+                .into(),
+                detail: "(no checks.json)".into(),
+                counted,
+            });
+        }
+        row.items.extend(scenario.checks.iter().map(|check| Item {
+            key: format!("{} / {}", scenario.name, check.id),
+            status: check.status.clone(),
+            detail: check.message.clone(),
+            counted,
+        }));
+    }
+    for scenario in &results.scenarios {
         let tag = scenario
             .not_scored
             .as_ref()
@@ -386,6 +455,7 @@ fn python_row(
         time,
         failures: Vec::new(),
         info: Vec::new(),
+        items: Vec::new(),
     };
     let steps = match ran {
         Ok(steps) => steps,
@@ -425,6 +495,21 @@ fn python_row(
         ));
     }
     row.notes = notes.join("; ");
+    row.items.extend(steps.passed.iter().map(|step| Item {
+        key: step.clone(),
+        status: "PASS".into(),
+        detail: String::new(),
+        counted: true,
+    }));
+    row.items.extend(steps.failed.iter().map(|failed| {
+        let (step, reason) = failed.split_once(':').unwrap_or((failed, ""));
+        Item {
+            key: step.trim().to_owned(),
+            status: "FAIL".into(),
+            detail: reason.trim().to_owned(),
+            counted: true,
+        }
+    }));
     row.failures.extend(steps.failed.iter().cloned());
     if !row.ok {
         row.info.push(format!("log: {}", rel(paths, &steps.log)));
@@ -443,6 +528,75 @@ fn progress(row: &Row) {
     );
 }
 
+/// A row for something that failed before any run could start.
+fn failed_row(framework: &str, run: &str, result: &str, notes: String, why: String) -> Row {
+    Row {
+        framework: framework.to_owned(),
+        run: run.to_owned(),
+        result: result.to_owned(),
+        ok: false,
+        notes,
+        time: Duration::ZERO,
+        failures: vec![why],
+        info: Vec::new(),
+        items: Vec::new(),
+    }
+}
+
+/// Runs the selected suites and Python clients against `url`, results under `out`, one row each
+/// named `name`. After each row, `after` may annotate it, and returns a row that stops the
+/// rest (the server is gone).
+fn run_selected(
+    paths: &Paths,
+    options: &Options,
+    tools: &Tools,
+    name: &str,
+    url: &str,
+    out: &Path,
+    after: &mut dyn FnMut(&mut Row, Instant) -> Option<Row>,
+) -> Vec<Row> {
+    let mut rows = Vec::new();
+    // Records a finished row; true when the rest must be skipped.
+    let mut finish = |mut row: Row, started: Instant, rows: &mut Vec<Row>| {
+        let stop = after(&mut row, started);
+        progress(&row);
+        rows.push(row);
+        let Some(stop) = stop else { return false };
+        progress(&stop);
+        rows.push(stop);
+        true
+    };
+    let node = tools.node.as_deref();
+    for (suite, cli) in &tools.suites {
+        let started = Instant::now();
+        let ran = match node {
+            Some(node) => suite::run(node, cli, *suite, url, &out.join(suite.key)),
+            None => Err("Node was not installed".to_owned()),
+        };
+        let row = suite_row(paths, name, *suite, ran, started.elapsed());
+        if finish(row, started, &mut rows) {
+            return rows;
+        }
+    }
+    if options.python {
+        let script = paths.specs.join("py_client.py");
+        for client in python::CLIENTS {
+            let started = Instant::now();
+            let ran = tools
+                .pythons
+                .iter()
+                .find(|(dir, _)| *dir == client.venv.dir)
+                .ok_or_else(|| format!("the venv {} was not installed", client.venv.dir))
+                .and_then(|(_, python)| python::run(python, &script, client, url, out));
+            let row = python_row(paths, name, client, ran, started.elapsed());
+            if finish(row, started, &mut rows) {
+                return rows;
+            }
+        }
+    }
+    rows
+}
+
 /// Serves the fixture with `framework` and runs everything selected against it.
 fn run_framework(
     paths: &Paths,
@@ -453,7 +607,6 @@ fn run_framework(
 ) -> Vec<Row> {
     println!("== {framework}");
     let out = paths.out.join(framework);
-    let mut rows = Vec::new();
     let started = Instant::now();
     let log = out.join("fixture-server.log");
     let announced = process::start_announced(
@@ -472,72 +625,32 @@ fn run_framework(
     let mut announced = match announced {
         Ok(announced) => announced,
         Err(e) => {
-            let row = Row {
-                framework: framework.to_owned(),
-                run: "fixture-server".into(),
-                result: "did not start".into(),
-                ok: false,
-                // The server's own first line of output says why, e.g. "unknown framework".
-                notes: e
-                    .lines()
-                    .nth(1)
-                    .map(str::trim)
-                    .filter(|l| !l.starts_with('('))
-                    .or_else(|| e.lines().next())
-                    .unwrap_or_default()
-                    .to_owned(),
-                time: started.elapsed(),
-                failures: vec![e],
-                info: Vec::new(),
-            };
+            // The server's own first line of output says why, e.g. "unknown framework".
+            let notes = e
+                .lines()
+                .nth(1)
+                .map(str::trim)
+                .filter(|l| !l.starts_with('('))
+                .or_else(|| e.lines().next())
+                .unwrap_or_default()
+                .to_owned();
+            let mut row = failed_row(framework, "fixture-server", "did not start", notes, e);
+            row.time = started.elapsed();
             progress(&row);
-            rows.push(row);
-            return rows;
+            return vec![row];
         }
     };
     let url = announced.value.clone();
     println!("  fixture-server at {url} (log: {})", rel(paths, &log));
-    let node = tools.node.as_deref();
-    for (suite, cli) in &tools.suites {
-        let started = Instant::now();
-        let ran = match node {
-            Some(node) => suite::run(node, cli, *suite, &url, &out.join(suite.install.dir)),
-            None => Err("Node was not installed".to_owned()),
-        };
-        let row = suite_row(paths, framework, *suite, ran, started.elapsed());
-        progress(&row);
-        rows.push(row);
-        if let Some(row) = exited(
-            &mut announced.guard,
-            framework,
-            &suite.label(),
-            &log,
-            started,
-        ) {
-            rows.push(row);
-            return rows;
-        }
-    }
-    if options.python {
-        let script = paths.specs.join("py_client.py");
-        for client in python::CLIENTS {
-            let started = Instant::now();
-            let ran = tools
-                .pythons
-                .iter()
-                .find(|(dir, _)| *dir == client.venv.dir)
-                .ok_or_else(|| format!("the venv {} was not installed", client.venv.dir))
-                .and_then(|(_, python)| python::run(python, &script, client, &url, &out));
-            let row = python_row(paths, framework, client, ran, started.elapsed());
-            progress(&row);
-            rows.push(row);
-            if let Some(row) = exited(&mut announced.guard, framework, client.label, &log, started)
-            {
-                rows.push(row);
-                return rows;
-            }
-        }
-    }
+    let rows = run_selected(
+        paths,
+        options,
+        tools,
+        framework,
+        &url,
+        &out,
+        &mut |row, started| exited(&mut announced.guard, framework, &row.run, &log, started),
+    );
     announced.guard.kill();
     rows
 }
@@ -555,21 +668,127 @@ fn exited(
         Ok(Some(status)) => status.to_string(),
         Err(e) => format!("unknown state: {e}"),
     };
+    let mut row = failed_row(
+        framework,
+        "fixture-server",
+        "exited",
+        format!("the server exited ({how}) during {run}; later runs skipped"),
+        format!("fixture-server exited ({how}):\n{}", process::tail(log, 15)),
+    );
+    row.time = started.elapsed();
+    Some(row)
+}
+
+/// The run label of the cluster as a whole (its request spread, or why it did not run).
+const CLUSTER_RUN: &str = "cluster: nginx round robin over 2 replicas + Redis";
+
+/// Serves the fixture from a cluster of `pair` behind nginx and runs everything selected through
+/// it, comparing each run with the same run on each framework alone (in `alone`). Returns the
+/// rows, the last one for the cluster as a whole (requests per replica; it fails when a
+/// replica got none), and the request spread line.
+fn run_cluster(
+    paths: &Paths,
+    options: &Options,
+    tools: &Tools,
+    server: &Path,
+    programs: &cluster::Programs,
+    pair: &[String; 2],
+    alone: &[Row],
+) -> (Vec<Row>, Option<String>) {
+    let name = pair.join("+");
+    println!("== cluster {name} (nginx, 2 replicas, Redis)");
+    let out = paths.out.join(format!("cluster-{name}"));
+    let started = Instant::now();
+    let mut cluster = match cluster::Cluster::start(programs, server, pair, &options.prefix, &out) {
+        Ok(cluster) => cluster,
+        Err(e) => {
+            let notes = e.lines().next().unwrap_or_default().to_owned();
+            let mut row = failed_row(&name, CLUSTER_RUN, "did not start", notes, e);
+            row.time = started.elapsed();
+            progress(&row);
+            return (vec![row], None);
+        }
+    };
+    println!(
+        "  {} at {} ({}; logs: {})",
+        cluster.name,
+        cluster.url,
+        cluster.describe(),
+        rel(paths, &out)
+    );
+    let url = cluster.url.clone();
+    let mut seen = 0;
+    let mut rows = run_selected(
+        paths,
+        options,
+        tools,
+        &name,
+        &url,
+        &out,
+        &mut |row, started| {
+            let requests = cluster.requests();
+            let spread = cluster.spread(requests.get(seen..).unwrap_or_default());
+            seen = requests.len();
+            row.notes = if row.notes.is_empty() {
+                spread.short()
+            } else {
+                format!("{}; {}", row.notes, spread.short())
+            };
+            // The same run on each framework of the pair alone (once for `axum+axum`).
+            let same_run: Vec<&Row> = pair
+                .iter()
+                .enumerate()
+                .filter(|(i, f)| *i == 0 || **f != pair[0])
+                .filter_map(|(_, f)| alone.iter().find(|r| r.framework == *f && r.run == row.run))
+                .collect();
+            cluster::compare(row, &same_run);
+            let why = cluster.exited()?;
+            let mut stop = failed_row(
+                &name,
+                "cluster",
+                "exited",
+                format!(
+                    "a process of the cluster exited during {}; later runs skipped",
+                    row.run
+                ),
+                why,
+            );
+            stop.time = started.elapsed();
+            Some(stop)
+        },
+    );
+    let spread = cluster.stop();
+    let line = spread.line(&name);
+    println!("  {line}");
+    let idle = spread.idle();
+    let result: Vec<String> = spread
+        .replicas
+        .iter()
+        .map(|(framework, _, n)| format!("{n} {framework}"))
+        .collect();
     let row = Row {
-        framework: framework.to_owned(),
-        run: "fixture-server".into(),
-        result: "exited".into(),
-        ok: false,
-        notes: format!("the server exited ({how}) during {run}; later runs skipped"),
+        framework: name.clone(),
+        run: CLUSTER_RUN.to_owned(),
+        result: format!("requests: {}", result.join(", ")),
+        ok: idle.is_empty(),
+        notes: format!(
+            "{} of {} sessions served by both replicas",
+            spread.sessions_on_both, spread.sessions
+        ),
         time: started.elapsed(),
-        failures: vec![format!(
-            "fixture-server exited ({how}):\n{}",
-            process::tail(log, 15)
+        failures: idle
+            .iter()
+            .map(|replica| format!("{replica} got no request through nginx"))
+            .collect(),
+        info: vec![format!(
+            "access log (the replica of every request): {}",
+            rel(paths, &out.join("nginx").join("access.log"))
         )],
-        info: Vec::new(),
+        items: Vec::new(),
     };
     progress(&row);
-    Some(row)
+    rows.push(row);
+    (rows, Some(line))
 }
 
 /// Each framework's example app, its admin dashboard rendered in headless Chromium.
@@ -583,6 +802,7 @@ fn dashboards(paths: &Paths, options: &Options) -> Vec<Row> {
         time: Duration::ZERO,
         failures: vec![why],
         info: Vec::new(),
+        items: Vec::new(),
     };
     let chromium = match dashboard::chromium(&paths.out.join("chromium-install.log")) {
         Ok(chromium) => chromium,
@@ -615,6 +835,63 @@ fn dashboards(paths: &Paths, options: &Options) -> Vec<Row> {
     rows
 }
 
+/// Every cluster of `--pairs`, compared with the single-process rows already in `rows`; the
+/// rows are appended to `rows`. Returns the summary's section on the clusters: the request
+/// spread of each, and the time they took.
+fn run_clusters(
+    paths: &Paths,
+    options: &Options,
+    tools: &Tools,
+    server: &Path,
+    rows: &mut Vec<Row>,
+) -> String {
+    let started = Instant::now();
+    let mut lines = Vec::new();
+    match cluster::programs() {
+        Ok(programs) => {
+            for pair in &options.pairs {
+                let (new, line) = run_cluster(paths, options, tools, server, &programs, pair, rows);
+                rows.extend(new);
+                lines.extend(line);
+            }
+        }
+        Err(why) => {
+            let required = cluster::required();
+            println!("== clusters skipped: {why}");
+            for pair in &options.pairs {
+                let mut row = failed_row(
+                    &pair.join("+"),
+                    CLUSTER_RUN,
+                    &format!("skipped: {why}"),
+                    String::new(),
+                    format!(
+                        "{why}; {}=1 requires the cluster runs",
+                        cluster::REQUIRE_ENV
+                    ),
+                );
+                row.ok = !required;
+                if required {
+                    row.notes = format!("{}=1: must run", cluster::REQUIRE_ENV);
+                } else {
+                    row.failures.clear();
+                }
+                progress(&row);
+                rows.push(row);
+            }
+            lines.push(format!("skipped: {why}"));
+        }
+    }
+    let mut section = format!(
+        "\n## Clusters\n\nnginx (round robin, no stickiness, `proxy_buffering off`) in front of two \
+         fixture-server replicas sharing sessions through one Redis; {:.0} s in all.\n\n",
+        started.elapsed().as_secs_f64()
+    );
+    for line in lines {
+        section.push_str(&format!("- {line}\n"));
+    }
+    section
+}
+
 fn interop(options: &Options) -> Result<bool, String> {
     let started = Instant::now();
     let paths = Paths::of_repo();
@@ -622,10 +899,16 @@ fn interop(options: &Options) -> Result<bool, String> {
         .map_err(|e| format!("creating {}: {e}", paths.out.display()))?;
     let tools = install_tools(&paths, options)?;
     let mut rows = Vec::new();
+    let mut clusters = None;
     if !options.suites.is_empty() || options.python {
         let server = build_fixture_server(&paths)?;
-        for framework in &options.frameworks {
-            rows.extend(run_framework(&paths, options, &tools, &server, framework));
+        if options.single {
+            for framework in &options.frameworks {
+                rows.extend(run_framework(&paths, options, &tools, &server, framework));
+            }
+        }
+        if !options.pairs.is_empty() {
+            clusters = Some(run_clusters(&paths, options, &tools, &server, &mut rows));
         }
     }
     if options.dashboard {
@@ -640,8 +923,9 @@ fn interop(options: &Options) -> Result<bool, String> {
         format!("{failed} of {} runs failed.", rows.len())
     };
     let elapsed = started.elapsed().as_secs_f64();
+    let clusters = clusters.unwrap_or_default();
     let summary = format!(
-        "# cargo xtask interop\n\nFrameworks {}, fixture at `{}`; {verdict} Total time {elapsed:.0} s.\n\n{table}\n## Failures and notes\n{}",
+        "# cargo xtask interop\n\nFrameworks {}, fixture at `{}`; {verdict} Total time {elapsed:.0} s.\n\n{table}{clusters}\n## Failures and notes\n{}",
         options.frameworks.join(", "),
         options.prefix,
         if details.is_empty() {
@@ -654,7 +938,7 @@ fn interop(options: &Options) -> Result<bool, String> {
     std::fs::write(&summary_path, &summary)
         .map_err(|e| format!("writing {}: {e}", summary_path.display()))?;
     println!(
-        "\n{table}{details}\n{verdict} ({elapsed:.0} s; written to {})",
+        "\n{table}{clusters}{details}\n{verdict} ({elapsed:.0} s; written to {})",
         rel(&paths, &summary_path)
     );
     Ok(failed == 0)
@@ -675,7 +959,44 @@ mod tests {
         assert_eq!(options.prefix, "/api/v1/tenants/acme/mcp");
         assert_eq!(options.suites.len(), 3);
         assert!(options.python);
+        assert!(options.single);
+        assert_eq!(
+            options.pairs,
+            [["axum", "actix-web"], ["poem", "salvo"]].map(|p| p.map(str::to_owned))
+        );
         assert!(options.dashboard);
+    }
+
+    #[test]
+    fn clusters() {
+        // Alone, `cluster` runs everything, through the clusters only.
+        let options = parse(&args("--only cluster")).unwrap().unwrap();
+        assert_eq!(options.suites.len(), 3);
+        assert!(options.python && !options.single && !options.dashboard);
+        assert_eq!(options.pairs.len(), 2);
+        // With runs named, those run alone and through the clusters.
+        let options = parse(&args("--only conformance-0.1.16,cluster --pairs poem+axum"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(options.suites.len(), 1);
+        assert!(!options.python && options.single);
+        assert_eq!(options.pairs, [["poem".to_owned(), "axum".to_owned()]]);
+        // Without `cluster`, no cluster.
+        let options = parse(&args("--only python")).unwrap().unwrap();
+        assert!(options.pairs.is_empty());
+        // The default pairs are --frameworks in twos; an odd one out pairs with the first.
+        let options = parse(&args("--frameworks axum,poem,salvo"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            options.pairs,
+            [["axum", "poem"], ["salvo", "axum"]].map(|p| p.map(str::to_owned))
+        );
+        let options = parse(&args("--frameworks axum")).unwrap().unwrap();
+        assert_eq!(options.pairs, [["axum".to_owned(), "axum".to_owned()]]);
+        assert!(parse(&args("--pairs axum")).is_err());
+        assert!(parse(&args("--pairs axum+")).is_err());
+        assert!(parse(&args("--pairs axum+Poem")).is_err());
     }
 
     #[test]

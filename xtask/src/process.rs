@@ -23,7 +23,10 @@ pub(crate) struct Guard {
 
 impl Guard {
     /// Waits until the child exits or `timeout` has passed; on timeout, kills it.
-    fn wait_timeout(&mut self, timeout: Duration) -> std::io::Result<(Option<ExitStatus>, bool)> {
+    pub(crate) fn wait_timeout(
+        &mut self,
+        timeout: Duration,
+    ) -> std::io::Result<(Option<ExitStatus>, bool)> {
         let deadline = Instant::now() + timeout;
         loop {
             if let Some(status) = self.child.try_wait()? {
@@ -35,6 +38,11 @@ impl Guard {
             }
             thread::sleep(POLL);
         }
+    }
+
+    /// The child's process id.
+    pub(crate) fn id(&self) -> u32 {
+        self.child.id()
     }
 
     /// Whether the child has already exited, and how.
@@ -111,6 +119,22 @@ pub(crate) fn run_logged(
     log: &Path,
     timeout: Duration,
 ) -> Result<Outcome, String> {
+    let program = cmd.get_program().to_string_lossy().into_owned();
+    let mut guard = start_logged(cmd, log)?;
+    let (status, timed_out) = guard
+        .wait_timeout(timeout)
+        .map_err(|e| format!("waiting for {program}: {e}"))?;
+    Ok(Outcome { status, timed_out })
+}
+
+/// Starts `cmd` with stdin closed and stdout plus stderr appended to `log`, and returns at once.
+/// For servers that say nothing useful on stdout when ready (`redis-server`, `nginx`): the
+/// caller probes them.
+///
+/// # Errors
+///
+/// When the log cannot be written or the program cannot be started (the message names it).
+pub(crate) fn start_logged(cmd: &mut Command, log: &Path) -> Result<Guard, String> {
     let (out, err) = log_handles(log)?;
     let program = cmd.get_program().to_string_lossy().into_owned();
     let child = cmd
@@ -119,11 +143,7 @@ pub(crate) fn run_logged(
         .stderr(err)
         .spawn()
         .map_err(|e| format!("starting {program}: {e}"))?;
-    let mut guard = Guard { child };
-    let (status, timed_out) = guard
-        .wait_timeout(timeout)
-        .map_err(|e| format!("waiting for {program}: {e}"))?;
-    Ok(Outcome { status, timed_out })
+    Ok(Guard { child })
 }
 
 /// Runs `cmd` with stdin closed, stderr passed through and stdout captured, killing it after

@@ -22,6 +22,22 @@ pub(crate) struct Row {
     pub(crate) failures: Vec<String>,
     /// Other facts worth a line below the table (re-runs that passed, log locations).
     pub(crate) info: Vec<String>,
+    /// What the run found item by item (a suite's checks, a client's steps), for comparing it
+    /// with the same run elsewhere; empty for runs that are not compared.
+    pub(crate) items: Vec<Item>,
+}
+
+/// One finding of a run: a check of a scenario, or a step of a client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Item {
+    /// What was checked, e.g. "tools-list / tools-list-deterministic-order" or "call_tool".
+    pub(crate) key: String,
+    /// How it came out: the suite's `SUCCESS`, `FAILURE`, `WARNING`…, or a step's `PASS`/`FAIL`.
+    pub(crate) status: String,
+    /// The reason or description given with it.
+    pub(crate) detail: String,
+    /// Whether a failure of it fails the run (not for informational extension scenarios).
+    pub(crate) counted: bool,
 }
 
 fn seconds(time: Duration) -> String {
@@ -105,6 +121,7 @@ mod tests {
             time: Duration::from_millis(1500),
             failures: Vec::new(),
             info: Vec::new(),
+            items: Vec::new(),
         }];
         let table = table(&rows);
         let lines: Vec<&str> = table.lines().collect();

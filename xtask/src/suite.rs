@@ -117,8 +117,21 @@ pub(crate) struct Scenario {
     pub(crate) not_scored: Option<String>,
     /// The failed checks as `[id] reason`, from checks.json.
     pub(crate) reasons: Vec<String>,
+    /// Every check of its checks.json (empty when that could not be read).
+    pub(crate) checks: Vec<Check>,
     /// What a re-run after a timeout gave, if there was one.
     pub(crate) rerun: Option<String>,
+}
+
+/// One check of a scenario's checks.json.
+#[derive(Debug, Clone)]
+pub(crate) struct Check {
+    /// Its id, e.g. `tools-list-deterministic-order`.
+    pub(crate) id: String,
+    /// `SUCCESS`, `FAILURE`, `WARNING`, `INFO`, `SKIPPED`.
+    pub(crate) status: String,
+    /// Its error message or else its description, on one line.
+    pub(crate) message: String,
 }
 
 /// What a suite run printed and left on disk.
@@ -221,6 +234,7 @@ pub(crate) fn parse_summary(text: &str) -> (Vec<Scenario>, Option<(u32, u32)>) {
                     failed,
                     not_scored: None,
                     reasons: Vec::new(),
+                    checks: Vec::new(),
                     rerun: None,
                 });
             }
@@ -273,19 +287,33 @@ fn id(check: &Value) -> &str {
     check.get("id").and_then(Value::as_str).unwrap_or("?")
 }
 
+/// A check's error message, else its description, on one line.
+fn message(check: &Value) -> String {
+    let text = check
+        .get("errorMessage")
+        .and_then(Value::as_str)
+        .or_else(|| check.get("description").and_then(Value::as_str))
+        .unwrap_or("(no reason given)");
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 /// "[id] errorMessage" for every FAILURE check, one line each.
 fn failure_reasons(checks: &[Value]) -> Vec<String> {
     checks
         .iter()
         .filter(|c| status(c) == "FAILURE")
-        .map(|c| {
-            let reason = c
-                .get("errorMessage")
-                .and_then(Value::as_str)
-                .or_else(|| c.get("description").and_then(Value::as_str))
-                .unwrap_or("(no reason given)");
-            let reason = reason.split_whitespace().collect::<Vec<_>>().join(" ");
-            format!("[{}] {reason}", id(c))
+        .map(|c| format!("[{}] {}", id(c), message(c)))
+        .collect()
+}
+
+/// Every check, for comparing one run with another.
+fn all_checks(checks: &[Value]) -> Vec<Check> {
+    checks
+        .iter()
+        .map(|c| Check {
+            id: id(c).to_owned(),
+            status: status(c).to_owned(),
+            message: message(c),
         })
         .collect()
 }
@@ -324,7 +352,9 @@ pub(crate) fn run(
     )?;
     let text = std::fs::read_to_string(&log).unwrap_or_default();
     let (mut scenarios, printed_total) = parse_summary(&text);
-    for scenario in scenarios.iter_mut().filter(|s| s.failed > 0) {
+    // Every scenario's checks are read (they are compared with other runs); a failed one's
+    // are also its reasons, and one that only timed out is re-run.
+    for scenario in &mut scenarios {
         let checks = checks_file(&results_dir, &scenario.name)
             .ok_or_else(|| {
                 format!(
@@ -337,10 +367,16 @@ pub(crate) fn run(
         let checks = match checks {
             Ok(checks) => checks,
             Err(e) => {
-                scenario.reasons = vec![format!("(failure reason unavailable: {e})")];
+                if scenario.failed > 0 {
+                    scenario.reasons = vec![format!("(failure reason unavailable: {e})")];
+                }
                 continue;
             }
         };
+        scenario.checks = all_checks(&checks);
+        if scenario.failed == 0 {
+            continue;
+        }
         scenario.reasons = failure_reasons(&checks);
         let only_timeouts = checks
             .iter()
@@ -399,6 +435,7 @@ fn rerun(node: &Path, cli: &Path, suite: Suite, url: &str, out: &Path, scenario:
             scenario.passed = u32::try_from(count("SUCCESS")).unwrap_or(u32::MAX);
             scenario.failed = u32::try_from(count("FAILURE")).unwrap_or(u32::MAX);
             scenario.reasons = failure_reasons(&checks);
+            scenario.checks = all_checks(&checks);
             let verdict = if scenario.failed == 0 {
                 "passed"
             } else {
@@ -529,7 +566,11 @@ echo '[{"id":"x","status":"SUCCESS"},{"id":"wire-schema-valid","status":"SUCCESS
         )
         .unwrap();
         assert_eq!(results.printed_total, Some((1, 2)));
+        // Passing scenarios' checks are read too (to compare runs); a re-run's replace the first.
+        assert_eq!(results.scenarios[0].checks.len(), 1);
+        assert_eq!(results.scenarios[0].checks[0].status, "SUCCESS");
         let slow = &results.scenarios[1];
+        assert_eq!(slow.checks.len(), 2);
         assert_eq!((slow.passed, slow.failed), (2, 0));
         let note = slow.rerun.as_deref().unwrap();
         assert!(
