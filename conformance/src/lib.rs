@@ -276,6 +276,7 @@ macro_rules! __for_each_case {
             post_without_both_accept_types_is_406,
             post_without_json_content_type_is_415,
             body_over_limit_is_413,
+            an_oversize_body_gets_a_readable_413,
             unsupported_protocol_version_header_is_400,
             missing_protocol_version_header_is_accepted,
             any_supported_version_is_accepted_on_a_session,

@@ -9,7 +9,7 @@ use bytes::Bytes;
 use mcp_mount::McpServer;
 #[cfg(feature = "oauth")]
 use mcp_mount::adapter::well_known_path;
-use mcp_mount::adapter::{Error, ErrorKind, McpBody, PeerAddr, mount_prefix};
+use mcp_mount::adapter::{Error, ErrorKind, McpBody, PeerAddr, mount_prefix, read_body_stream};
 
 type Carry = dyn Fn(&HttpRequest, &mut http::Extensions) + Send + Sync;
 
@@ -77,10 +77,9 @@ async fn handle(
     req: &HttpRequest,
     payload: web::Payload,
 ) -> HttpResponse {
-    let body = match payload.to_bytes_limited(server.max_body()).await {
-        Ok(Ok(body)) => body,
-        Ok(Err(e)) => return into_actix(Error::body_read(e).into_response()),
-        Err(_) => return into_actix(Error::payload_too_large(server.max_body()).into_response()),
+    let body = match read_body_stream(server.max_body(), payload).await {
+        Ok(body) => body,
+        Err(e) => return into_actix(e.into_response()),
     };
     let request = match into_http(req, body, carry) {
         Ok(request) => request,

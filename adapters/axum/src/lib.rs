@@ -16,7 +16,7 @@ use http::request::Parts;
 use mcp_mount::McpServer;
 #[cfg(feature = "oauth")]
 use mcp_mount::adapter::well_known_path;
-use mcp_mount::adapter::{Error, McpBody, PeerAddr, mount_prefix};
+use mcp_mount::adapter::{McpBody, PeerAddr, mount_prefix, read_body};
 
 /// A [`Router`] serving `server`, to mount with [`Router::nest_service`] at any path of the
 /// host's router, at any depth, whatever the host's state type.
@@ -42,9 +42,9 @@ async fn handle(
     req: Request,
 ) -> Response {
     let (parts, body) = req.into_parts();
-    let body = match axum::body::to_bytes(body, server.max_body()).await {
+    let body = match read_body(server.max_body(), body).await {
         Ok(body) => body,
-        Err(e) => return into_axum(body_error(&server, e).into_response()),
+        Err(e) => return into_axum(e.into_response()),
     };
     let prefix = mount_prefix(original.path(), parts.uri.path()).to_owned();
     into_axum(
@@ -95,17 +95,6 @@ fn into_http(mut parts: Parts, original: Uri, body: Bytes) -> http::Request<Byte
         parts.extensions.insert(PeerAddr(peer));
     }
     http::Request::from_parts(parts, body)
-}
-
-fn body_error(server: &McpServer, e: axum::Error) -> Error {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&e);
-    while let Some(err) = source {
-        if err.is::<http_body_util::LengthLimitError>() {
-            return Error::payload_too_large(server.max_body());
-        }
-        source = err.source();
-    }
-    Error::body_read(e)
 }
 
 fn into_axum(response: http::Response<McpBody>) -> Response {

@@ -7,8 +7,7 @@ use std::task::{Context, Poll};
 use bytes::Bytes;
 use http_body::Frame;
 use mcp_mount::McpServer;
-use mcp_mount::adapter::{Error, McpBody, PeerAddr, mount_prefix};
-use poem::error::ReadBodyError;
+use mcp_mount::adapter::{McpBody, PeerAddr, mount_prefix, read_body_stream};
 use poem::{Endpoint, Request, Response};
 
 /// An [`Endpoint`] serving `server`, to [`nest`](poem::Route::nest) at any path of the host's
@@ -60,14 +59,9 @@ impl Endpoint for McpEndpoint {
     async fn call(&self, req: Request) -> poem::Result<Response> {
         let remaining = req.uri().path().to_owned();
         let (parts, body) = into_http(req).into_parts();
-        let body = match body.into_bytes_limit(self.server.max_body()).await {
+        let body = match read_body_stream(self.server.max_body(), body.into_bytes_stream()).await {
             Ok(body) => body,
-            Err(ReadBodyError::PayloadTooLarge) => {
-                return Ok(into_poem(
-                    Error::payload_too_large(self.server.max_body()).into_response(),
-                ));
-            }
-            Err(e) => return Ok(into_poem(Error::body_read(e).into_response())),
+            Err(e) => return Ok(into_poem(e.into_response())),
         };
         let prefix = mount_prefix(parts.uri.path(), &remaining).to_owned();
         let request = http::Request::from_parts(parts, body);

@@ -7,8 +7,7 @@ use bytes::Bytes;
 use mcp_mount::McpServer;
 #[cfg(feature = "oauth")]
 use mcp_mount::adapter::well_known_path;
-use mcp_mount::adapter::{Error, McpBody, PeerAddr, mount_prefix};
-use salvo::http::ParseError;
+use mcp_mount::adapter::{McpBody, PeerAddr, mount_prefix, read_body};
 use salvo::{Depot, FlowCtrl, Handler, Request, Response, Router};
 
 /// The path parameter holding what is left of the path below the mount.
@@ -98,15 +97,9 @@ impl Handler for McpHandler {
         res: &mut Response,
         _ctrl: &mut FlowCtrl,
     ) {
-        let body = match req.payload_with_max_size(self.server.max_body()).await {
-            Ok(body) => body.clone(),
-            Err(ParseError::PayloadTooLarge) => {
-                return write(
-                    res,
-                    Error::payload_too_large(self.server.max_body()).into_response(),
-                );
-            }
-            Err(e) => return write(res, Error::body_read(e).into_response()),
+        let body = match read_body(self.server.max_body(), req.take_body()).await {
+            Ok(body) => body,
+            Err(e) => return write(res, e.into_response()),
         };
         let rest = req
             .params()

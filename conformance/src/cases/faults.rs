@@ -103,3 +103,40 @@ pub async fn a_panic_after_progress_ends_its_stream(t: &Target) {
     let sum = session.call_tool("add", json!({"a": 2, "b": 3})).await;
     assert_eq!(text_of(&sum), "5");
 }
+
+/// A body far over the limit (8 MiB against the `limited` variant's 16 KiB), sent whole by a
+/// client that reads only once it has sent everything, gets the 413: the server reads and
+/// discards the rest instead of closing on the client mid-send (which it sees as a broken
+/// pipe, and nginx as a 502).
+pub async fn an_oversize_body_gets_a_readable_413(t: &Target) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let limited = t.variant("limited");
+    let size = 8 * 1024 * 1024;
+    let head = format!(
+        "POST {} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\n\
+         Accept: application/json, text/event-stream\r\nContent-Length: {size}\r\n\
+         Connection: close\r\n\r\n",
+        limited.path(),
+        limited.authority()
+    );
+    let exchange = async {
+        let mut tcp = tokio::net::TcpStream::connect(limited.authority()).await?;
+        tcp.write_all(head.as_bytes()).await?;
+        let chunk = vec![b' '; 64 * 1024];
+        for _ in 0..size / chunk.len() {
+            tcp.write_all(&chunk).await?;
+        }
+        tcp.flush().await?;
+        // `Connection: close`: the answer ends where the connection does.
+        let mut answer = Vec::new();
+        tcp.read_to_end(&mut answer).await?;
+        Ok::<_, std::io::Error>(answer)
+    };
+    let answer = tokio::time::timeout(std::time::Duration::from_secs(30), exchange)
+        .await
+        .unwrap_or_else(|_| panic!("the oversize POST did not finish within 30 s"))
+        .unwrap_or_else(|e| panic!("the client could not send its whole body and read: {e}"));
+    let text = String::from_utf8_lossy(&answer);
+    assert!(text.starts_with("HTTP/1.1 413"), "{text}");
+    assert!(text.contains("\"code\""), "a JSON-RPC error: {text}");
+}

@@ -19,6 +19,7 @@ pub(crate) mod forwarded;
 pub(crate) mod guard;
 #[cfg(feature = "http-sse")]
 pub(crate) mod http_sse;
+pub(crate) mod inbound;
 pub(crate) mod mrtr;
 pub(crate) mod negotiate;
 pub(crate) mod reply;
