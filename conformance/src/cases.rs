@@ -581,6 +581,14 @@ pub async fn foreign_host_is_403(t: &Target) {
         )
         .await;
     assert_error(&response, 403, -32000, "foreign Host");
+    let message = response.json()["error"]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        message.contains("allowed_hosts") && message.contains("trusted_proxies"),
+        "the refusal names the settings that change it: {message}"
+    );
     let response = t
         .send(
             t.post(&initialize_body(next_id(), "2025-11-25"))
@@ -1875,13 +1883,36 @@ pub async fn oauth_metadata_behind_a_trusted_proxy(t: &Target) {
         document.json()["resource"],
         format!("https://{host}/edge{}", oauth.path())
     );
+    // Loopback host names stay allowed beside `allowed_hosts` (a health check, a sidecar).
     let direct = oauth
         .send(Request::builder().method(Method::GET).uri(&local))
         .await;
     assert_eq!(
-        direct.status, 403,
-        "GET {local} directly: 127.0.0.1 is not {host}"
+        direct.status, 200,
+        "GET {local} directly: loopback stays allowed beside {host}: {:?}",
+        direct.body
     );
+    assert!(
+        direct.json()["resource"]
+            .as_str()
+            .is_some_and(|r| r.starts_with("http://127.0.0.1:")),
+        "{:?}",
+        direct.body
+    );
+    let foreign = oauth
+        .send(
+            Request::builder()
+                .method(Method::GET)
+                .uri(&local)
+                .header("host", "evil.example.com"),
+        )
+        .await;
+    assert_eq!(foreign.status, 403, "a foreign Host is still refused");
+    let message = foreign.json()["error"]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(message.contains("allowed_hosts"), "{message}");
 }
 
 /// The verified principal reaches handlers through the request extensions.

@@ -103,10 +103,11 @@ fn finish(name: &str, builder: McpServerBuilder, slot: &OnceLock<McpServer>) -> 
 /// - `expiring`: sessions expire after 800 ms idle, MRTR request state after 300 ms;
 /// - `impatient`: SSE answers only, a 300 ms client-request timeout, a 50 ms `retry` and a
 ///   three-event replay buffer;
-/// - `proxied`: behind a trusted proxy on loopback, served as `https://mcp.example.com`;
+/// - `proxied`: behind a trusted proxy on loopback, served as `https://mcp.example.com` and
+///   nothing else (`loopback_hosts(false)`);
 /// - `oauth`: an OAuth protected resource (see [`FixtureTokens`]), sessions bound to the token;
 /// - `oauth-proxied`: `oauth` behind a trusted proxy on loopback, served as
-///   `https://api.example.com` ([`PROXIED_OAUTH_HOST`]).
+///   `https://api.example.com` ([`PROXIED_OAUTH_HOST`]), loopback names allowed beside it.
 ///
 /// # Panics
 ///
@@ -130,14 +131,16 @@ pub fn variant(name: &str) -> McpServer {
             .client_request_timeout(Duration::from_millis(300))
             .sse_retry(Duration::from_millis(50))
             .sse_replay_buffer(3, 64 * 1024),
-        // Behind a proxy on loopback that serves it as https://mcp.example.com.
+        // Behind a proxy on loopback that serves it as https://mcp.example.com, and only that:
+        // not even the loopback names (which `allowed_hosts` keeps by default).
         "proxied" => builder
             .trusted_proxies(TrustedProxies::new(["127.0.0.1", "::1"]).unwrap_or_default())
             .allowed_hosts(["mcp.example.com"])
+            .loopback_hosts(false)
             .allowed_origins(["https://mcp.example.com"]),
         "oauth" => oauth(builder),
         // The `oauth` variant behind a proxy on loopback that serves it as
-        // https://api.example.com.
+        // https://api.example.com; the loopback names stay allowed beside it (health checks).
         "oauth-proxied" => oauth(builder)
             .trusted_proxies(TrustedProxies::new(["127.0.0.1", "::1"]).unwrap_or_default())
             .allowed_hosts([PROXIED_OAUTH_HOST]),

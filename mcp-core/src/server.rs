@@ -165,15 +165,25 @@ impl McpServerBuilder {
         self
     }
 
-    /// Replaces the `Host` allowlist (default: `localhost`, `127.0.0.1` and `[::1]` on any port).
+    /// The hosts this server answers for beside the loopback names `localhost`, `127.0.0.1`
+    /// and `[::1]` (which stay allowed, on any port: they cannot carry a DNS-rebinding attack,
+    /// and health checks use them; [`loopback_hosts(false)`](Self::loopback_hosts) drops them).
     ///
     /// An entry is a host name (any port) or `host:port`; requests from other hosts get 403.
+    /// Replaces any earlier list.
     pub fn allowed_hosts<I, S>(mut self, hosts: I) -> Self
     where
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
         self.config.policy.hosts = Some(hosts.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Whether the loopback host names are allowed beside [`allowed_hosts`](Self::allowed_hosts)
+    /// (default `true`). `false` leaves only the listed hosts.
+    pub fn loopback_hosts(mut self, allowed: bool) -> Self {
+        self.config.policy.loopback_hosts = allowed;
         self
     }
 

@@ -1,6 +1,6 @@
 //! The fixture behind plain hyper 1, with no web framework: all a host must do around
-//! [`McpServer::handle`] in one small file. It buffers the body up to
-//! [`McpServer::max_body`], routes each mount's subtree and its well-known path to its server
+//! [`McpServer::handle`] in one small file. It reads the body up to
+//! [`McpServer::max_body`] (with the core's `read_body`, which drains an oversize one), routes each mount's subtree and its well-known path to its server
 //! with the external prefix, adds the peer's address, and runs the host's "auth" step. `mcp-mount`
 //! runs the whole suite against it in its own tests, so the core is tested with no framework.
 
@@ -11,13 +11,12 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::{HeaderValue, Request, Response, StatusCode, header};
-use http_body_util::{BodyExt, LengthLimitError, Limited};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use mcp_mount::McpServer;
-use mcp_mount::adapter::{Error, McpBody, PeerAddr, well_known_path};
+use mcp_mount::adapter::{McpBody, PeerAddr, read_body, well_known_path};
 
 use crate::{Principal, fixtures};
 
@@ -96,14 +95,12 @@ async fn answer(mounts: &[Mount], peer: SocketAddr, req: Request<Incoming>) -> R
             .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
     };
     if let Some(Mount { prefix, server, .. }) = mounts.iter().find(below) {
-        let limit = server.max_body();
-        return match Limited::new(body, limit).collect().await {
+        return match read_body(server.max_body(), body).await {
             Ok(body) => {
-                let request = Request::from_parts(parts, body.to_bytes());
+                let request = Request::from_parts(parts, body);
                 server.handle(request, prefix).await
             }
-            Err(e) if e.is::<LengthLimitError>() => Error::payload_too_large(limit).into_response(),
-            Err(e) => Error::body_read(e).into_response(),
+            Err(e) => e.into_response(),
         };
     }
     match path {

@@ -112,7 +112,10 @@ impl Error {
     pub fn payload_too_large(limit: usize) -> Self {
         Self::new(
             ErrorKind::PayloadTooLarge,
-            format!("Payload Too Large: the body exceeds the limit of {limit} bytes"),
+            format!(
+                "Payload Too Large: the body exceeds the limit of {limit} bytes (the server's \
+                 McpServerBuilder::max_body)"
+            ),
         )
     }
 
@@ -227,7 +230,9 @@ impl From<ErrorKind> for Error {
             ErrorKind::UnsupportedProtocolVersion => "Bad Request: unsupported protocol version",
             ErrorKind::MissingSession => "Bad Request: Mcp-Session-Id header is required",
             ErrorKind::SessionNotFound => "Session not found",
-            ErrorKind::TooManySessions => "Service Unavailable: too many sessions",
+            ErrorKind::TooManySessions => {
+                "Service Unavailable: too many sessions (the server's McpServerBuilder::max_sessions); retry shortly"
+            }
             ErrorKind::Unauthorized => "Unauthorized",
             ErrorKind::InsufficientScope => "Forbidden: insufficient scope",
             ErrorKind::CannotResume => "Bad Request: cannot resume the stream",

@@ -7,8 +7,11 @@ use crate::http::error::{Error, ErrorKind};
 /// Which `Host` and `Origin` values are allowed (DNS-rebinding protection).
 #[derive(Clone, Debug)]
 pub(crate) struct HostOriginPolicy {
-    /// `None`: any host.
+    /// `None`: any host. Otherwise the hosts allowed beside the loopback names.
     pub(crate) hosts: Option<Vec<String>>,
+    /// The loopback host names (`localhost`, `127.0.0.1`, `[::1]`) are allowed beside `hosts`:
+    /// they cannot carry a DNS-rebinding attack, and health checks use them.
+    pub(crate) loopback_hosts: bool,
     /// `None`: any origin.
     pub(crate) origins: Option<Vec<String>>,
 }
@@ -18,7 +21,8 @@ const LOOPBACK_HOSTS: [&str; 3] = ["localhost", "127.0.0.1", "[::1]"];
 impl Default for HostOriginPolicy {
     fn default() -> Self {
         Self {
-            hosts: Some(LOOPBACK_HOSTS.iter().map(|h| (*h).to_owned()).collect()),
+            hosts: Some(Vec::new()),
+            loopback_hosts: true,
             origins: Some(
                 LOOPBACK_HOSTS
                     .iter()
@@ -82,10 +86,20 @@ impl HostOriginPolicy {
                     .iter()
                     .any(|entry| authority_matches_host(entry, host, name))
             };
-            if !exact() && !matches() {
+            let loopback = || {
+                self.loopback_hosts
+                    && LOOPBACK_HOSTS
+                        .iter()
+                        .any(|name| name.eq_ignore_ascii_case(host_name(host)))
+            };
+            if !exact() && !loopback() && !matches() {
                 return Err(Error::new(
                     ErrorKind::Forbidden,
-                    format!("Forbidden: Host {host:?} is not allowed"),
+                    format!(
+                        "Forbidden: Host {host:?} is not allowed; the server lists the hosts it \
+                         answers for in McpServerBuilder::allowed_hosts (behind a proxy that sets \
+                         X-Forwarded-Host or Forwarded, name the proxy in trusted_proxies)"
+                    ),
                 )
                 .with_setting("allowed_hosts (or trusted_proxies, behind a proxy)"));
             }
@@ -112,7 +126,10 @@ impl HostOriginPolicy {
         } else {
             Err(Error::new(
                 ErrorKind::Forbidden,
-                format!("Forbidden: Origin {origin:?} is not allowed"),
+                format!(
+                    "Forbidden: Origin {origin:?} is not allowed; the server lists the browser \
+                     origins it answers in McpServerBuilder::allowed_origins (or cors)"
+                ),
             )
             .with_setting("allowed_origins (or cors)"))
         }
@@ -156,6 +173,7 @@ mod tests {
         ));
         let custom = HostOriginPolicy {
             hosts: Some(vec!["api.example.com".into()]),
+            loopback_hosts: true,
             origins: Some(vec!["https://app.example.com".into()]),
         };
         assert!(check(
@@ -165,6 +183,26 @@ mod tests {
                 ("origin", "https://app.example.com")
             ]
         ));
-        assert!(!check(&custom, &[("host", "localhost")]));
+        assert!(!check(&custom, &[("host", "evil.example.com")]));
+        // Health checks on loopback keep working beside the configured hosts…
+        assert!(check(&custom, &[("host", "localhost:8080")]));
+        assert!(check(&custom, &[("host", "[::1]")]));
+        // …unless the server opts out.
+        let strict = HostOriginPolicy {
+            loopback_hosts: false,
+            ..custom
+        };
+        assert!(!check(&strict, &[("host", "localhost")]));
+        assert!(check(&strict, &[("host", "api.example.com")]));
+    }
+
+    #[test]
+    fn refusals_name_the_setting_to_change() {
+        let policy = HostOriginPolicy::default();
+        let headers = headers(&[("origin", "https://elsewhere.example")]);
+        let host = policy.check(&headers, "api.example.com", false).err();
+        assert!(host.is_some_and(|e| e.to_string().contains("allowed_hosts")));
+        let origin = policy.check(&headers, "localhost", false).err();
+        assert!(origin.is_some_and(|e| e.to_string().contains("allowed_origins")));
     }
 }
