@@ -87,6 +87,70 @@ pub(crate) struct Engine {
     server_info_json: Arc<RawValue>,
     /// The caching fields of cacheable 2026-07-28 results.
     cache: CachePolicy,
+    /// Where a graceful shutdown stands; every call counts itself in and out here.
+    pub(crate) shutdown: Arc<Shutdown>,
+}
+
+/// A graceful shutdown: first no new requests (`draining`), then, at the deadline, every call
+/// still running answers an error for its id (`expired`).
+#[derive(Debug, Default)]
+pub(crate) struct Shutdown {
+    pub(crate) draining: CancellationToken,
+    expired: CancellationToken,
+    running: std::sync::atomic::AtomicUsize,
+    finished: tokio::sync::Notify,
+}
+
+/// A call counted as running until dropped.
+struct Counted(Arc<Shutdown>);
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        if self
+            .0
+            .running
+            .fetch_sub(1, std::sync::atomic::Ordering::AcqRel)
+            == 1
+        {
+            self.0.finished.notify_waiters();
+        }
+    }
+}
+
+impl Shutdown {
+    fn count(self: &Arc<Self>) -> Counted {
+        self.running
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        Counted(Arc::clone(self))
+    }
+
+    /// Whether calls are still running.
+    pub(crate) fn running(&self) -> usize {
+        self.running.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// Waits until no call runs.
+    pub(crate) async fn idle(&self) {
+        loop {
+            let finished = self.finished.notified();
+            if self.running() == 0 {
+                return;
+            }
+            finished.await;
+        }
+    }
+
+    /// The deadline has come: every call still running answers an error now.
+    pub(crate) fn expire(&self) {
+        self.expired.cancel();
+    }
+}
+
+/// What a call still running at the shutdown deadline answers.
+fn shut_down() -> RpcError {
+    RpcError::internal(
+        "Internal error: the server shut down before this request finished; send it again (another replica, or this one once restarted, will answer)",
+    )
 }
 
 /// One request being dispatched.
@@ -427,6 +491,7 @@ impl Engine {
             page_size,
             client_timeout,
             never_cancelled: CancellationToken::new(),
+            shutdown: Arc::default(),
         }
     }
 
@@ -696,15 +761,27 @@ impl Engine {
         let work = std::panic::catch_unwind(AssertUnwindSafe(|| start(ctx, writer.clone())));
         let span = call.span;
         let record = span.clone();
+        // Counted until answered or dropped, for a graceful shutdown to wait on; at its
+        // deadline the handler is dropped (which cancels it) and the call answers an error.
+        let counted = self.shutdown.count();
         let future = Box::pin(telemetry::instrument(
             async move {
-                let result = match work {
-                    Ok(work) => AssertUnwindSafe(work)
-                        .catch_unwind()
-                        .await
-                        .unwrap_or_else(|panic| Err(handler_panicked(&*panic))),
-                    Err(panic) => Err(handler_panicked(&*panic)),
+                let result = async {
+                    match work {
+                        Ok(work) => AssertUnwindSafe(work)
+                            .catch_unwind()
+                            .await
+                            .unwrap_or_else(|panic| Err(handler_panicked(&*panic))),
+                        Err(panic) => Err(handler_panicked(&*panic)),
+                    }
                 };
+                let expired = counted.0.expired.clone();
+                let result = tokio::select! {
+                    biased;
+                    result = result => result,
+                    () = expired.cancelled() => Err(shut_down()),
+                };
+                drop(counted);
                 drop(in_flight);
                 match result {
                     Ok(response) => response,

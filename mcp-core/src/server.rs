@@ -560,6 +560,48 @@ impl McpServer {
         service::serve(&self.inner, req, prefix).await
     }
 
+    /// Shuts the server down gracefully, for the host's own graceful shutdown (see the
+    /// adapters' READMEs for each framework's wiring); resolves once nothing of it runs.
+    ///
+    /// At once: every new request is answered 503 with `Retry-After` (a load balancer sends
+    /// it to another replica), and the streams that only wait for events end cleanly — GET
+    /// streams, HTTP+SSE streams, and `subscriptions/listen` streams after their final
+    /// `resultType: "complete"` result. Their sessions live on (in the store, for the other
+    /// replicas, or for this one once restarted on a shared store).
+    ///
+    /// Calls in flight get until `deadline` to finish; then each one still running is
+    /// cancelled (its handler is dropped) and answers a JSON-RPC error for its id, and this
+    /// waits up to one more second for those answers to be written.
+    ///
+    /// ```no_run
+    /// # async fn run(server: mcp_mount::McpServer, sigterm: impl std::future::Future<Output = ()>) {
+    /// // The future a host's graceful shutdown waits on (axum's `with_graceful_shutdown`,
+    /// // poem's `run_with_graceful_shutdown`…): the MCP server winds down first, then the
+    /// // host waits for the connections, which by then have all ended.
+    /// let graceful = async move {
+    ///     sigterm.await;
+    ///     server.shutdown(std::time::Duration::from_secs(10)).await;
+    /// };
+    /// # graceful.await;
+    /// # }
+    /// ```
+    pub async fn shutdown(&self, deadline: std::time::Duration) {
+        self.inner.begin_shutdown();
+        let shutdown = &self.inner.engine.shutdown;
+        if tokio::time::timeout(deadline, shutdown.idle())
+            .await
+            .is_err()
+        {
+            shutdown.expire();
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(1), shutdown.idle()).await;
+        }
+    }
+
+    /// Whether [`shutdown`](Self::shutdown) has begun.
+    pub fn is_shutting_down(&self) -> bool {
+        self.inner.engine.shutdown.draining.is_cancelled()
+    }
+
     /// Answers `GET /.well-known/oauth-protected-resource{prefix}` (RFC 9728) for a server
     /// mounted at `prefix` and configured with [`oauth`](McpServerBuilder::oauth): the
     /// protected resource metadata, with URLs built from the request's external origin (and

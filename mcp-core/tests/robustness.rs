@@ -1,5 +1,6 @@
 //! Nothing off the wire can panic the server: thousands of malformed, truncated and mutated
 //! requests (deterministic, seeded) go through `handle`, and every one gets a well-formed answer.
+//! And the server winds down gracefully (`shutdown`).
 
 use bytes::Bytes;
 use mcp_mount::{McpServer, Tool};
@@ -250,4 +251,133 @@ async fn malformed_input_never_panics_stateful() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn malformed_input_never_panics_stateless() {
     storm(true, 0xD1B5_4A32_D192_ED03, 4000).await;
+}
+
+// ---- graceful shutdown ----
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use mcp_mount::RequestContext;
+use mcp_mount::adapter::McpBody;
+use serde_json::{Value, json};
+
+async fn post(server: &McpServer, session: Option<&str>, body: Value) -> http::Response<McpBody> {
+    let request = support::request(http::Method::POST, "localhost", session, &body.to_string());
+    server.handle(request, "/mcp").await
+}
+
+/// The JSON-RPC messages in an SSE chunk.
+fn messages(chunk: &[u8]) -> Vec<Value> {
+    String::from_utf8_lossy(chunk)
+        .lines()
+        .filter_map(|line| line.strip_prefix("data: "))
+        .filter_map(|data| serde_json::from_str(data).ok())
+        .collect()
+}
+
+/// Reads `body` to its end (bounded): every message in it, and whether it ended.
+async fn drain(body: &mut McpBody, within: Duration) -> (Vec<Value>, bool) {
+    let mut all = Vec::new();
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        match tokio::time::timeout_at(deadline, body.next_chunk()).await {
+            Ok(Some(chunk)) => all.extend(messages(&chunk)),
+            Ok(None) => return (all, true),
+            Err(_) => return (all, false),
+        }
+    }
+}
+
+/// `shutdown`: new requests get 503 at once, the GET stream ends, a call that finishes before
+/// the deadline is answered normally, one that does not answers an error for its id, and the
+/// whole takes the deadline (plus the time to write those answers), not longer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_ends_streams_refuses_new_requests_and_answers_every_call() {
+    let server = McpServer::builder("shutdown", "1.0.0")
+        .tool(Tool::new("forever", |ctx: RequestContext| async move {
+            ctx.progress(1.0, None, None).await;
+            std::future::pending::<()>().await;
+            "never"
+        }))
+        .tool(Tool::new("brief", |ctx: RequestContext| async move {
+            ctx.progress(1.0, None, None).await;
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            "done"
+        }))
+        .build();
+    let init = post(
+        &server,
+        None,
+        json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": "2025-11-25", "capabilities": {},
+            "clientInfo": {"name": "t", "version": "1"}}}),
+    )
+    .await;
+    let session = init
+        .headers()
+        .get("mcp-session-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_else(|| panic!("no session"))
+        .to_owned();
+    let get = support::request(http::Method::GET, "localhost", Some(&session), "");
+    let mut stream = server.handle(get, "/mcp").await.into_body();
+    let call = |id: i64, name: &str| {
+        json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
+               "params": {"name": name, "_meta": {"progressToken": id}}})
+    };
+    let mut forever = post(&server, Some(&session), call(2, "forever"))
+        .await
+        .into_body();
+    let mut brief = post(&server, Some(&session), call(3, "brief"))
+        .await
+        .into_body();
+
+    let started = Instant::now();
+    let stopping = {
+        let server = server.clone();
+        tokio::spawn(async move { server.shutdown(Duration::from_millis(600)).await })
+    };
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert!(server.is_shutting_down());
+
+    let refused = post(
+        &server,
+        Some(&session),
+        json!({"jsonrpc": "2.0", "id": 4, "method": "ping"}),
+    )
+    .await;
+    assert_eq!(refused.status(), 503);
+    assert!(refused.headers().contains_key("retry-after"));
+
+    let (_, ended) = drain(&mut stream, Duration::from_secs(2)).await;
+    assert!(ended, "the GET stream did not end at shutdown");
+
+    let (answers, ended) = drain(&mut brief, Duration::from_secs(2)).await;
+    assert!(ended);
+    let answer = answers.iter().find(|m| m["id"] == 3);
+    assert_eq!(
+        answer.and_then(|m| m["result"]["content"][0]["text"].as_str()),
+        Some("done"),
+        "a call that finishes before the deadline is answered as usual: {answers:?}"
+    );
+
+    let (answers, ended) = drain(&mut forever, Duration::from_secs(3)).await;
+    assert!(ended, "the call still running at the deadline never ended");
+    let answer = answers
+        .iter()
+        .find(|m| m["id"] == 2)
+        .unwrap_or_else(|| panic!("no answer for the call cut at the deadline: {answers:?}"));
+    assert_eq!(answer["error"]["code"], -32603, "{answer}");
+
+    tokio::time::timeout(Duration::from_secs(3), stopping)
+        .await
+        .unwrap_or_else(|_| panic!("shutdown did not resolve"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_millis(550) && took < Duration::from_millis(2500),
+        "shutdown took {took:?} with a 600 ms deadline"
+    );
 }

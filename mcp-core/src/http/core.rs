@@ -40,6 +40,15 @@ pub(crate) struct Core {
 }
 
 impl Core {
+    /// Starts a graceful shutdown: new requests are refused from now on, and the streams that
+    /// only wait for events (GET, HTTP+SSE, `subscriptions/listen`) end; running calls go on.
+    pub(crate) fn begin_shutdown(&self) {
+        self.engine.shutdown.draining.cancel();
+        self.runtimes.detach_standalone_streams();
+        #[cfg(feature = "http-sse")]
+        self.http_sse.close_all();
+    }
+
     pub(crate) fn stream_config(&self) -> StreamConfig {
         StreamConfig {
             mode: self.config.response_mode,

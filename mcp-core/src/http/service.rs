@@ -36,7 +36,15 @@ pub(crate) async fn serve(
         cors.allows(origin.to_str().ok()?)
             .then(|| (cors, origin.clone()))
     });
-    let mut response = match handle(core, req, prefix, cors.is_some()).await {
+    let result = if core.engine.shutdown.draining.is_cancelled() {
+        Err(Error::new(
+            ErrorKind::Unavailable,
+            "Service Unavailable: this server is shutting down; send the request again (another replica, or this one once restarted, will answer)",
+        ))
+    } else {
+        handle(core, req, prefix, cors.is_some()).await
+    };
+    let mut response = match result {
         Ok(response) => response,
         Err(error) => {
             error.log();

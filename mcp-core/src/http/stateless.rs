@@ -734,6 +734,20 @@ fn subscribe(core: &Arc<Core>, id: &RequestId, params: Option<&RawValue>) -> Res
     // Subscribed before the acknowledgement goes out, so no change after it is missed.
     let mut events = core.changes.subscribe();
     let (tx, rx) = tokio::sync::mpsc::channel(32);
+    let draining = core.engine.shutdown.draining.clone();
+    // A graceful shutdown ends the subscription with its final result.
+    let last = jsonrpc::result_bytes(
+        id,
+        json!({
+            "resultType": "complete",
+            "_meta": {
+                META_SUBSCRIPTION_ID: id,
+                crate::engine::META_SERVER_INFO: &core.engine.server_info,
+            }
+        })
+        .to_string()
+        .as_bytes(),
+    );
     tokio::spawn(async move {
         if tx
             .send(crate::protocol::sse::event(None, &ack))
@@ -745,6 +759,10 @@ fn subscribe(core: &Arc<Core>, id: &RequestId, params: Option<&RawValue>) -> Res
         loop {
             let event = tokio::select! {
                 () = tx.closed() => return,
+                () = draining.cancelled() => {
+                    let _ = tx.send(crate::protocol::sse::event(None, &last)).await;
+                    return;
+                }
                 event = events.recv() => event,
             };
             let events = match event {

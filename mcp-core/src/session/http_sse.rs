@@ -27,6 +27,23 @@ pub(crate) struct HttpSseSession {
 }
 
 impl HttpSseSessions {
+    /// Ends every HTTP+SSE session here, and so its `/sse` stream (a graceful shutdown: the
+    /// transport's stream is its session; its client opens a new one, elsewhere).
+    pub(crate) fn close_all(&self) {
+        let sessions: Vec<Arc<HttpSseSession>> = self
+            .sessions
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .drain()
+            .map(|(_, session)| session)
+            .collect();
+        for session in sessions {
+            if let Some(runtime) = session.session.get() {
+                runtime.close();
+            }
+        }
+    }
+
     /// The live session `id`; one whose stream's client went away is ended and forgotten.
     pub(crate) fn get(&self, id: &str) -> Option<Arc<HttpSseSession>> {
         // The map holds plain pointers; a panic elsewhere cannot leave it inconsistent.

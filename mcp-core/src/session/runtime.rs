@@ -642,6 +642,22 @@ impl Runtimes {
             .cloned()
     }
 
+    /// Ends the connection of every session's GET stream here (a graceful shutdown): the
+    /// sessions live on (in the store, for the other replicas) and their running requests go
+    /// on; a client reconnects its GET stream, elsewhere.
+    pub(crate) fn detach_standalone_streams(&self) {
+        let sessions: Vec<Arc<Session>> = self
+            .map
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .values()
+            .cloned()
+            .collect();
+        for session in sessions {
+            session.detach_stream(STANDALONE);
+        }
+    }
+
     /// Forgets the runtime of session `id` and ends it, if this replica has one.
     pub(crate) fn end(&self, id: &str) {
         let removed = self
