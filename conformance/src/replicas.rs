@@ -56,7 +56,9 @@ impl Tied {
         }
         // The watchdog prints the program's pid, then waits for its stdin to close (the test
         // process ended or dropped this value) and kills the program.
-        let script = r#""$@" & pid=$!; echo "pid $pid"; read _ignored; kill -9 "$pid" 2>/dev/null; wait "$pid" 2>/dev/null"#;
+        // The program's own shell prints its pid and then becomes the program (`exec`), so the
+        // pid line comes before anything the program writes.
+        let script = r#"sh -c 'echo "pid $$"; exec "$@"' sh "$@" & pid=$!; read _ignored; kill -9 "$pid" 2>/dev/null; wait "$pid" 2>/dev/null"#;
         let mut watchdog = Command::new("sh")
             .arg("-c")
             .arg(script)
@@ -128,6 +130,10 @@ impl Tied {
 
     /// Sends `signal` (a `kill` signal name such as `KILL` or `TERM`) to the program.
     pub fn signal(&self, signal: &str) {
+        // 0 would signal this whole process group (the test itself): never a program's pid.
+        if self.pid == 0 {
+            return;
+        }
         let _ = Command::new("kill")
             .arg(format!("-{signal}"))
             .arg(self.pid.to_string())

@@ -158,6 +158,30 @@ pub async fn notes_mcp(notes: &Notes) -> std::io::Result<McpServer> {
     deploy(notes_builder(notes)).await
 }
 
+/// How long a graceful shutdown gives the MCP calls in flight.
+pub const SHUTDOWN_DEADLINE: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Resolves on SIGTERM (what an orchestrator sends to stop a replica) or Ctrl-C.
+pub async fn terminated() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+}
+
 /// Builds `builder`'s server; with `REDIS_URL` set (e.g. `redis://127.0.0.1:6379`), as one
 /// replica of several that share their sessions through that Redis, so that a load balancer
 /// may send any request to any replica. `MCP_REQUEST_STATE_KEY` (32 or more bytes, the same on

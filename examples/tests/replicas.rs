@@ -417,3 +417,142 @@ mod cluster {
         drop(pair);
     }
 }
+
+/// Graceful shutdown of a real process on every framework: a client holding a GET stream, one
+/// holding a 2026-07-28 `subscriptions/listen` stream and one waiting on a slow call; SIGTERM;
+/// the process exits within its deadline (2 s here) plus a second, the streams end cleanly (the
+/// listen stream after its final result) and the call gets a JSON-RPC error for its id.
+mod shutdown {
+    use super::*;
+    use mcp_mount_conformance::client::STEP_TIMEOUT;
+    use std::time::Instant;
+
+    const DEADLINE: &str = "2";
+
+    async fn stops_cleanly(framework: &'static str) {
+        let mut process = Tied::spawn(
+            FIXTURE_SERVER,
+            &[
+                "--framework",
+                framework,
+                "--addr",
+                "127.0.0.1:0",
+                "--prefix",
+                PREFIX,
+                "--shutdown-deadline",
+                DEADLINE,
+            ],
+        )
+        .unwrap_or_else(|e| panic!("fixture-server --framework {framework}: {e}"));
+        let line = process
+            .wait_for("listening on http://", START)
+            .unwrap_or_else(|| panic!("fixture-server --framework {framework} did not start"));
+        let target = Target::new(line.trim_start_matches("listening on "));
+        let session = target.connect().await;
+        let mut get = session.open(session.get(None)).await;
+        assert_eq!(get.status, 200);
+
+        let listen_id = next_id();
+        let listen = json!({"jsonrpc": "2.0", "id": listen_id, "method": "subscriptions/listen",
+            "params": {"notifications": {"toolsListChanged": true}, "_meta": {
+                "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                "io.modelcontextprotocol/clientCapabilities": {},
+                "io.modelcontextprotocol/clientInfo": {"name": "shutdown", "version": "1"}}}});
+        let mut request = target
+            .post(&listen)
+            .header("mcp-method", "subscriptions/listen");
+        if let Some(headers) = request.headers_mut() {
+            headers.insert(
+                "mcp-protocol-version",
+                http::HeaderValue::from_static("2026-07-28"),
+            );
+        }
+        let mut listener = target.open(request).await;
+        assert_eq!(listener.status, 200);
+        let ack = listener.next_message(STEP_TIMEOUT).await;
+        assert!(
+            matches!(&ack, Ok(Some(m)) if m["method"] == "notifications/subscriptions/acknowledged"),
+            "{ack:?}"
+        );
+
+        let call_id = next_id();
+        let body = json!({"jsonrpc": "2.0", "id": call_id, "method": "tools/call",
+            "params": {"name": "slow", "arguments": {"key": format!("stop{call_id}")}}});
+        let mut call = session.open(session.post(&body)).await;
+        assert_eq!(call.status, 200);
+        // Running: its log message is out.
+        loop {
+            let message = call
+                .next_message(STEP_TIMEOUT)
+                .await
+                .unwrap_or_else(|()| panic!("the slow call sent nothing"))
+                .unwrap_or_else(|| panic!("the slow call's stream ended"));
+            if message["method"] == "notifications/message" {
+                break;
+            }
+        }
+
+        let signalled = Instant::now();
+        process.signal("TERM");
+        let stopped = tokio::task::spawn_blocking(move || {
+            let line = process.wait_for("stopped", Duration::from_secs(10));
+            (line, signalled.elapsed(), process)
+        });
+
+        assert_eq!(
+            get.next_message(Duration::from_secs(5)).await,
+            Ok(None),
+            "{framework}: the GET stream did not end cleanly at SIGTERM"
+        );
+        let last = listener
+            .next_message(Duration::from_secs(5))
+            .await
+            .unwrap_or_else(|()| panic!("{framework}: the listen stream did not end"))
+            .unwrap_or_else(|| panic!("{framework}: the listen stream ended without its result"));
+        assert_eq!(last["id"], listen_id, "{last}");
+        assert_eq!(last["result"]["resultType"], "complete", "{last}");
+        assert_eq!(listener.next_message(STEP_TIMEOUT).await, Ok(None));
+
+        let answer = call
+            .next_message(Duration::from_secs(10))
+            .await
+            .unwrap_or_else(|()| panic!("{framework}: the slow call got no answer"))
+            .unwrap_or_else(|| panic!("{framework}: the slow call's stream ended unanswered"));
+        assert_eq!(answer["id"], call_id, "{answer}");
+        assert_eq!(answer["error"]["code"], -32603, "{answer}");
+        assert_eq!(call.next_message(STEP_TIMEOUT).await, Ok(None));
+
+        let (line, took, _process) = stopped.await.unwrap_or_else(|e| panic!("{e}"));
+        assert!(line.is_some(), "{framework}: the process did not stop");
+        assert!(
+            took >= Duration::from_millis(1900) && took < Duration::from_secs(4),
+            "{framework}: stopped {took:?} after SIGTERM with a {DEADLINE} s deadline"
+        );
+        eprintln!("{framework}: stopped {took:?} after SIGTERM (deadline {DEADLINE} s)");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn axum() {
+        stops_cleanly("axum").await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn actix_web() {
+        stops_cleanly("actix-web").await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn poem() {
+        stops_cleanly("poem").await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn salvo() {
+        stops_cleanly("salvo").await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn hyper() {
+        stops_cleanly("hyper").await;
+    }
+}

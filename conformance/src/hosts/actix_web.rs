@@ -19,13 +19,29 @@ fn carry(req: &HttpRequest, extensions: &mut http::Extensions) {
 ///
 /// When the server fails.
 pub fn serve(listener: std::net::TcpListener, prefix: &str) -> std::io::Result<()> {
+    serve_until(listener, prefix, super::Stop::never())
+}
+
+/// [`serve`] until `stop` fires. actix-web's own signal handling is off (it would stop the
+/// workers at SIGTERM without a word to the MCP servers): the MCP servers shut down first,
+/// then the server handle stops gracefully.
+///
+/// # Errors
+///
+/// When the server fails.
+pub fn serve_until(
+    listener: std::net::TcpListener,
+    prefix: &str,
+    stop: super::Stop,
+) -> std::io::Result<()> {
     listener.set_nonblocking(true)?;
     let (outer, inner) = super::split(prefix);
     let (prefix, outer, inner) = (prefix.to_owned(), outer.to_owned(), inner.to_owned());
     // Built once: every worker's App shares the same servers, and so the same sessions.
     let servers = fixtures();
+    let shutdown = stop.then_shut_down(servers.iter().map(|(_, s)| s.clone()).collect());
     actix_web::rt::System::new().block_on(async move {
-        HttpServer::new(move || {
+        let server = HttpServer::new(move || {
             let mut mounts = web::scope(&outer);
             let mut app = App::new();
             for (suffix, server) in &servers {
@@ -52,8 +68,15 @@ pub fn serve(listener: std::net::TcpListener, prefix: &str) -> std::io::Result<(
                 .service(mounts)
         })
         .workers(2)
+        .disable_signals()
+        .shutdown_timeout(1)
         .listen(listener)?
-        .run()
-        .await
+        .run();
+        let handle = server.handle();
+        actix_web::rt::spawn(async move {
+            shutdown.await;
+            handle.stop(true).await;
+        });
+        server.await
     })
 }

@@ -36,8 +36,24 @@ struct Mount {
 ///
 /// When the listener cannot be used.
 pub fn serve(listener: std::net::TcpListener, prefix: &str) -> std::io::Result<()> {
+    serve_until(listener, prefix, super::Stop::never())
+}
+
+/// [`serve`] until `stop` fires: the MCP servers shut down, then the accept loop ends and the
+/// connections get a second to finish writing.
+///
+/// # Errors
+///
+/// When the listener cannot be used.
+pub fn serve_until(
+    listener: std::net::TcpListener,
+    prefix: &str,
+    stop: super::Stop,
+) -> std::io::Result<()> {
     listener.set_nonblocking(true)?;
-    let mounts: Arc<[Mount]> = fixtures()
+    let servers = fixtures();
+    let shutdown = stop.then_shut_down(servers.iter().map(|(_, s)| s.clone()).collect());
+    let mounts: Arc<[Mount]> = servers
         .into_iter()
         .map(|(suffix, server)| {
             let prefix = format!("{prefix}{suffix}");
@@ -51,8 +67,14 @@ pub fn serve(listener: std::net::TcpListener, prefix: &str) -> std::io::Result<(
         .collect();
     super::runtime()?.block_on(async move {
         let listener = tokio::net::TcpListener::from_std(listener)?;
+        let mut connections = tokio::task::JoinSet::new();
+        tokio::pin!(shutdown);
         loop {
-            let (tcp, peer) = match listener.accept().await {
+            let accepted = tokio::select! {
+                () = &mut shutdown => break,
+                accepted = listener.accept() => accepted,
+            };
+            let (tcp, peer) = match accepted {
                 Ok(accepted) => accepted,
                 // Out of file descriptors and the like: that connection is lost, not the server.
                 Err(_) => {
@@ -62,7 +84,7 @@ pub fn serve(listener: std::net::TcpListener, prefix: &str) -> std::io::Result<(
             };
             let _ = tcp.set_nodelay(true);
             let mounts = Arc::clone(&mounts);
-            tokio::spawn(async move {
+            connections.spawn(async move {
                 let service = service_fn(move |req| {
                     let mounts = Arc::clone(&mounts);
                     async move { Ok::<_, Infallible>(answer(&mounts, peer, req).await) }
@@ -72,7 +94,14 @@ pub fn serve(listener: std::net::TcpListener, prefix: &str) -> std::io::Result<(
                     .serve_connection(TokioIo::new(tcp), service)
                     .await;
             });
+            // Forget the connections that are over.
+            while connections.try_join_next().is_some() {}
         }
+        let _ = tokio::time::timeout(Duration::from_secs(1), async {
+            while connections.join_next().await.is_some() {}
+        })
+        .await;
+        Ok(())
     })
 }
 

@@ -40,16 +40,84 @@ const HOME: &str = "fixture host app";
 ///
 /// An unknown host, or the server failing.
 pub fn serve(host: &str, listener: std::net::TcpListener, prefix: &str) -> std::io::Result<()> {
+    serve_until(host, listener, prefix, Stop::never())
+}
+
+/// What ends a host app gracefully, e.g. on SIGTERM: the MCP servers shut down first
+/// ([`McpServer::shutdown`](mcp_mount::McpServer::shutdown) with `deadline`), then the
+/// framework's own graceful shutdown, wired the way each framework has it.
+#[derive(Clone, Debug)]
+pub struct Stop {
+    signal: tokio::sync::watch::Receiver<bool>,
+    /// How long calls in flight get.
+    pub deadline: std::time::Duration,
+    /// Kept by [`never`](Self::never), so that the signal never fires.
+    _keep: Option<std::sync::Arc<tokio::sync::watch::Sender<bool>>>,
+}
+
+impl Stop {
+    /// A stop and the sender that fires it (`send(true)`).
+    pub fn new(deadline: std::time::Duration) -> (tokio::sync::watch::Sender<bool>, Self) {
+        let (tx, signal) = tokio::sync::watch::channel(false);
+        (
+            tx,
+            Self {
+                signal,
+                deadline,
+                _keep: None,
+            },
+        )
+    }
+
+    /// A stop that never fires.
+    pub fn never() -> Self {
+        let (tx, mut stop) = Self::new(std::time::Duration::ZERO);
+        stop._keep = Some(std::sync::Arc::new(tx));
+        stop
+    }
+
+    /// Resolves when the stop fires (never, if its sender is gone without firing).
+    pub async fn fired(mut self) {
+        if self.signal.wait_for(|fired| *fired).await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
+
+    /// Resolves when the stop fires and every one of `servers` has shut down.
+    pub async fn then_shut_down(self, servers: Vec<mcp_mount::McpServer>) {
+        let deadline = self.deadline;
+        self.fired().await;
+        let tasks: Vec<_> = servers
+            .into_iter()
+            .map(|server| tokio::spawn(async move { server.shutdown(deadline).await }))
+            .collect();
+        for task in tasks {
+            let _ = task.await;
+        }
+    }
+}
+
+/// [`serve`] until `stop` fires, then shuts down gracefully.
+///
+/// # Errors
+///
+/// An unknown host, or the server failing.
+pub fn serve_until(
+    host: &str,
+    listener: std::net::TcpListener,
+    prefix: &str,
+    stop: Stop,
+) -> std::io::Result<()> {
     match host {
         #[cfg(feature = "axum")]
-        "axum" => axum::serve(listener, prefix),
+        "axum" => axum::serve_until(listener, prefix, stop),
         #[cfg(feature = "actix-web")]
-        "actix-web" => actix_web::serve(listener, prefix),
+        "actix-web" => actix_web::serve_until(listener, prefix, stop),
         #[cfg(feature = "poem")]
-        "poem" => poem::serve(listener, prefix),
+        "poem" => poem::serve_until(listener, prefix, stop),
         #[cfg(feature = "salvo")]
-        "salvo" => salvo::serve(listener, prefix),
-        "hyper" => hyper::serve(listener, prefix),
+        "salvo" => salvo::serve_until(listener, prefix, stop),
+        "hyper" => hyper::serve_until(listener, prefix, stop),
         other => Err(std::io::Error::new(
             std::io::ErrorKind::InvalidInput,
             format!("unknown host {other:?} (known: {})", HOSTS.join(", ")),

@@ -4,16 +4,18 @@ use poem::endpoint::make_sync;
 use poem::listener::TcpAcceptor;
 use poem::{Endpoint, EndpointExt, IntoResponse, Route, Server, get};
 
+use mcp_mount::McpServer;
+
 use crate::{Principal, fixtures};
 
-/// The host app with every fixture mounted under `prefix`.
-pub fn app(prefix: &str) -> impl Endpoint + use<> {
+/// The host app with every fixture of `fixtures` mounted under `prefix`.
+pub fn app(prefix: &str, fixtures: Vec<(String, McpServer)>) -> impl Endpoint + use<> {
     let (outer, inner) = super::split(prefix);
     let mut mounts = Route::new();
     let mut route = Route::new()
         .at("/", get(make_sync(|_| super::HOME)))
         .at("/health", get(make_sync(|_| "ok")));
-    for (suffix, server) in fixtures() {
+    for (suffix, server) in fixtures {
         let mount = format!("{prefix}{suffix}");
         route = route.at(
             mcp_mount::adapter::well_known_path(&mount),
@@ -46,11 +48,27 @@ pub fn app(prefix: &str) -> impl Endpoint + use<> {
 ///
 /// When the server fails.
 pub fn serve(listener: std::net::TcpListener, prefix: &str) -> std::io::Result<()> {
+    serve_until(listener, prefix, super::Stop::never())
+}
+
+/// [`serve`] until `stop` fires: poem's `run_with_graceful_shutdown` waits on the MCP servers'
+/// shutdown, then (at most a second) on the connections.
+///
+/// # Errors
+///
+/// When the server fails.
+pub fn serve_until(
+    listener: std::net::TcpListener,
+    prefix: &str,
+    stop: super::Stop,
+) -> std::io::Result<()> {
     listener.set_nonblocking(true)?;
-    let app = app(prefix);
+    let servers = fixtures();
+    let shutdown = stop.then_shut_down(servers.iter().map(|(_, s)| s.clone()).collect());
+    let app = app(prefix, servers);
     super::runtime()?.block_on(async move {
         Server::new_with_acceptor(TcpAcceptor::from_std(listener)?)
-            .run(app)
+            .run_with_graceful_shutdown(app, shutdown, Some(std::time::Duration::from_secs(1)))
             .await
     })
 }

@@ -3,6 +3,8 @@
 use salvo::conn::tcp::TcpAcceptor;
 use salvo::{Depot, Request, Router, Server, handler};
 
+use mcp_mount::McpServer;
+
 use crate::{Principal, fixtures};
 
 /// The host's "auth" middleware: the `x-user` header becomes a [`Principal`] in the depot.
@@ -30,8 +32,8 @@ fn carry(depot: &Depot, extensions: &mut http::Extensions) {
     }
 }
 
-/// The host app with every fixture mounted under `prefix`.
-pub fn app(prefix: &str) -> Router {
+/// The host app with every fixture of `fixtures` mounted under `prefix`.
+pub fn app(prefix: &str, fixtures: Vec<(String, McpServer)>) -> Router {
     let (outer, inner) = super::split(prefix);
     let mut mounts = match outer.trim_start_matches('/') {
         "" => Router::new(),
@@ -41,7 +43,7 @@ pub fn app(prefix: &str) -> Router {
         .hoop(auth)
         .get(home)
         .push(Router::with_path("health").get(health));
-    for (suffix, server) in fixtures() {
+    for (suffix, server) in fixtures {
         root = root.push(mcp_mount_salvo::well_known(
             server.clone(),
             &format!("{prefix}{suffix}"),
@@ -59,11 +61,33 @@ pub fn app(prefix: &str) -> Router {
 ///
 /// When the server fails.
 pub fn serve(listener: std::net::TcpListener, prefix: &str) -> std::io::Result<()> {
+    serve_until(listener, prefix, super::Stop::never())
+}
+
+/// [`serve`] until `stop` fires: the MCP servers shut down, then salvo's server handle stops
+/// gracefully (it waits for the connections, which by then have ended).
+///
+/// # Errors
+///
+/// When the server fails.
+pub fn serve_until(
+    listener: std::net::TcpListener,
+    prefix: &str,
+    stop: super::Stop,
+) -> std::io::Result<()> {
     listener.set_nonblocking(true)?;
-    let app = app(prefix);
+    let servers = fixtures();
+    let shutdown = stop.then_shut_down(servers.iter().map(|(_, s)| s.clone()).collect());
+    let app = app(prefix, servers);
     super::runtime()?.block_on(async move {
         let acceptor = TcpAcceptor::try_from(tokio::net::TcpListener::from_std(listener)?)?;
-        Server::new(acceptor).serve(app).await;
+        let server = Server::new(acceptor);
+        let handle = server.handle();
+        tokio::spawn(async move {
+            shutdown.await;
+            handle.stop_graceful(Some(std::time::Duration::from_secs(1)));
+        });
+        server.serve(app).await;
         Ok(())
     })
 }

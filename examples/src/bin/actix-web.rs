@@ -6,7 +6,9 @@
 use actix_web::dev::Service as _;
 use actix_web::http::header;
 use actix_web::{App, HttpMessage, HttpRequest, HttpResponse, HttpServer, web};
-use mcp_mount_examples::{DASHBOARD, NewNote, Notes, User, notes_mcp, user_from};
+use mcp_mount_examples::{
+    DASHBOARD, NewNote, Notes, SHUTDOWN_DEADLINE, User, notes_mcp, terminated, user_from,
+};
 
 async fn list(notes: web::Data<Notes>) -> HttpResponse {
     HttpResponse::Ok().json(notes.all())
@@ -39,6 +41,7 @@ async fn main() -> std::io::Result<()> {
     // Built once, outside the worker factory, so every worker serves the same sessions.
     // With REDIS_URL set, one replica of several (see `notes_mcp`).
     let mcp = notes_mcp(&notes).await?;
+    let shutdown = mcp.clone();
     let server = HttpServer::new(move || {
         App::new()
             .app_data(web::Data::new(notes.clone()))
@@ -73,9 +76,22 @@ async fn main() -> std::io::Result<()> {
             // …and its OAuth metadata, at the root-anchored well-known path.
             .service(mcp_mount_actix_web::well_known(mcp.clone(), "/mcp"))
     })
+    // actix-web's own SIGTERM handling would stop the workers without a word to the MCP
+    // server: it is off, and the app stops itself gracefully below.
+    .disable_signals()
+    .shutdown_timeout(1)
     .bind(&addr)?;
     for addr in server.addrs() {
         println!("notes app on http://{addr}: REST at /notes, MCP at /mcp, admin at /admin");
     }
-    server.run().await
+    let server = server.run();
+    // Graceful shutdown: on SIGTERM the MCP server winds down first (new requests 503, streams
+    // end, calls get SHUTDOWN_DEADLINE), then the server handle stops actix-web gracefully.
+    let handle = server.handle();
+    actix_web::rt::spawn(async move {
+        terminated().await;
+        shutdown.shutdown(SHUTDOWN_DEADLINE).await;
+        handle.stop(true).await;
+    });
+    server.await
 }

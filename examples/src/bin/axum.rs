@@ -13,7 +13,9 @@ use axum::response::{Html, Response};
 use axum::routing::get;
 use axum::serve::ListenerExt;
 use axum::{Json, Router};
-use mcp_mount_examples::{DASHBOARD, NewNote, Note, Notes, notes_mcp, user_from};
+use mcp_mount_examples::{
+    DASHBOARD, NewNote, Note, Notes, SHUTDOWN_DEADLINE, notes_mcp, terminated, user_from,
+};
 
 async fn list(State(notes): State<Notes>) -> Json<Vec<Note>> {
     Json(notes.all())
@@ -48,6 +50,7 @@ async fn main() -> std::io::Result<()> {
     let notes = Notes::seeded();
     // With REDIS_URL set, one replica of several (see `notes_mcp`).
     let mcp = notes_mcp(&notes).await?;
+    let shutdown = mcp.clone();
     let app = Router::new()
         .route("/health", get(|| async { "ok" }))
         .route("/admin", get(|| async { Html(DASHBOARD) }))
@@ -68,5 +71,12 @@ async fn main() -> std::io::Result<()> {
     let listener = listener.tap_io(|tcp| {
         let _ = tcp.set_nodelay(true);
     });
-    axum::serve(listener, app).await
+    // Graceful shutdown: on SIGTERM the MCP server winds down first (new requests 503, streams
+    // end, calls get SHUTDOWN_DEADLINE), then axum waits for the connections.
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            terminated().await;
+            shutdown.shutdown(SHUTDOWN_DEADLINE).await;
+        })
+        .await
 }

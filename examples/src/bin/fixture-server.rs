@@ -2,7 +2,7 @@
 //! MCP conformance suite and real clients:
 //!
 //! `fixture-server [--framework axum|actix-web|poem|salvo|hyper] [--addr 127.0.0.1:3000] [--prefix /mcp]
-//! [--redis redis://127.0.0.1:6379] [--request-state-key HEX]`
+//! [--redis redis://127.0.0.1:6379] [--request-state-key HEX] [--shutdown-deadline SECONDS]`
 //!
 //! The host app is the one the adapter tests serve (`mcp_mount_conformance::hosts`; `hyper` is
 //! the core behind plain hyper, no framework). The fixture is mounted at PREFIX and its variants
@@ -15,6 +15,10 @@
 //! that Redis (`mcp-mount-redis`; each fixture under its own key prefix), so several
 //! fixture-servers behind a load balancer serve one deployment. `--request-state-key HEX`
 //! (at least 32 bytes, the same on every replica) seals MRTR `requestState`.
+//!
+//! On SIGTERM or SIGINT it shuts down gracefully: new requests get 503, GET and listen streams
+//! end, calls in flight get `--shutdown-deadline` seconds (default 10) and then an error, and
+//! it prints `stopped` and exits 0.
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -24,7 +28,7 @@ use mcp_mount_conformance::hosts::{self, HOSTS};
 use mcp_mount_redis::{RedisCluster, RedisOptions};
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: fixture-server [--framework axum|actix-web|poem|salvo|hyper] [--addr HOST:PORT] [--prefix /PATH] [--redis URL] [--request-state-key HEX]";
+const USAGE: &str = "usage: fixture-server [--framework axum|actix-web|poem|salvo|hyper] [--addr HOST:PORT] [--prefix /PATH] [--redis URL] [--request-state-key HEX] [--shutdown-deadline SECONDS]";
 
 struct Options {
     framework: String,
@@ -32,6 +36,7 @@ struct Options {
     prefix: String,
     redis: Option<String>,
     state_key: Option<Vec<u8>>,
+    shutdown_deadline: std::time::Duration,
 }
 
 fn parse() -> Result<Options, String> {
@@ -41,6 +46,7 @@ fn parse() -> Result<Options, String> {
         prefix: "/mcp".into(),
         redis: None,
         state_key: None,
+        shutdown_deadline: std::time::Duration::from_secs(10),
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
@@ -61,6 +67,13 @@ fn parse() -> Result<Options, String> {
                 let key = hex::decode(&value)
                     .map_err(|e| format!("--request-state-key: not hex: {e}"))?;
                 options.state_key = Some(key);
+            }
+            "--shutdown-deadline" => {
+                let seconds: f64 = value
+                    .parse()
+                    .map_err(|e| format!("--shutdown-deadline {value}: {e}"))?;
+                options.shutdown_deadline = std::time::Duration::try_from_secs_f64(seconds)
+                    .map_err(|e| format!("--shutdown-deadline {value}: {e}"))?;
             }
             _ => return Err(format!("unknown flag {flag}")),
         }
@@ -97,15 +110,50 @@ fn main() -> ExitCode {
         // The listener accepts connections from here on: the line is true when printed.
         println!("listening on http://{addr}{}", options.prefix);
         let _ = std::io::stdout().flush();
-        hosts::serve(&options.framework, listener, &options.prefix)
+        let stop = on_signal(options.shutdown_deadline)?;
+        hosts::serve_until(&options.framework, listener, &options.prefix, stop)
     });
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(()) => {
+            println!("stopped");
+            ExitCode::SUCCESS
+        }
         Err(e) => {
             eprintln!("fixture-server: {e}");
             ExitCode::FAILURE
         }
     }
+}
+
+/// A stop that fires on SIGTERM or SIGINT, watched on a thread of its own.
+fn on_signal(deadline: std::time::Duration) -> std::io::Result<hosts::Stop> {
+    let (fire, stop) = hosts::Stop::new(deadline);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    std::thread::Builder::new()
+        .name("signals".into())
+        .spawn(move || {
+            runtime.block_on(async move {
+                #[cfg(unix)]
+                {
+                    use tokio::signal::unix::{SignalKind, signal};
+                    let Ok(mut term) = signal(SignalKind::terminate()) else {
+                        return;
+                    };
+                    tokio::select! {
+                        _ = term.recv() => {}
+                        _ = tokio::signal::ctrl_c() => {}
+                    }
+                }
+                #[cfg(not(unix))]
+                let _ = tokio::signal::ctrl_c().await;
+                let _ = fire.send(true);
+                // Keep the sender: dropping it would read as "never".
+                std::future::pending::<()>().await;
+            });
+        })?;
+    Ok(stop)
 }
 
 /// Deploys every fixture as `--redis` and `--request-state-key` say; the runtime that holds the

@@ -3,7 +3,9 @@
 //! `cargo run -p mcp-mount-examples --bin poem`, then open `http://127.0.0.1:3000/admin`, or
 //! point an MCP client at `http://127.0.0.1:3000/mcp` with `Authorization: Bearer demo-token`.
 
-use mcp_mount_examples::{DASHBOARD, NewNote, Note, Notes, notes_mcp, user_from};
+use mcp_mount_examples::{
+    DASHBOARD, NewNote, Note, Notes, SHUTDOWN_DEADLINE, notes_mcp, terminated, user_from,
+};
 use poem::http::StatusCode;
 use poem::listener::TcpAcceptor;
 use poem::web::{Data, Html, Json, Path};
@@ -42,6 +44,7 @@ async fn main() -> std::io::Result<()> {
     let notes = Notes::seeded();
     // With REDIS_URL set, one replica of several (see `notes_mcp`).
     let mcp = notes_mcp(&notes).await?;
+    let shutdown = mcp.clone();
     let app = Route::new()
         .at("/health", get(health))
         .at("/admin", get(admin))
@@ -72,7 +75,16 @@ async fn main() -> std::io::Result<()> {
         "notes app on http://{}: REST at /notes, MCP at /mcp, admin at /admin",
         listener.local_addr()?
     );
+    // Graceful shutdown: on SIGTERM the MCP server winds down first (new requests 503, streams
+    // end, calls get SHUTDOWN_DEADLINE), then poem waits (a second at most) for connections.
     Server::new_with_acceptor(TcpAcceptor::from_std(listener)?)
-        .run(app)
+        .run_with_graceful_shutdown(
+            app,
+            async move {
+                terminated().await;
+                shutdown.shutdown(SHUTDOWN_DEADLINE).await;
+            },
+            Some(std::time::Duration::from_secs(1)),
+        )
         .await
 }

@@ -3,7 +3,9 @@
 //! `cargo run -p mcp-mount-examples --bin salvo`, then open `http://127.0.0.1:3000/admin`, or
 //! point an MCP client at `http://127.0.0.1:3000/mcp` with `Authorization: Bearer demo-token`.
 
-use mcp_mount_examples::{DASHBOARD, NewNote, Notes, User, notes_mcp, user_from};
+use mcp_mount_examples::{
+    DASHBOARD, NewNote, Notes, SHUTDOWN_DEADLINE, User, notes_mcp, terminated, user_from,
+};
 use salvo::conn::tcp::TcpAcceptor;
 use salvo::http::StatusCode;
 use salvo::writing::{Json, Text};
@@ -115,6 +117,7 @@ async fn main() -> std::io::Result<()> {
     let notes = Notes::seeded();
     // With REDIS_URL set, one replica of several (see `notes_mcp`).
     let mcp = notes_mcp(&notes).await?;
+    let shutdown = mcp.clone();
     let router = Router::new()
         .hoop(Auth)
         .push(Router::with_path("health").get(Health))
@@ -140,8 +143,15 @@ async fn main() -> std::io::Result<()> {
         "notes app on http://{}: REST at /notes, MCP at /mcp",
         listener.local_addr()?
     );
-    Server::new(TcpAcceptor::try_from(listener)?)
-        .serve(router)
-        .await;
+    let server = Server::new(TcpAcceptor::try_from(listener)?);
+    // Graceful shutdown: on SIGTERM the MCP server winds down first (new requests 503, streams
+    // end, calls get SHUTDOWN_DEADLINE), then salvo's handle stops the server gracefully.
+    let handle = server.handle();
+    tokio::spawn(async move {
+        terminated().await;
+        shutdown.shutdown(SHUTDOWN_DEADLINE).await;
+        handle.stop_graceful(Some(std::time::Duration::from_secs(1)));
+    });
+    server.serve(router).await;
     Ok(())
 }
