@@ -512,6 +512,30 @@ pub async fn session_cap_is_503(t: &Target) {
     }
 }
 
+/// Under a full cap (2 on the `crowded` variant), a session idle long enough (400 ms there)
+/// makes room for a new one instead of the newcomer being refused; one in use stays.
+pub async fn idle_sessions_make_room_under_the_cap(t: &Target) {
+    let crowded = t.variant("crowded");
+    let idle = crowded.connect().await;
+    let busy = crowded.connect().await;
+    // Both just used: a third is refused, with its id.
+    let id = next_id();
+    let refused = crowded
+        .send(crowded.post(&initialize_body(id, "2025-11-25")))
+        .await;
+    assert_eq!(refused.status, 503, "{:?}", refused.body);
+    assert_eq!(refused.rpc()["id"], id);
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(busy.call("ping", json!({})).await, json!({}));
+    let newcomer = crowded.connect().await;
+    let gone = idle.send(idle.post(&request_body("ping", json!({})))).await;
+    assert_eq!(gone.status, 404, "the longest-idle session made room");
+    assert_eq!(busy.call("ping", json!({})).await, json!({}));
+    assert_eq!(newcomer.call("ping", json!({})).await, json!({}));
+    for session in [busy, newcomer] {
+        session.delete().await;
+    }
+}
 /// An idle session expires after its TTL (800 ms on the `expiring` variant): then 404.
 pub async fn idle_sessions_expire(t: &Target) {
     let expiring = t.variant("expiring");

@@ -41,6 +41,7 @@ pub const VARIANTS: &[&str] = &[
     "stateless",
     "limited",
     "capped",
+    "crowded",
     "expiring",
     "impatient",
     "proxied",
@@ -100,6 +101,7 @@ fn finish(name: &str, builder: McpServerBuilder, slot: &OnceLock<McpServer>) -> 
 /// - `limited`: 16 KiB bodies, JSON answers only, two items a list page, modern results
 ///   cacheable publicly for 60 s;
 /// - `capped`: at most two live sessions;
+/// - `crowded`: at most two live sessions, and one idle for 400 ms makes room for a new one;
 /// - `expiring`: sessions expire after 800 ms idle, MRTR request state after 300 ms;
 /// - `impatient`: SSE answers only, a 300 ms client-request timeout, a 50 ms `retry` and a
 ///   three-event replay buffer;
@@ -123,6 +125,9 @@ pub fn variant(name: &str) -> McpServer {
             .page_size(2)
             .cache_policy(Duration::from_secs(60), CacheScope::Public),
         "capped" => builder.max_sessions(2),
+        "crowded" => builder
+            .max_sessions(2)
+            .session_eviction(Duration::from_millis(400)),
         "expiring" => builder
             .session_ttl(Duration::from_millis(800))
             .input_request_ttl(Duration::from_millis(300)),

@@ -145,7 +145,29 @@ impl McpServerBuilder {
         self
     }
 
-    /// The most live sessions (default 10,000); `initialize` past it gets 503.
+    /// How long a session must have been idle for a new one to take its place when
+    /// [`max_sessions`](Self::max_sessions) is reached (default 15 s,
+    /// [`EVICT_AFTER_IDLE`](crate::cluster::EVICT_AFTER_IDLE)): abandoned sessions never lock
+    /// new clients out. A session with an open GET stream or a streamed call running is not
+    /// idle; one that waits quietly between calls may be dropped while the cap is reached (its
+    /// client gets 404 and starts a new session, as the protocol has it).
+    /// [`Duration::MAX`] turns eviction off.
+    pub fn session_eviction(mut self, idle: Duration) -> Self {
+        self.config.evict_after = idle;
+        self
+    }
+
+    /// How long a session lives idle before its client has completed the handshake with
+    /// `notifications/initialized` (default 30 s,
+    /// [`HANDSHAKE_TTL`](crate::cluster::HANDSHAKE_TTL); never longer than
+    /// [`session_ttl`](Self::session_ttl)).
+    pub fn handshake_ttl(mut self, ttl: Duration) -> Self {
+        self.config.handshake_ttl = ttl;
+        self
+    }
+
+    /// The most live sessions (default 10,000); past it, the longest-idle session makes room
+    /// (see [`session_eviction`](Self::session_eviction)), or `initialize` gets 503.
     pub fn max_sessions(mut self, sessions: usize) -> Self {
         self.config.max_sessions = sessions;
         self
@@ -405,6 +427,8 @@ impl McpServerBuilder {
             let settings = ClusterSettings {
                 session_ttl: self.config.session_ttl,
                 max_sessions: self.config.max_sessions,
+                evict_after: self.config.evict_after,
+                handshake_ttl: self.config.handshake_ttl,
                 replay_events: self.config.replay.events,
                 replay_bytes: self.config.replay.bytes,
             };
@@ -412,10 +436,11 @@ impl McpServerBuilder {
             self.log = Some(cluster.event_log(&settings));
         }
         let store = self.store.unwrap_or_else(|| {
-            Arc::new(InMemorySessionStore::new(
-                self.config.session_ttl,
-                self.config.max_sessions,
-            ))
+            Arc::new(
+                InMemorySessionStore::new(self.config.session_ttl, self.config.max_sessions)
+                    .evict_after(self.config.evict_after)
+                    .handshake_ttl(self.config.handshake_ttl),
+            )
         });
         let clustered = self.bus.is_some();
         let state_keys = match self.state_keys {
@@ -461,7 +486,8 @@ impl McpServerBuilder {
             self.config.replay,
             self.config.session_ttl,
             Arc::clone(&log),
-        );
+        )
+        .with_store(Arc::clone(&store));
         let inner = Arc::new_cyclic(|me: &std::sync::Weak<Core>| {
             let me = me.clone();
             bus.attach(Inbox::new(move |message| {

@@ -68,6 +68,8 @@ pub struct RedisOptions {
     prefix: String,
     session_ttl: Duration,
     max_sessions: usize,
+    evict_after: Duration,
+    handshake_ttl: Duration,
     replay_events: usize,
     replay_bytes: usize,
     writer_timeout: Duration,
@@ -83,6 +85,8 @@ impl Default for RedisOptions {
             prefix: "mcp".into(),
             session_ttl: Duration::from_secs(30 * 60),
             max_sessions: 10_000,
+            evict_after: mcp_mount::cluster::EVICT_AFTER_IDLE,
+            handshake_ttl: mcp_mount::cluster::HANDSHAKE_TTL,
             replay_events: 32,
             replay_bytes: 256 * 1024,
             writer_timeout: mcp_mount::cluster::KEEP_EVERY * 3,
@@ -119,6 +123,26 @@ impl RedisOptions {
         self
     }
 
+    /// How long a session must have been idle to make room for a new one when the cap is
+    /// reached (default [`EVICT_AFTER_IDLE`](mcp_mount::cluster::EVICT_AFTER_IDLE)). A server
+    /// built with a [`RedisCluster`] uses its own
+    /// [`session_eviction`](mcp_mount::McpServerBuilder::session_eviction) instead.
+    #[must_use]
+    pub fn evict_after(mut self, idle: Duration) -> Self {
+        self.evict_after = idle;
+        self
+    }
+
+    /// How long a session lives idle before its handshake completes (default
+    /// [`HANDSHAKE_TTL`](mcp_mount::cluster::HANDSHAKE_TTL)). A server built with a
+    /// [`RedisCluster`] uses its own
+    /// [`handshake_ttl`](mcp_mount::McpServerBuilder::handshake_ttl) instead.
+    #[must_use]
+    pub fn handshake_ttl(mut self, ttl: Duration) -> Self {
+        self.handshake_ttl = ttl;
+        self
+    }
+
     /// How much of each SSE stream is kept for `Last-Event-ID` (default 32 events and
     /// 256 KiB, oldest dropped first); a resumption from before what is kept is refused as
     /// gone. A server built with a [`RedisCluster`] uses its own
@@ -152,6 +176,17 @@ impl RedisOptions {
         u64::try_from(self.session_ttl.as_millis())
             .unwrap_or(u64::MAX)
             .max(1)
+    }
+
+    /// The idle TTL of a session before its handshake completes, in ms.
+    fn handshake_ttl_ms(&self) -> u64 {
+        u64::try_from(self.handshake_ttl.as_millis())
+            .unwrap_or(u64::MAX)
+            .clamp(1, self.ttl_ms())
+    }
+
+    fn evict_after_ms(&self) -> u64 {
+        u64::try_from(self.evict_after.as_millis()).unwrap_or(u64::MAX)
     }
 }
 
@@ -298,6 +333,8 @@ impl RedisCluster {
         let mut options = RedisOptions::clone(&self.shared.options);
         options.session_ttl = settings.session_ttl;
         options.max_sessions = settings.max_sessions;
+        options.evict_after = settings.evict_after;
+        options.handshake_ttl = settings.handshake_ttl;
         options.replay_events = settings.replay_events;
         options.replay_bytes = settings.replay_bytes;
         Shared {

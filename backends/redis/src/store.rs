@@ -57,15 +57,26 @@ for k = 1, #subs do r[#r + 1] = subs[k] end
 return r
 ";
 
-/// Takes a place under the cap: drops expired entries, refuses when full, adds `sid`.
-/// KEYS: the live set. ARGV: now, expiry, cap, sid.
+/// Takes a place under the cap: drops expired entries, adds `sid`; when full, the
+/// longest-idle session makes room if it has been idle long enough (its id is returned, for
+/// its keys to be deleted), else nothing is added and 0 is returned. A score is the session's
+/// expiry, so its idle time is `now - (score - ttl)`.
+/// KEYS: the live set. ARGV: now, expiry, cap, sid, ttl, evict-after (ms).
 const RESERVE: &str = r"
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[1])
+local victim = false
 if not redis.call('ZSCORE', KEYS[1], ARGV[4])
    and redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then
-  return 0
+  local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+  if not oldest[1] or tonumber(ARGV[1]) - (tonumber(oldest[2]) - tonumber(ARGV[5]))
+       < tonumber(ARGV[6]) then
+    return 0
+  end
+  victim = oldest[1]
+  redis.call('ZREM', KEYS[1], victim)
 end
 redis.call('ZADD', KEYS[1], ARGV[2], ARGV[4])
+if victim then return victim end
 return 1
 ";
 
@@ -258,15 +269,30 @@ impl SessionStore for RedisSessionStore {
         let json = serde_json::to_vec(&state)
             .map_err(|e| StoreError::Unavailable(format!("a session as JSON: {e}")))?;
         let [state_key, subs_key, ..] = self.session_keys(&state.id);
-        let ttl = self.shared.options.ttl_ms();
+        // Until its handshake completes a session lives only the (shorter) handshake TTL; the
+        // change to initialized refreshes it to the whole TTL.
+        let ttl = if state.initialized {
+            self.shared.options.ttl_ms()
+        } else {
+            self.shared.options.handshake_ttl_ms()
+        };
         let (now, expiry) = (now_ms(), self.expiry());
         let cap = self.shared.options.max_sessions;
         let id = state.id.as_str();
         let live = self.shared.keys.live();
+        let full_ttl = self.shared.options.ttl_ms();
+        let evict_after = self.shared.options.evict_after_ms();
         // Placing the same id twice takes one place: the call may be repeated.
-        let placed: i64 = run(&self.shared.conn, &[&RESERVE_SCRIPT], true, |mut conn| {
+        let placed: redis::Value = run(&self.shared.conn, &[&RESERVE_SCRIPT], true, |mut conn| {
             let mut reserve = RESERVE_SCRIPT.prepare_invoke();
-            reserve.key(live).arg(now).arg(expiry).arg(cap).arg(id);
+            reserve
+                .key(live)
+                .arg(now)
+                .arg(expiry)
+                .arg(cap)
+                .arg(id)
+                .arg(full_ttl)
+                .arg(evict_after);
             let mut pipe = redis::pipe();
             pipe.invoke_script(&reserve);
             // Written in the same round trip, and taken back in the rare case of a full
@@ -291,14 +317,31 @@ impl SessionStore for RedisSessionStore {
                     .ignore();
             }
             async move {
-                let (placed,): (i64,) = pipe.query_async(&mut conn).await?;
+                let (placed,): (redis::Value,) = pipe.query_async(&mut conn).await?;
                 Ok(placed)
             }
         })
         .await
         .map_err(|e| unavailable(&e))?;
-        if placed == 1 {
-            return Ok(());
+        match placed {
+            redis::Value::Int(1) => return Ok(()),
+            redis::Value::BulkString(victim) => {
+                // The session that made room: its keys go now (the rest of its event log
+                // expires on its own). A client that comes back for it gets 404.
+                let victim = String::from_utf8_lossy(&victim).into_owned();
+                if valid_id(&victim) {
+                    let keys = self.session_keys(&victim);
+                    // Not deleted now, they expire with the idle TTL: nothing is lost.
+                    let _ = run(&self.shared.conn, &[], true, |mut conn| {
+                        let mut del = redis::cmd("DEL");
+                        del.arg(&keys[..]);
+                        async move { del.exec_async(&mut conn).await }
+                    })
+                    .await;
+                }
+                return Ok(());
+            }
+            _ => {}
         }
         run(&self.shared.conn, &[], true, |mut conn| {
             let mut del = redis::cmd("DEL");

@@ -283,6 +283,48 @@ async fn store_cap_holds_across_replicas() {
 }
 
 #[tokio::test]
+async fn store_full_of_idle_sessions_makes_room_for_new_ones() {
+    let redis = redis_or_skip!();
+    let options = options()
+        .max_sessions(2)
+        .evict_after(Duration::from_millis(300));
+    let (one, two) = (
+        store(&redis, options.clone()).await,
+        store(&redis, options).await,
+    );
+    let (a, b) = (state(), state());
+    let (a_id, b_id) = (a.id.clone(), b.id.clone());
+    assert_eq!(one.create(a).await, Ok(()));
+    assert_eq!(two.create(b).await, Ok(()));
+    // Both just used: nobody is idle long enough to make room.
+    assert_eq!(one.create(state()).await, Err(StoreError::Full));
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    // b is used again; a, idle the longest, makes room on the other replica.
+    assert!(two.load(&b_id).await.ok().flatten().is_some());
+    let c = state();
+    let c_id = c.id.clone();
+    assert_eq!(one.create(c).await, Ok(()));
+    assert_eq!(two.load(&a_id).await, Ok(None), "a was evicted");
+    assert!(one.load(&b_id).await.ok().flatten().is_some());
+    assert!(two.load(&c_id).await.ok().flatten().is_some());
+    assert_eq!(one.count().await, Ok(2));
+}
+
+#[tokio::test]
+async fn store_a_session_without_its_handshake_expires_sooner() {
+    let redis = redis_or_skip!();
+    let store = store(&redis, options().handshake_ttl(Duration::from_millis(300))).await;
+    let (fresh, mut done) = (state(), state());
+    done.initialized = true;
+    let (fresh_id, done_id) = (fresh.id.clone(), done.id.clone());
+    assert_eq!(store.create(fresh).await, Ok(()));
+    assert_eq!(store.create(done).await, Ok(()));
+    tokio::time::sleep(Duration::from_millis(450)).await;
+    assert_eq!(store.load(&fresh_id).await, Ok(None));
+    assert!(store.load(&done_id).await.ok().flatten().is_some());
+}
+
+#[tokio::test]
 async fn store_changes_from_two_replicas_at_once_all_land() {
     let redis = redis_or_skip!();
     let options = options();

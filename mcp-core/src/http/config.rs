@@ -32,6 +32,10 @@ pub enum ResponseMode {
 pub(crate) struct Config {
     pub(crate) max_body: usize,
     pub(crate) session_ttl: Duration,
+    /// How long a session must be idle to make room under a full cap.
+    pub(crate) evict_after: Duration,
+    /// The idle TTL of a session that has not completed its handshake.
+    pub(crate) handshake_ttl: Duration,
     pub(crate) max_sessions: usize,
     pub(crate) stateless: bool,
     pub(crate) response_mode: ResponseMode,
@@ -59,6 +63,8 @@ impl fmt::Debug for Config {
         let mut f = f.debug_struct("Config");
         f.field("max_body", &self.max_body)
             .field("session_ttl", &self.session_ttl)
+            .field("evict_after", &self.evict_after)
+            .field("handshake_ttl", &self.handshake_ttl)
             .field("max_sessions", &self.max_sessions)
             .field("stateless", &self.stateless)
             .field("response_mode", &self.response_mode)
@@ -78,6 +84,8 @@ impl Default for Config {
         Self {
             max_body: 4 * 1024 * 1024,
             session_ttl: Duration::from_secs(30 * 60),
+            evict_after: crate::session::EVICT_AFTER_IDLE,
+            handshake_ttl: crate::session::HANDSHAKE_TTL,
             max_sessions: 10_000,
             stateless: false,
             response_mode: ResponseMode::Auto,

@@ -353,10 +353,11 @@ pub(crate) async fn get(
 }
 
 /// While the session's GET stream is open, the session is not idle: its state is touched in
-/// the store at half its idle TTL (at most every 30 s), so no store need know of streams.
+/// the store at half its idle TTL, at most every `KEEP_EVERY` (so that a full store never
+/// takes it for abandoned, see `EVICT_AFTER_IDLE`), and no store need know of streams.
 fn keep_alive(core: &Arc<Core>, session: &Arc<Session>) {
     let period = (core.config.session_ttl / 2)
-        .min(Duration::from_secs(30))
+        .min(crate::session::KEEP_EVERY)
         .max(Duration::from_millis(10));
     let (core, session) = (Arc::clone(core), Arc::clone(session));
     tokio::spawn(async move {

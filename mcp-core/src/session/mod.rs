@@ -15,7 +15,7 @@ pub use bus::{BusMessage, Inbox, LocalBus, MessageBus};
 pub use changes::ChangeEvent;
 pub use log::{EventId, EventLog, InMemoryEventLog, KEEP_EVERY, LoggedEvent, Replay, ReplayError};
 pub use state::{MAX_SUBSCRIPTIONS, SessionChange, SessionState, TooManySubscriptions, Transport};
-pub use store::{InMemorySessionStore, SessionStore, StoreError};
+pub use store::{EVICT_AFTER_IDLE, HANDSHAKE_TTL, InMemorySessionStore, SessionStore, StoreError};
 
 pub(crate) use log::{ReplayLimit, STANDALONE};
 pub use runtime::Session;
@@ -30,6 +30,12 @@ pub struct ClusterSettings {
     pub session_ttl: std::time::Duration,
     /// The most live sessions ([`max_sessions`](crate::McpServerBuilder::max_sessions)).
     pub max_sessions: usize,
+    /// How long a session must be idle to make room under the cap
+    /// ([`session_eviction`](crate::McpServerBuilder::session_eviction)).
+    pub evict_after: std::time::Duration,
+    /// The idle TTL of a session before its handshake completes
+    /// ([`handshake_ttl`](crate::McpServerBuilder::handshake_ttl)).
+    pub handshake_ttl: std::time::Duration,
     /// Events kept for `Last-Event-ID`
     /// ([`sse_replay_buffer`](crate::McpServerBuilder::sse_replay_buffer)).
     pub replay_events: usize,

@@ -54,6 +54,9 @@ pub struct Session {
     writes: tokio::sync::Mutex<()>,
     /// Where the session's stream events are kept for resumption.
     log: Arc<dyn EventLog>,
+    /// The store, told that the session is in use while a request's stream runs (so a full
+    /// store never takes it for abandoned); set by the registry that made this runtime.
+    store: std::sync::OnceLock<Arc<dyn crate::session::store::SessionStore>>,
     next_client_request: AtomicI64,
     pending: Mutex<HashMap<RequestId, oneshot::Sender<ClientReply>>>,
     closed: CancellationToken,
@@ -105,6 +108,7 @@ impl Session {
             attached: Mutex::new(HashMap::new()),
             writes: tokio::sync::Mutex::new(()),
             log,
+            store: std::sync::OnceLock::new(),
             next_client_request: AtomicI64::new(1),
             pending: Mutex::new(HashMap::new()),
             closed: CancellationToken::new(),
@@ -335,6 +339,13 @@ impl Session {
     pub(crate) async fn keep_stream(&self, stream: u32) {
         // A log that cannot be reached now is told next time.
         let _ = self.log.keep(&self.id, stream).await;
+        // A request still running: its session is in use. (The GET stream keeps its session
+        // with a loop of its own.)
+        if stream != STANDALONE {
+            if let Some(store) = self.store.get() {
+                let _ = store.touch(&self.id).await;
+            }
+        }
     }
 
     /// Detaches the connection from a running stream (SEP-1699 polling): its HTTP body ends,
@@ -559,6 +570,7 @@ pub(crate) struct Runtimes {
     replay: ReplayLimit,
     idle: Duration,
     log: Arc<dyn EventLog>,
+    store: Option<Arc<dyn crate::session::store::SessionStore>>,
 }
 
 impl Runtimes {
@@ -569,7 +581,25 @@ impl Runtimes {
             replay,
             idle,
             log,
+            store: None,
         }
+    }
+
+    /// Gives every runtime made from now on `store`, to touch while its requests run.
+    pub(crate) fn with_store(
+        mut self,
+        store: Arc<dyn crate::session::store::SessionStore>,
+    ) -> Self {
+        self.store = Some(store);
+        self
+    }
+
+    fn make(&self, state: Arc<SessionState>) -> Session {
+        let session = Session::new(state, self.replay, Arc::clone(&self.log));
+        if let Some(store) = &self.store {
+            let _ = session.store.set(Arc::clone(store));
+        }
+        session
     }
 
     /// The runtime of `state`'s session if this replica has one, or a transient one that is
@@ -581,14 +611,14 @@ impl Runtimes {
                 session.touch();
                 session
             }
-            None => Arc::new(Session::new(state, self.replay, Arc::clone(&self.log))),
+            None => Arc::new(self.make(state)),
         }
     }
 
     /// A runtime for `state` that no registry holds (an HTTP+SSE session's).
     #[cfg(feature = "http-sse")]
     pub(crate) fn detached(&self, state: Arc<SessionState>) -> Session {
-        Session::new(state, self.replay, Arc::clone(&self.log))
+        self.make(state)
     }
 
     /// The runtime of `state`'s session (made now if this replica has none), with `state`
@@ -614,20 +644,10 @@ impl Runtimes {
             .entry(state.id.as_str().into())
             .and_modify(|s| {
                 if s.is_closed() {
-                    *s = Arc::new(Session::new(
-                        Arc::clone(&state),
-                        self.replay,
-                        Arc::clone(&self.log),
-                    ));
+                    *s = Arc::new(self.make(Arc::clone(&state)));
                 }
             })
-            .or_insert_with(|| {
-                Arc::new(Session::new(
-                    Arc::clone(&state),
-                    self.replay,
-                    Arc::clone(&self.log),
-                ))
-            });
+            .or_insert_with(|| Arc::new(self.make(Arc::clone(&state))));
         session.refresh(state);
         session.touch();
         Arc::clone(session)

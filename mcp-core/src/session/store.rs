@@ -40,12 +40,24 @@ impl From<TooManySubscriptions> for StoreError {
     }
 }
 
+/// How long a session must have been idle before a new one may take its place under a full
+/// cap. A session with an open GET stream or a streamed call running is touched every
+/// `KEEP_EVERY` (5 s), so a session idle this long (three times that)
+/// is one its client abandoned, or one that waits quietly between calls.
+pub const EVICT_AFTER_IDLE: Duration = Duration::from_secs(15);
+
+/// How long a session that has not completed its handshake (no `notifications/initialized`)
+/// lives idle, whatever the idle TTL: most such sessions were abandoned right away.
+pub const HANDSHAKE_TTL: Duration = Duration::from_secs(30);
+
 /// Where session state lives; the default is [`InMemorySessionStore`].
 ///
 /// A store holds [`SessionState`] only, never live objects, so it can be shared by several
 /// replicas (`mcp-mount-redis` keeps it in Redis). It owns expiry and the cap: `load` returns
-/// `None` for a session that expired or was removed, and `create` fails with
-/// [`StoreError::Full`] when no room is left.
+/// `None` for a session that expired or was removed, and `create`, when the cap is reached,
+/// makes room by dropping the longest-idle session if it has been idle at least
+/// [`EVICT_AFTER_IDLE`] (so abandoned sessions cannot lock new clients out), and fails with
+/// [`StoreError::Full`] otherwise.
 #[async_trait]
 pub trait SessionStore: Send + Sync + fmt::Debug + 'static {
     /// Adds a new session.
@@ -110,6 +122,10 @@ pub struct InMemorySessionStore {
     sessions: RwLock<FxHashMap<Arc<str>, Entry>>,
     ttl: Duration,
     cap: usize,
+    /// How long a session must be idle to make room under a full cap.
+    evict_after: Duration,
+    /// The idle TTL of a session that has not completed its handshake.
+    handshake_ttl: Duration,
     /// What `last_seen` counts from.
     epoch: Instant,
     next_sweep: Mutex<Instant>,
@@ -130,9 +146,27 @@ impl InMemorySessionStore {
             sessions: RwLock::new(FxHashMap::default()),
             ttl,
             cap,
+            evict_after: EVICT_AFTER_IDLE,
+            handshake_ttl: HANDSHAKE_TTL,
             epoch,
             next_sweep: Mutex::new(epoch + ttl),
         }
+    }
+
+    /// How long a session must have been idle to make room for a new one under a full cap
+    /// (default [`EVICT_AFTER_IDLE`]; [`Duration::MAX`] never evicts).
+    #[must_use]
+    pub fn evict_after(mut self, idle: Duration) -> Self {
+        self.evict_after = idle;
+        self
+    }
+
+    /// How long a session that has not completed its handshake lives idle (default
+    /// [`HANDSHAKE_TTL`], and never longer than the idle TTL).
+    #[must_use]
+    pub fn handshake_ttl(mut self, ttl: Duration) -> Self {
+        self.handshake_ttl = ttl;
+        self
     }
 
     fn now(&self) -> u64 {
@@ -141,7 +175,12 @@ impl InMemorySessionStore {
 
     fn expired(&self, entry: &Entry, now: u64) -> bool {
         let idle = now.saturating_sub(entry.last_seen.load(Ordering::Relaxed));
-        Duration::from_millis(idle) > self.ttl
+        let ttl = if entry.state.initialized {
+            self.ttl
+        } else {
+            self.ttl.min(self.handshake_ttl)
+        };
+        Duration::from_millis(idle) > ttl
     }
 
     // The map holds whole entries swapped in and out under the lock; a panic elsewhere cannot
@@ -197,7 +236,21 @@ impl SessionStore for InMemorySessionStore {
                     .max(Duration::from_millis(100));
         }
         if sessions.len() >= self.cap {
-            return Err(StoreError::Full);
+            // Full of live sessions: the longest idle makes room, if idle long enough.
+            let evict_after = u64::try_from(self.evict_after.as_millis()).unwrap_or(u64::MAX);
+            let oldest = sessions
+                .iter()
+                .min_by_key(|(_, entry)| entry.last_seen.load(Ordering::Relaxed))
+                .filter(|(_, entry)| {
+                    now.saturating_sub(entry.last_seen.load(Ordering::Relaxed)) >= evict_after
+                })
+                .map(|(id, _)| Arc::clone(id));
+            match oldest {
+                Some(id) => {
+                    sessions.remove(&id);
+                }
+                None => return Err(StoreError::Full),
+            }
         }
         let id: Arc<str> = state.id.as_str().into();
         sessions.insert(
@@ -310,5 +363,49 @@ mod tests {
         // Expired sessions make room for new ones.
         assert_eq!(store.create(state()).await, Ok(()));
         assert_eq!(store.remove(&a_id).await, Ok(false));
+    }
+
+    fn initialized() -> SessionState {
+        let mut state = state();
+        state.initialized = true;
+        state
+    }
+
+    #[tokio::test]
+    async fn a_full_store_makes_room_by_dropping_the_longest_idle_session() {
+        let store = InMemorySessionStore::new(Duration::from_secs(60), 2)
+            .evict_after(Duration::from_millis(40));
+        let (a, b) = (initialized(), initialized());
+        let (a_id, b_id) = (a.id.clone(), b.id.clone());
+        assert_eq!(store.create(a).await, Ok(()));
+        assert_eq!(store.create(b).await, Ok(()));
+        // Both were used just now: nobody is idle long enough to make room.
+        assert_eq!(store.create(initialized()).await, Err(StoreError::Full));
+        tokio::time::sleep(Duration::from_millis(60)).await;
+        // b is used again; a stays idle and makes room.
+        assert!(store.touch(&b_id).await.unwrap_or(false));
+        let c = initialized();
+        let c_id = c.id.clone();
+        assert_eq!(store.create(c).await, Ok(()));
+        assert!(
+            store.load(&a_id).await.ok().flatten().is_none(),
+            "a was evicted"
+        );
+        assert!(store.load(&b_id).await.ok().flatten().is_some());
+        assert!(store.load(&c_id).await.ok().flatten().is_some());
+        assert_eq!(store.count().await, Ok(2));
+    }
+
+    #[tokio::test]
+    async fn a_session_without_its_handshake_expires_sooner() {
+        let store = InMemorySessionStore::new(Duration::from_secs(60), 10)
+            .handshake_ttl(Duration::from_millis(40));
+        let (fresh, done) = (state(), initialized());
+        let (fresh_id, done_id) = (fresh.id.clone(), done.id.clone());
+        assert_eq!(store.create(fresh).await, Ok(()));
+        assert_eq!(store.create(done).await, Ok(()));
+        tokio::time::sleep(Duration::from_millis(60)).await;
+        assert!(store.load(&fresh_id).await.ok().flatten().is_none());
+        assert!(store.load(&done_id).await.ok().flatten().is_some());
     }
 }
