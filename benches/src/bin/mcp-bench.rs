@@ -37,6 +37,9 @@ function request()
 end
 "#;
 
+#[path = "../soak.rs"]
+mod soak;
+
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 struct Options {
@@ -46,6 +49,8 @@ struct Options {
     load: bool,
     memory: bool,
     out: PathBuf,
+    /// `--soak MINUTES`: the soak instead of the load and memory runs.
+    soak: Option<f64>,
 }
 
 fn parse_options() -> Result<Options, String> {
@@ -56,6 +61,7 @@ fn parse_options() -> Result<Options, String> {
         load: true,
         memory: true,
         out: PathBuf::from("target/bench-report"),
+        soak: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -71,6 +77,7 @@ fn parse_options() -> Result<Options, String> {
             "--out" => options.out = PathBuf::from(value()?),
             "--skip-load" => options.load = false,
             "--skip-memory" => options.memory = false,
+            "--soak" => options.soak = Some(value()?.parse().map_err(|e| format!("--soak: {e}"))?),
             other => return Err(format!("unknown argument {other}")),
         }
     }
@@ -950,6 +957,20 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if let Some(minutes) = options.soak {
+        return match runtime.block_on(soak::run(minutes, &options.frameworks)) {
+            Ok(report) => {
+                println!("\n{report}");
+                let _ = std::fs::create_dir_all(&options.out);
+                let _ = std::fs::write(options.out.join("soak.md"), &report);
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("mcp-bench --soak: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     match runtime.block_on(run(options)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
