@@ -259,7 +259,7 @@ fn encode(change: &SessionChange) -> Result<(&'static str, String), StoreError> 
 
 #[async_trait]
 impl SessionStore for RedisSessionStore {
-    async fn create(&self, state: SessionState) -> Result<(), StoreError> {
+    async fn create(&self, state: SessionState) -> Result<Option<String>, StoreError> {
         if !valid_id(&state.id) {
             return Err(StoreError::Unavailable(format!(
                 "the session id {:?} cannot name a Redis key",
@@ -324,7 +324,7 @@ impl SessionStore for RedisSessionStore {
         .await
         .map_err(|e| unavailable(&e))?;
         match placed {
-            redis::Value::Int(1) => return Ok(()),
+            redis::Value::Int(1) => return Ok(None),
             redis::Value::BulkString(victim) => {
                 // The session that made room: its keys go now (the rest of its event log
                 // expires on its own). A client that comes back for it gets 404.
@@ -339,7 +339,7 @@ impl SessionStore for RedisSessionStore {
                     })
                     .await;
                 }
-                return Ok(());
+                return Ok(Some(victim));
             }
             _ => {}
         }

@@ -186,7 +186,7 @@ async fn store_keeps_state_and_applies_changes() {
     let store = store(&redis, options()).await;
     let created = state();
     let id = created.id.clone();
-    assert_eq!(store.create(created.clone()).await, Ok(()));
+    assert_eq!(store.create(created.clone()).await, Ok(None));
     let loaded = store.load(&id).await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(loaded.as_deref(), Some(&created));
 
@@ -234,7 +234,7 @@ async fn store_sessions_expire_when_idle_and_use_keeps_them() {
     let (kept, idle, touched) = (state(), state(), state());
     let (kept_id, idle_id, touched_id) = (kept.id.clone(), idle.id.clone(), touched.id.clone());
     for s in [kept, idle, touched] {
-        assert_eq!(store.create(s).await, Ok(()));
+        assert_eq!(store.create(s).await, Ok(None));
     }
     for _ in 0..4 {
         tokio::time::sleep(Duration::from_millis(150)).await;
@@ -263,8 +263,8 @@ async fn store_cap_holds_across_replicas() {
     );
     let (a, b) = (state(), state());
     let a_id = a.id.clone();
-    assert_eq!(one.create(a).await, Ok(()));
-    assert_eq!(two.create(b).await, Ok(()));
+    assert_eq!(one.create(a).await, Ok(None));
+    assert_eq!(two.create(b).await, Ok(None));
     let refused = state();
     let refused_id = refused.id.clone();
     assert_eq!(one.create(refused).await, Err(StoreError::Full));
@@ -274,11 +274,11 @@ async fn store_cap_holds_across_replicas() {
     assert_eq!(two.count().await, Ok(2));
     // A removed session makes room, and so does an expired one.
     assert_eq!(two.remove(&a_id).await, Ok(true));
-    assert_eq!(two.create(state()).await, Ok(()));
+    assert_eq!(two.create(state()).await, Ok(None));
     assert_eq!(one.create(state()).await, Err(StoreError::Full));
     tokio::time::sleep(Duration::from_millis(700)).await;
-    assert_eq!(one.create(state()).await, Ok(()));
-    assert_eq!(two.create(state()).await, Ok(()));
+    assert_eq!(one.create(state()).await, Ok(None));
+    assert_eq!(two.create(state()).await, Ok(None));
     assert_eq!(one.create(state()).await, Err(StoreError::Full));
 }
 
@@ -294,8 +294,8 @@ async fn store_full_of_idle_sessions_makes_room_for_new_ones() {
     );
     let (a, b) = (state(), state());
     let (a_id, b_id) = (a.id.clone(), b.id.clone());
-    assert_eq!(one.create(a).await, Ok(()));
-    assert_eq!(two.create(b).await, Ok(()));
+    assert_eq!(one.create(a).await, Ok(None));
+    assert_eq!(two.create(b).await, Ok(None));
     // Both just used: nobody is idle long enough to make room.
     assert_eq!(one.create(state()).await, Err(StoreError::Full));
     tokio::time::sleep(Duration::from_millis(400)).await;
@@ -303,7 +303,7 @@ async fn store_full_of_idle_sessions_makes_room_for_new_ones() {
     assert!(two.load(&b_id).await.ok().flatten().is_some());
     let c = state();
     let c_id = c.id.clone();
-    assert_eq!(one.create(c).await, Ok(()));
+    assert_eq!(one.create(c).await, Ok(Some(a_id.clone())), "a made room");
     assert_eq!(two.load(&a_id).await, Ok(None), "a was evicted");
     assert!(one.load(&b_id).await.ok().flatten().is_some());
     assert!(two.load(&c_id).await.ok().flatten().is_some());
@@ -317,8 +317,8 @@ async fn store_a_session_without_its_handshake_expires_sooner() {
     let (fresh, mut done) = (state(), state());
     done.initialized = true;
     let (fresh_id, done_id) = (fresh.id.clone(), done.id.clone());
-    assert_eq!(store.create(fresh).await, Ok(()));
-    assert_eq!(store.create(done).await, Ok(()));
+    assert_eq!(store.create(fresh).await, Ok(None));
+    assert_eq!(store.create(done).await, Ok(None));
     tokio::time::sleep(Duration::from_millis(450)).await;
     assert_eq!(store.load(&fresh_id).await, Ok(None));
     assert!(store.load(&done_id).await.ok().flatten().is_some());
@@ -334,7 +334,7 @@ async fn store_changes_from_two_replicas_at_once_all_land() {
     );
     let created = state();
     let id = created.id.clone();
-    assert_eq!(one.create(created).await, Ok(()));
+    assert_eq!(one.create(created).await, Ok(None));
     let changes = (0..200).map(|i| {
         let store = if i % 2 == 0 { one.clone() } else { two.clone() };
         let id = id.clone();

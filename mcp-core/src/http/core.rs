@@ -18,8 +18,8 @@ use crate::session::changes::Changes;
 #[cfg(feature = "http-sse")]
 use crate::session::http_sse::HttpSseSessions;
 use crate::session::{
-    BusMessage, ChangeEvent, ClientReply, EventLog, Runtimes, Session, SessionStore, StoreError,
-    Transport,
+    BusMessage, ChangeEvent, ClientReply, EventLog, Runtimes, Session, SessionState, SessionStore,
+    StoreError, Transport,
 };
 
 /// The state every front end serves from.
@@ -47,6 +47,18 @@ impl Core {
         self.runtimes.detach_standalone_streams();
         #[cfg(feature = "http-sse")]
         self.http_sse.close_all();
+    }
+
+    /// Adds a session to the store; a session dropped to make room ends here and on the
+    /// other replicas, and its events are forgotten.
+    pub(crate) async fn create_session(&self, state: SessionState) -> Result<(), StoreError> {
+        if let Some(evicted) = self.store.create(state).await? {
+            self.runtimes.end(&evicted);
+            // A log that cannot be reached forgets it by its own expiry.
+            let _ = self.log.forget(&evicted).await;
+            self.engine.bus.send(BusMessage::End { session: evicted });
+        }
+        Ok(())
     }
 
     pub(crate) fn stream_config(&self) -> StreamConfig {

@@ -63,7 +63,7 @@ pub(crate) async fn open(
     .map_err(unavailable)?;
     state.transport = Transport::HttpSse;
     let id = state.id.clone();
-    core.store.create(state).await.map_err(store_error)?;
+    core.create_session(state).await.map_err(store_error)?;
     let (tx, rx) = mpsc::channel(STREAM_CAPACITY);
     let endpoint = format!("{}/messages?sessionId={id}", prefix.trim_end_matches('/'));
     // A fresh channel has room: the endpoint event is always first.

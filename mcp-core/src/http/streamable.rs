@@ -279,8 +279,7 @@ pub(crate) async fn initialize(
         session_id = Some(state.id.clone());
         // The runtime is made when the session is first used: an idle session costs only
         // its state.
-        core.store
-            .create(state)
+        core.create_session(state)
             .await
             .map_err(|e| store_error(e).with_id(Some(id.clone())))?;
     }
@@ -366,7 +365,9 @@ fn keep_alive(core: &Arc<Core>, session: &Arc<Session>) {
                 () = session.ended() => return,
                 () = tokio::time::sleep(period) => {}
             }
-            if !session.has_open_stream() {
+            // A comment on the stream: actix-web and poem see a gone client only when a
+            // write fails, and a dead stream must not keep its session alive.
+            if !session.ping_stream() || !session.has_open_stream() {
                 return;
             }
             // A store that cannot be reached now is asked again next time.

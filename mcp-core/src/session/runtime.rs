@@ -207,6 +207,19 @@ impl Session {
         self.closed.cancelled().await;
     }
 
+    /// Writes an SSE comment on the standalone GET stream, so that a framework that notices a
+    /// gone client only when a write fails does notice; `false` when the stream is closed.
+    pub(crate) fn ping_stream(&self) -> bool {
+        let tx = lock(&self.attached).get(&STANDALONE).cloned().flatten();
+        match tx {
+            Some(tx) => !matches!(
+                tx.try_send(Bytes::from_static(b":\n\n")),
+                Err(mpsc::error::TrySendError::Closed(_))
+            ),
+            None => false,
+        }
+    }
+
     /// Whether the standalone GET stream has a connection.
     pub(crate) fn has_open_stream(&self) -> bool {
         lock(&self.attached)
@@ -638,7 +651,10 @@ impl Runtimes {
         let mut map = self.map.write().unwrap_or_else(PoisonError::into_inner);
         if map.len() >= 64 && map.len().is_power_of_two() {
             // Now and then, forget what is over: ended sessions and long-quiet ones.
-            map.retain(|_, s| !(s.is_closed() || (s.is_quiet() && s.idle_for() > self.idle)));
+            // A quiet runtime holds nothing a later request cannot build again from the store
+            // and the log: a minute idle is enough (the idle TTL may be half an hour).
+            let quiet_for = self.idle.min(Duration::from_secs(60));
+            map.retain(|_, s| !(s.is_closed() || (s.is_quiet() && s.idle_for() > quiet_for)));
         }
         let session = map
             .entry(state.id.as_str().into())

@@ -60,13 +60,14 @@ pub const HANDSHAKE_TTL: Duration = Duration::from_secs(30);
 /// [`StoreError::Full`] otherwise.
 #[async_trait]
 pub trait SessionStore: Send + Sync + fmt::Debug + 'static {
-    /// Adds a new session.
+    /// Adds a new session; `Some(id)` names the session dropped to make room under a full
+    /// cap (the core then ends what still runs for it and forgets its events).
     ///
     /// # Errors
     ///
-    /// [`StoreError::Full`] when the cap on live sessions is reached, or
-    /// [`StoreError::Unavailable`].
-    async fn create(&self, state: SessionState) -> Result<(), StoreError>;
+    /// [`StoreError::Full`] when the cap on live sessions is reached and no session has been
+    /// idle long enough to make room, or [`StoreError::Unavailable`].
+    async fn create(&self, state: SessionState) -> Result<Option<String>, StoreError>;
 
     /// The state of a live session, recording activity on it (its idle time starts again).
     ///
@@ -213,7 +214,7 @@ impl InMemorySessionStore {
 
 #[async_trait]
 impl SessionStore for InMemorySessionStore {
-    async fn create(&self, state: SessionState) -> Result<(), StoreError> {
+    async fn create(&self, state: SessionState) -> Result<Option<String>, StoreError> {
         let now = self.now();
         let mut sessions = self.write();
         let sweep_due = {
@@ -235,6 +236,7 @@ impl SessionStore for InMemorySessionStore {
                     .min(Duration::from_secs(60))
                     .max(Duration::from_millis(100));
         }
+        let mut evicted = None;
         if sessions.len() >= self.cap {
             // Full of live sessions: the longest idle makes room, if idle long enough.
             let evict_after = u64::try_from(self.evict_after.as_millis()).unwrap_or(u64::MAX);
@@ -248,6 +250,7 @@ impl SessionStore for InMemorySessionStore {
             match oldest {
                 Some(id) => {
                     sessions.remove(&id);
+                    evicted = Some(id.to_string());
                 }
                 None => return Err(StoreError::Full),
             }
@@ -260,7 +263,7 @@ impl SessionStore for InMemorySessionStore {
                 last_seen: AtomicU64::new(now),
             },
         );
-        Ok(())
+        Ok(evicted)
     }
 
     async fn load(&self, id: &str) -> Result<Option<Arc<SessionState>>, StoreError> {
@@ -309,7 +312,7 @@ impl SessionStore for InMemorySessionStore {
 /// A store shared by several servers (replicas in one process, or a test): each holds an `Arc`.
 #[async_trait]
 impl<T: SessionStore + ?Sized> SessionStore for Arc<T> {
-    async fn create(&self, state: SessionState) -> Result<(), StoreError> {
+    async fn create(&self, state: SessionState) -> Result<Option<String>, StoreError> {
         (**self).create(state).await
     }
     async fn load(&self, id: &str) -> Result<Option<Arc<SessionState>>, StoreError> {
@@ -348,8 +351,8 @@ mod tests {
         let store = InMemorySessionStore::new(Duration::from_millis(50), 2);
         let (a, b) = (state(), state());
         let (a_id, b_id) = (a.id.clone(), b.id.clone());
-        assert_eq!(store.create(a).await, Ok(()));
-        assert_eq!(store.create(b).await, Ok(()));
+        assert_eq!(store.create(a).await, Ok(None));
+        assert_eq!(store.create(b).await, Ok(None));
         assert_eq!(store.create(state()).await, Err(StoreError::Full));
         assert!(store.load(&a_id).await.ok().flatten().is_some());
         let changed = store
@@ -361,7 +364,7 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(80)).await;
         assert!(store.load(&b_id).await.ok().flatten().is_none(), "expired");
         // Expired sessions make room for new ones.
-        assert_eq!(store.create(state()).await, Ok(()));
+        assert_eq!(store.create(state()).await, Ok(None));
         assert_eq!(store.remove(&a_id).await, Ok(false));
     }
 
@@ -377,8 +380,8 @@ mod tests {
             .evict_after(Duration::from_millis(40));
         let (a, b) = (initialized(), initialized());
         let (a_id, b_id) = (a.id.clone(), b.id.clone());
-        assert_eq!(store.create(a).await, Ok(()));
-        assert_eq!(store.create(b).await, Ok(()));
+        assert_eq!(store.create(a).await, Ok(None));
+        assert_eq!(store.create(b).await, Ok(None));
         // Both were used just now: nobody is idle long enough to make room.
         assert_eq!(store.create(initialized()).await, Err(StoreError::Full));
         tokio::time::sleep(Duration::from_millis(60)).await;
@@ -386,7 +389,7 @@ mod tests {
         assert!(store.touch(&b_id).await.unwrap_or(false));
         let c = initialized();
         let c_id = c.id.clone();
-        assert_eq!(store.create(c).await, Ok(()));
+        assert_eq!(store.create(c).await, Ok(Some(a_id.clone())), "a made room");
         assert!(
             store.load(&a_id).await.ok().flatten().is_none(),
             "a was evicted"
@@ -402,8 +405,8 @@ mod tests {
             .handshake_ttl(Duration::from_millis(40));
         let (fresh, done) = (state(), initialized());
         let (fresh_id, done_id) = (fresh.id.clone(), done.id.clone());
-        assert_eq!(store.create(fresh).await, Ok(()));
-        assert_eq!(store.create(done).await, Ok(()));
+        assert_eq!(store.create(fresh).await, Ok(None));
+        assert_eq!(store.create(done).await, Ok(None));
         tokio::time::sleep(Duration::from_millis(60)).await;
         assert!(store.load(&fresh_id).await.ok().flatten().is_none());
         assert!(store.load(&done_id).await.ok().flatten().is_some());
