@@ -1,5 +1,5 @@
-//! One benchmark target per process: `bench-server TARGET ADDR` serves `POST /mcp` on ADDR and
-//! prints `ready http://ADDR/mcp` once it accepts connections.
+//! One benchmark target per process: `bench-server TARGET ADDR [REDIS_URL [KEY_PREFIX]]` serves
+//! `POST /mcp` on ADDR and prints `ready http://ADDR/mcp` once it accepts connections.
 //!
 //! Targets, each on its framework's default server set-up (no TCP_NODELAY added):
 //! - `bare-{fw}`: the framework's own handler parsing the JSON-RPC `tools/call` body and
@@ -7,6 +7,9 @@
 //! - `mcp-{fw}-stateless-json`, `mcp-{fw}-stateful-json`, `mcp-{fw}-stateful-sse`: mcp-mount's
 //!   adapter serving one `add(a, b)` tool;
 //! - `rmcp-stateless-json`, `rmcp-stateful`: rmcp's `StreamableHttpService` nested in axum;
+//! - `mcp-axum-stateful-json-redis`, `mcp-axum-stateful-sse-redis`: the stateful axum targets
+//!   as one replica of several, their sessions in the Redis at REDIS_URL (`mcp-mount-redis`,
+//!   keys under KEY_PREFIX, default `mcp`);
 //!
 //! where `{fw}` is `axum`, `actix-web`, `poem` or `salvo`.
 
@@ -15,7 +18,7 @@ use std::net::TcpListener;
 use std::process::ExitCode;
 
 use bytes::Bytes;
-use mcp_mount::{McpServer, ResponseMode, Tool};
+use mcp_mount::{McpServer, McpServerBuilder, ResponseMode, Tool};
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -27,15 +30,7 @@ struct AddArgs {
 }
 
 fn mcp(mode: &str) -> Option<McpServer> {
-    // Above the memory run's 10,020 sessions (the default cap is 10,000).
-    let builder = McpServer::builder("bench", "1.0.0")
-        .max_sessions(1_000_000)
-        .tool(
-            Tool::new("add", |args: AddArgs| async move {
-                (args.a + args.b).to_string()
-            })
-            .description("Adds two integers"),
-        );
+    let builder = builder();
     Some(match mode {
         "stateless-json" => builder
             .stateless(true)
@@ -44,6 +39,51 @@ fn mcp(mode: &str) -> Option<McpServer> {
         "stateful-json" => builder.response_mode(ResponseMode::Json).build(),
         "stateful-sse" => builder.response_mode(ResponseMode::Sse).build(),
         _ => return None,
+    })
+}
+
+/// Every mcp-mount target's server, before its mode.
+fn builder() -> McpServerBuilder {
+    // Above the memory run's 10,020 sessions (the default cap is 10,000).
+    McpServer::builder("bench", "1.0.0")
+        .max_sessions(1_000_000)
+        .tool(
+            Tool::new("add", |args: AddArgs| async move {
+                (args.a + args.b).to_string()
+            })
+            .description("Adds two integers"),
+        )
+}
+
+/// The same key on every replica seals 2026-07-28 `requestState` (a fixed one: a benchmark).
+const REQUEST_STATE_KEY: [u8; 32] = *b"mcp-bench request-state key 32 B";
+
+/// `mcp-axum-stateful-{json,sse}-redis`: the stateful axum target as one replica of a cluster
+/// whose sessions live in the Redis at `url`, its keys under `prefix`.
+fn axum_redis_target(
+    listener: TcpListener,
+    mode: &str,
+    url: &str,
+    prefix: &str,
+) -> std::io::Result<()> {
+    let response_mode = match mode {
+        "stateful-json" => ResponseMode::Json,
+        "stateful-sse" => ResponseMode::Sse,
+        _ => return Err(unknown(&format!("mcp-axum-{mode}-redis"))),
+    };
+    runtime()?.block_on(async move {
+        let options = mcp_mount_redis::RedisOptions::default().prefix(prefix);
+        let cluster = mcp_mount_redis::RedisCluster::connect_with(url, options)
+            .await
+            .map_err(std::io::Error::other)?;
+        let server = builder()
+            .response_mode(response_mode)
+            .cluster(cluster)
+            .request_state_keys([REQUEST_STATE_KEY])
+            .build();
+        let app = axum::Router::new().nest_service("/mcp", mcp_mount_axum::router(server));
+        announce(&listener)?;
+        axum::serve(tokio::net::TcpListener::from_std(listener)?, app).await
     })
 }
 
@@ -288,9 +328,21 @@ fn unknown(target: &str) -> std::io::Error {
     )
 }
 
-fn run(target: &str, addr: &str) -> std::io::Result<()> {
+fn run(target: &str, addr: &str, redis: Option<(&str, &str)>) -> std::io::Result<()> {
     let listener = TcpListener::bind(addr)?;
     listener.set_nonblocking(true)?;
+    if let Some(mode) = target
+        .strip_prefix("mcp-axum-")
+        .and_then(|rest| rest.strip_suffix("-redis"))
+    {
+        let Some((url, prefix)) = redis else {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!("{target} needs a Redis URL: bench-server {target} ADDR REDIS_URL"),
+            ));
+        };
+        return axum_redis_target(listener, mode, url, prefix);
+    }
     if let Some(what) = target.strip_prefix("bare-") {
         return match what {
             "axum" => axum_target(listener, "bare"),
@@ -322,11 +374,16 @@ fn run(target: &str, addr: &str) -> std::io::Result<()> {
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let [target, addr] = args.as_slice() else {
-        eprintln!("usage: bench-server TARGET ADDR");
-        return ExitCode::from(2);
+    let (target, addr, redis) = match args.as_slice() {
+        [target, addr] => (target, addr, None),
+        [target, addr, url] => (target, addr, Some((url.as_str(), "mcp"))),
+        [target, addr, url, prefix] => (target, addr, Some((url.as_str(), prefix.as_str()))),
+        _ => {
+            eprintln!("usage: bench-server TARGET ADDR [REDIS_URL [KEY_PREFIX]]");
+            return ExitCode::from(2);
+        }
     };
-    match run(target, addr) {
+    match run(target, addr, redis) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("bench-server {target}: {e}");

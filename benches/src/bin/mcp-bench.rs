@@ -2,7 +2,8 @@
 //! side in one run on this machine. See `benches/README.md` for the method.
 //!
 //! `cargo run --release -p mcp-mount-benches --bin mcp-bench -- [--rounds 3] [--duration 3]
-//!  [--frameworks axum,actix-web,poem,salvo] [--skip-load] [--skip-memory] [--out DIR]`
+//!  [--frameworks axum,actix-web,poem,salvo] [--skip-load] [--skip-memory] [--skip-redis]
+//!  [--redis-core N] [--out DIR]`
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -15,8 +16,20 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
 
+#[path = "mcp-bench/redis.rs"]
+mod with_redis;
+
+use with_redis::{Redis, RedisMemory, RoundTrips};
+
 const FRAMEWORKS: &[&str] = &["axum", "actix-web", "poem", "salvo"];
 const MODES: &[&str] = &["stateless-json", "stateful-json", "stateful-sse"];
+/// The stateful axum targets with their sessions in Redis.
+const REDIS_TARGETS: [&str; 2] = [
+    "mcp-axum-stateful-json-redis",
+    "mcp-axum-stateful-sse-redis",
+];
+/// Sequential calls whose Redis commands and read events are counted.
+const COUNTED_CALLS: usize = 2_000;
 const SESSIONS: usize = 10_000;
 const STREAMS: usize = 1_000;
 const CALL: &str = r#"{"jsonrpc":"2.0","id":ID,"method":"tools/call","params":{"name":"add","arguments":{"a":2,"b":3}}}"#;
@@ -48,6 +61,10 @@ struct Options {
     frameworks: Vec<String>,
     load: bool,
     memory: bool,
+    /// The `-redis` targets, their round trips and Redis memory per session.
+    redis: bool,
+    /// The core `redis-server` is pinned to (the load generator's, by default).
+    redis_core: usize,
     out: PathBuf,
     /// `--soak MINUTES`: the soak instead of the load and memory runs.
     soak: Option<f64>,
@@ -60,6 +77,8 @@ fn parse_options() -> Result<Options, String> {
         frameworks: FRAMEWORKS.iter().map(|f| (*f).to_owned()).collect(),
         load: true,
         memory: true,
+        redis: true,
+        redis_core: 1,
         out: PathBuf::from("target/bench-report"),
         soak: None,
     };
@@ -78,6 +97,10 @@ fn parse_options() -> Result<Options, String> {
             "--skip-load" => options.load = false,
             "--skip-memory" => options.memory = false,
             "--soak" => options.soak = Some(value()?.parse().map_err(|e| format!("--soak: {e}"))?),
+            "--skip-redis" => options.redis = false,
+            "--redis-core" => {
+                options.redis_core = value()?.parse().map_err(|e| format!("--redis-core: {e}"))?
+            }
             other => return Err(format!("unknown argument {other}")),
         }
     }
@@ -192,6 +215,8 @@ struct Server {
     target: String,
     child: Child,
     url: String,
+    /// The key prefix of a `-redis` target.
+    prefix: Option<String>,
 }
 
 impl Drop for Server {
@@ -202,12 +227,21 @@ impl Drop for Server {
 }
 
 impl Server {
-    fn start(binary: &Path, target: &str) -> Result<Self, BoxError> {
+    /// Starts `target`; a `-redis` one on `redis`, under a prefix of its own.
+    fn start(binary: &Path, target: &str, redis: Option<&Redis>) -> Result<Self, BoxError> {
         let mut argv = pin(0);
         argv.push(binary.display().to_string());
+        argv.extend([target.to_owned(), "127.0.0.1:0".to_owned()]);
+        let prefix = if target.ends_with("-redis") {
+            let redis = redis.ok_or_else(|| format!("{target} needs a Redis"))?;
+            let prefix = Redis::fresh_prefix();
+            argv.extend([redis.url.clone(), prefix.clone()]);
+            Some(prefix)
+        } else {
+            None
+        };
         let mut child = Command::new(&argv[0])
             .args(&argv[1..])
-            .args([target, "127.0.0.1:0"])
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()?;
@@ -223,6 +257,7 @@ impl Server {
             target: target.to_owned(),
             child,
             url,
+            prefix,
         })
     }
 
@@ -239,19 +274,7 @@ impl Server {
     }
 
     fn cpu_seconds(&self, ticks: f64) -> f64 {
-        let stat =
-            std::fs::read_to_string(format!("/proc/{}/stat", self.pid())).unwrap_or_default();
-        let fields: Vec<&str> = stat
-            .rsplit_once(')')
-            .map(|(_, r)| r.split_whitespace().collect())
-            .unwrap_or_default();
-        let get = |i: usize| {
-            fields
-                .get(i)
-                .and_then(|v| v.parse::<f64>().ok())
-                .unwrap_or(0.0)
-        };
-        (get(11) + get(12)) / ticks
+        cpu_seconds_of(self.pid(), ticks)
     }
 
     fn rss_kb(&self) -> u64 {
@@ -269,8 +292,26 @@ impl Server {
     }
 
     fn expects_sse(&self) -> bool {
-        self.target.ends_with("-sse") || self.target == "rmcp-stateful"
+        self.target.ends_with("-sse")
+            || self.target.ends_with("-sse-redis")
+            || self.target == "rmcp-stateful"
     }
+}
+
+/// utime + stime of process `pid`, in seconds.
+fn cpu_seconds_of(pid: u32, ticks: f64) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, r)| r.split_whitespace().collect())
+        .unwrap_or_default();
+    let get = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (get(11) + get(12)) / ticks
 }
 
 // ---------- a keep-alive HTTP/1.1 client ----------
@@ -278,6 +319,8 @@ impl Server {
 struct Conn {
     sender: hyper::client::conn::http1::SendRequest<Full<Bytes>>,
     authority: String,
+    /// The protocol version it initializes sessions with and names in its requests.
+    version: &'static str,
 }
 
 struct Answer {
@@ -289,6 +332,10 @@ struct Answer {
 
 impl Conn {
     async fn open(authority: &str) -> Result<Self, BoxError> {
+        Self::open_as(authority, "2025-06-18").await
+    }
+
+    async fn open_as(authority: &str, version: &'static str) -> Result<Self, BoxError> {
         let stream = tokio::net::TcpStream::connect(authority).await?;
         stream.set_nodelay(true)?;
         let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
@@ -296,6 +343,7 @@ impl Conn {
         Ok(Self {
             sender,
             authority: authority.to_owned(),
+            version,
         })
     }
 
@@ -311,7 +359,7 @@ impl Conn {
             .header("host", &self.authority)
             .header("content-type", "application/json")
             .header("accept", "application/json, text/event-stream")
-            .header("mcp-protocol-version", "2025-06-18");
+            .header("mcp-protocol-version", self.version);
         if let Some(session) = session {
             request = request.header("mcp-session-id", session);
         }
@@ -361,7 +409,9 @@ impl Conn {
 
     /// `initialize` plus `notifications/initialized`; the session id.
     async fn open_session(&mut self) -> Result<String, BoxError> {
-        let init = self.post(None, INIT).await?;
+        let init = self
+            .post(None, &INIT.replace("2025-06-18", self.version))
+            .await?;
         let session = init.session.ok_or_else(|| {
             format!(
                 "initialize gave no session (status {}: {})",
@@ -420,6 +470,13 @@ struct Run {
     requests: f64,
     errors: u64,
     cpu_us_per_request: f64,
+    /// The server's CPU time ÷ the run's wall time (1.0: its core was busy throughout).
+    server_busy: f64,
+    /// Of a `-redis` target: `redis-server`'s CPU per request, and its read events per
+    /// request (below 1 when the replica's one multiplexed connection carries the commands of
+    /// several concurrent calls in one write).
+    redis_cpu_us_per_request: f64,
+    redis_reads_per_request: f64,
 }
 
 fn duration_ms(text: &str) -> Option<f64> {
@@ -470,7 +527,9 @@ fn wrk(
     seconds: u64,
     script: &Path,
     ticks: f64,
+    redis: Option<&Redis>,
 ) -> Result<Run, BoxError> {
+    let redis = redis.filter(|_| server.prefix.is_some());
     let mut argv = pin(1);
     argv.extend(["wrk", "-t1"].map(str::to_owned));
     argv.push(format!("-c{connections}"));
@@ -483,9 +542,25 @@ fn wrk(
     ]);
     argv.push("--".into());
     argv.push(session.unwrap_or("").to_owned());
+    let redis_before = match redis {
+        Some(redis) => (
+            redis.cpu_seconds(ticks),
+            redis.info()?.num("total_reads_processed"),
+        ),
+        None => (f64::NAN, f64::NAN),
+    };
     let cpu_before = server.cpu_seconds(ticks);
+    let started = Instant::now();
     let output = Command::new(&argv[0]).args(&argv[1..]).output()?;
+    let wall = started.elapsed().as_secs_f64();
     let cpu = server.cpu_seconds(ticks) - cpu_before;
+    let redis_after = match redis {
+        Some(redis) => (
+            redis.cpu_seconds(ticks),
+            redis.info()?.num("total_reads_processed"),
+        ),
+        None => (f64::NAN, f64::NAN),
+    };
     let text = String::from_utf8_lossy(&output.stdout);
     let mut run = parse_wrk(&text);
     if !output.status.success() || run.rps == 0.0 {
@@ -501,6 +576,9 @@ fn wrk(
     } else {
         0.0
     };
+    run.server_busy = cpu / wall;
+    run.redis_cpu_us_per_request = (redis_after.0 - redis_before.0) * 1e6 / run.requests;
+    run.redis_reads_per_request = (redis_after.1 - redis_before.1 - 1.0) / run.requests;
     Ok(run)
 }
 
@@ -531,7 +609,7 @@ struct Memory {
 }
 
 async fn measure_sessions(binary: &Path, target: &str) -> Result<Memory, BoxError> {
-    let server = Server::start(binary, target)?;
+    let server = Server::start(binary, target, None)?;
     let authority = server.authority().to_owned();
     let mut conn = Conn::open(&authority).await?;
     for _ in 0..20 {
@@ -571,7 +649,7 @@ async fn measure_sessions(binary: &Path, target: &str) -> Result<Memory, BoxErro
 
 /// Total RSS of a fresh server holding `STREAMS` open GET streams (one session each).
 async fn measure_streams(binary: &Path, target: &str) -> Result<u64, BoxError> {
-    let server = Server::start(binary, target)?;
+    let server = Server::start(binary, target, None)?;
     let authority = server.authority().to_owned();
     let mut held = Vec::with_capacity(STREAMS);
     let mut setup = Conn::open(&authority).await?;
@@ -612,7 +690,13 @@ fn ratio(value: f64) -> String {
     }
 }
 
-fn markdown(rows: &[Row], memory: &[Memory], options: &Options, started: &str) -> String {
+fn markdown(
+    rows: &[Row],
+    memory: &[Memory],
+    redis: Option<&RedisReport>,
+    options: &Options,
+    started: &str,
+) -> String {
     let mut md = String::new();
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     let _ = writeln!(md, "# mcp-mount benchmark report\n");
@@ -713,7 +797,122 @@ fn markdown(rows: &[Row], memory: &[Memory], options: &Options, started: &str) -
             "\nGoals: ≤ 4096 bytes per idle session; {STREAMS} open SSE streams under 65536 KiB total."
         );
     }
+    if let Some(redis) = redis {
+        redis_markdown(&mut md, redis);
+    }
     md
+}
+
+fn redis_markdown(md: &mut String, redis: &RedisReport) {
+    let _ = writeln!(md, "\n## Redis-backed sessions (`mcp-mount-redis`)\n");
+    let _ = writeln!(
+        md,
+        "{}. Each `-redis` target is its in-memory counterpart as one replica of a cluster (`McpServer::builder(..).cluster(RedisCluster::connect_with(url, prefix))`), its keys under a prefix of its own.\n",
+        redis.setup
+    );
+    if !redis.rows.is_empty() {
+        let _ = writeln!(
+            md,
+            "| target | req/s c=1 | req/s c=64 | ÷ in-memory req/s c=1 | ÷ in-memory c=64 | server µs/call c=1 (in-memory) | c=64 (in-memory) | ÷ in-memory µs/call c=1 | ÷ in-memory c=64 | redis-server µs/call c=1 | c=64 | server core busy c=64 (in-memory) | Redis reads per call c=64 | errors |"
+        );
+        let _ = writeln!(
+            md,
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+        );
+        for r in &redis.rows {
+            let [c1, c64] = &r.runs;
+            let [b1, b64] = &r.base_runs;
+            let _ = writeln!(
+                md,
+                "| {} | {:.0} | {:.0} | {} | {} | {:.1} ({:.1}) | {:.1} ({:.1}) | {} | {} | {:.1} | {:.1} | {:.0} % ({:.0} %) | {:.2} | {} |",
+                r.target,
+                c1.rps,
+                c64.rps,
+                ratio(r.rps[0]),
+                ratio(r.rps[1]),
+                c1.cpu_us_per_request,
+                b1.cpu_us_per_request,
+                c64.cpu_us_per_request,
+                b64.cpu_us_per_request,
+                ratio(r.cpu[0]),
+                ratio(r.cpu[1]),
+                c1.redis_cpu_us_per_request,
+                c64.redis_cpu_us_per_request,
+                c64.server_busy * 100.0,
+                b64.server_busy * 100.0,
+                c64.redis_reads_per_request,
+                c1.errors + c64.errors,
+            );
+        }
+        let _ = writeln!(
+            md,
+            "\nThe in-memory counterpart of each is the same target without `-redis` ({}); ratios are medians of per-round ratios.",
+            redis
+                .rows
+                .iter()
+                .map(|r| format!("`{}`", r.base))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    if !redis.trips.is_empty() {
+        let _ = writeln!(md, "\n### Redis round trips per ordinary `tools/call`\n");
+        let _ = writeln!(
+            md,
+            "| target | protocol | calls | round trips per call | commands per call (`commandstats`, scripts' included) | one call under `MONITOR` (each entry one command sent; a pipeline's are listed in turn) | Redis bytes kept per call |"
+        );
+        let _ = writeln!(md, "|---|---|---|---|---|---|---|");
+        for t in &redis.trips {
+            let commands = t
+                .commands
+                .iter()
+                .map(|(name, n)| format!("{name} {n:.2}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let _ = writeln!(
+                md,
+                "| {} | {} | {} | {:.2} | {} | {} | {:.0} |",
+                t.target,
+                t.version,
+                t.calls,
+                t.round_trips,
+                commands,
+                t.monitor.join(" → "),
+                t.bytes_kept_per_call
+            );
+        }
+        let _ = writeln!(
+            md,
+            "\nMethod: one session, {COUNTED_CALLS} calls one after another on one connection (so no two calls' commands share a write); round trips = the growth of `redis-server`'s `total_reads_processed` (one read event per request or pipeline it receives), less the final `INFO`'s own read and every `PING` (the bus subscribers' health checks, counted in `commandstats`), ÷ calls. Goal: one."
+        );
+    }
+    if !redis.memory.is_empty() {
+        let _ = writeln!(md, "\n### Redis memory per idle session\n");
+        let _ = writeln!(
+            md,
+            "| target | sessions | used_memory before (bytes) | after | bytes per idle session | keys per session | one state hash (`MEMORY USAGE`) | its JSON | replica RSS bytes per session | sessions/s |"
+        );
+        let _ = writeln!(md, "|---|---|---|---|---|---|---|---|---|---|");
+        for m in &redis.memory {
+            let _ = writeln!(
+                md,
+                "| {} | {SESSIONS} | {:.0} | {:.0} | {:.0} | {:.2} | {:.0} | {:.0} | {:.0} | {:.0} |",
+                m.target,
+                m.used_before,
+                m.used_after,
+                m.bytes_per_session,
+                m.keys_per_session,
+                m.state_hash_bytes,
+                m.state_json_bytes,
+                m.replica_bytes_per_session,
+                m.sessions_per_second
+            );
+        }
+        let _ = writeln!(
+            md,
+            "\n{SESSIONS} `initialize` + `notifications/initialized` over 8 keep-alive connections on a fresh replica, no `DELETE`: the growth of Redis's `used_memory` ÷ {SESSIONS} (the state hash, its key's expiry and the session's entry in the cap's sorted set, with their share of Redis's tables). Goal: ≤ 1024 bytes."
+        );
+    }
 }
 
 fn svg(rows: &[Row]) -> String {
@@ -748,6 +947,78 @@ fn svg(rows: &[Row]) -> String {
     out
 }
 
+// ---------- Redis ----------
+
+/// A `-redis` target against its in-memory counterpart; `[c=1, c=64]`.
+struct RedisRow {
+    target: String,
+    base: String,
+    /// Medians of the per-round ratios (redis ÷ in-memory) of req/s and server CPU per call.
+    rps: [f64; 2],
+    cpu: [f64; 2],
+    runs: [Run; 2],
+    base_runs: [Run; 2],
+}
+
+struct RedisReport {
+    /// Where Redis ran, for the report.
+    setup: String,
+    rows: Vec<RedisRow>,
+    trips: Vec<RoundTrips>,
+    memory: Vec<RedisMemory>,
+}
+
+/// Round trips and commands of an ordinary call (2025-06-18 as under load, and 2025-11-25,
+/// whose SSE streams are resumable and so logged), then Redis memory per idle session.
+async fn redis_phase(
+    binary: &Path,
+    redis: &Redis,
+    rows: Vec<RedisRow>,
+) -> Result<RedisReport, BoxError> {
+    let info = redis.info()?;
+    let version = info.get("redis_version").unwrap_or("?").to_owned();
+    let setup = if redis.own() {
+        format!(
+            "redis-server {version} started by mcp-bench on {} (`--save \"\" --appendonly no`){}",
+            redis.url,
+            redis.core.map_or(String::new(), |c| format!(
+                ", pinned to core {c}{}",
+                if c == 1 { " with wrk" } else { "" }
+            ))
+        )
+    } else {
+        format!("Redis {version} at MCP_MOUNT_REDIS_URL (not pinned by mcp-bench)")
+    };
+    let mut trips = Vec::new();
+    for target in REDIS_TARGETS {
+        for version in ["2025-06-18", "2025-11-25"] {
+            let t = with_redis::measure_round_trips(binary, target, version, redis, COUNTED_CALLS)
+                .await?;
+            eprintln!(
+                "{target} ({version}): {:.2} Redis round trips per call: {}",
+                t.round_trips,
+                t.monitor.join("; ")
+            );
+            trips.push(t);
+        }
+    }
+    let mut memory = Vec::new();
+    for target in REDIS_TARGETS {
+        let m = with_redis::measure_memory(binary, target, redis).await?;
+        eprintln!(
+            "{target}: {:.0} bytes of Redis memory per idle session",
+            m.bytes_per_session
+        );
+        memory.push(m);
+    }
+    Ok(RedisReport {
+        setup,
+        rows,
+        trips,
+        memory,
+    })
+}
+
 // ---------- main ----------
 
 async fn run(options: Options) -> Result<(), BoxError> {
@@ -763,27 +1034,46 @@ async fn run(options: Options) -> Result<(), BoxError> {
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
         .unwrap_or_default();
 
+    // The Redis-backed targets exist for axum (one framework is enough: the store is the same
+    // under all four).
+    let redis = if options.redis && options.frameworks.iter().any(|f| f == "axum") {
+        Redis::start(options.redis_core)?
+    } else {
+        None
+    };
     let mut targets = Vec::new();
     for framework in &options.frameworks {
         targets.push(format!("bare-{framework}"));
         for mode in MODES {
             targets.push(format!("mcp-{framework}-{mode}"));
         }
+        if framework == "axum" && redis.is_some() {
+            targets.extend(REDIS_TARGETS.map(str::to_owned));
+        }
     }
     targets.push("rmcp-stateless-json".to_owned());
     targets.push("rmcp-stateful".to_owned());
 
     let mut rows = Vec::new();
+    let mut redis_rows = Vec::new();
     if options.load {
         let mut servers = Vec::new();
         for target in &targets {
-            let server = Server::start(&binary, target)?;
+            let server = Server::start(&binary, target, redis.as_ref())?;
             let session = verify(&server).await?;
             eprintln!("verified {target}: 50 correct answers");
             servers.push((server, session));
         }
         for (server, session) in &servers {
-            wrk(server, session.as_deref(), 64, 1, &script, ticks)?;
+            wrk(
+                server,
+                session.as_deref(),
+                64,
+                1,
+                &script,
+                ticks,
+                redis.as_ref(),
+            )?;
         }
         // runs[target][concurrency] = one Run per round
         let mut runs: BTreeMap<String, BTreeMap<usize, Vec<Run>>> = BTreeMap::new();
@@ -798,6 +1088,7 @@ async fn run(options: Options) -> Result<(), BoxError> {
                         options.duration,
                         &script,
                         ticks,
+                        redis.as_ref(),
                     )?;
                     eprintln!(
                         "round {} c={connections:<2} {:<28} {:>9.0} req/s  p99 {:.3} ms",
@@ -827,6 +1118,13 @@ async fn run(options: Options) -> Result<(), BoxError> {
                 requests: list.iter().map(|r| r.requests).sum(),
                 errors: list.iter().map(|r| r.errors).sum(),
                 cpu_us_per_request: median(list.iter().map(|r| r.cpu_us_per_request).collect()),
+                server_busy: median(list.iter().map(|r| r.server_busy).collect()),
+                redis_cpu_us_per_request: median(
+                    list.iter().map(|r| r.redis_cpu_us_per_request).collect(),
+                ),
+                redis_reads_per_request: median(
+                    list.iter().map(|r| r.redis_reads_per_request).collect(),
+                ),
             }
         };
         let per_round = |a: &str, b: &str, c: usize, f: &dyn Fn(&Run) -> f64| -> f64 {
@@ -843,6 +1141,8 @@ async fn run(options: Options) -> Result<(), BoxError> {
                 ("bare", f.to_owned())
             } else if target.starts_with("rmcp-") {
                 ("rmcp", "axum".to_owned())
+            } else if target.ends_with("-redis") {
+                ("redis", "axum".to_owned())
             } else {
                 let f = options
                     .frameworks
@@ -887,6 +1187,17 @@ async fn run(options: Options) -> Result<(), BoxError> {
                     per_round(target, &bare, 1, &|r: &Run| r.p99_ms)
                 },
             });
+            if let Some(base) = target.strip_suffix("-redis") {
+                let cpu = |r: &Run| r.cpu_us_per_request;
+                redis_rows.push(RedisRow {
+                    target: target.clone(),
+                    base: base.to_owned(),
+                    rps: [1, 64].map(|c| per_round(target, base, c, &rps)),
+                    cpu: [1, 64].map(|c| per_round(target, base, c, &cpu)),
+                    runs: [1, 64].map(|c| med(target, c)),
+                    base_runs: [1, 64].map(|c| med(base, c)),
+                });
+            }
         }
         drop(servers);
     }
@@ -916,7 +1227,12 @@ async fn run(options: Options) -> Result<(), BoxError> {
         }
     }
 
-    let md = markdown(&rows, &memory, &options, &started);
+    let redis_report = match &redis {
+        Some(redis) => Some(redis_phase(&binary, redis, redis_rows).await?),
+        None => None,
+    };
+
+    let md = markdown(&rows, &memory, redis_report.as_ref(), &options, &started);
     std::fs::write(options.out.join("report.md"), &md)?;
     if !rows.is_empty() {
         std::fs::write(options.out.join("chart.svg"), svg(&rows))?;
