@@ -1,10 +1,11 @@
-//! A number a client answered in one round of a 2026-07-28 multi-round-trip request reaches the
+//! What a client answered in one round of a 2026-07-28 multi-round-trip request reaches the
 //! handler unchanged in every later round, though from then on it travels inside the sealed
 //! `requestState` (written as JSON, read back when the retry is opened).
 //!
-//! Found by `fuzz/`'s `request_state` target: serde_json's default float parser is not exact,
-//! so reading back what it wrote could move a number by one unit in the last place, and a
-//! handler saw a different answer in the third round than in the second.
+//! Both cases were found by `fuzz/`'s `request_state` target: serde_json's default float parser
+//! is not exact, so reading back what it wrote could move a number by one unit in the last
+//! place; and an object key that is serde_json's private raw-value token, which a sorted map
+//! writes first, made the state unreadable, so the retry was refused.
 
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -13,9 +14,9 @@ use mcp_mount::model::ElicitParams;
 use mcp_mount::{McpServer, RequestContext, Tool};
 use serde_json::{Value, json};
 
-/// What the client answers: an integer too large for `u64`, so JSON numbers carry it as an
-/// `f64` (the one the fuzzer found).
-const ANSWER: &str = "66666666666666666666666666666666666666666666666666662";
+/// An integer too large for `u64`, so JSON numbers carry it as an `f64` (the one the fuzzer
+/// found).
+const BIG: &str = "66666666666666666666666666666666666666666666666666662";
 
 /// A `tools/call` of `ask_twice` as a 2026-07-28 client sends it, with `extra` params.
 fn call(extra: &str) -> http::Request<Bytes> {
@@ -44,8 +45,9 @@ async fn result(server: &McpServer, request: http::Request<Bytes>) -> Value {
     while let Some(frame) =
         std::future::poll_fn(|cx| std::pin::Pin::new(&mut body).poll_frame(cx)).await
     {
-        if let Ok(data) = frame.map(http_body::Frame::into_data) {
-            out.extend_from_slice(&data.unwrap_or_default());
+        let Ok(frame) = frame;
+        if let Ok(data) = frame.into_data() {
+            out.extend_from_slice(&data);
         }
     }
     let body = out;
@@ -73,30 +75,26 @@ fn asked(result: &Value) -> (String, String) {
     (key, state)
 }
 
-#[tokio::test]
-async fn answers_keep_their_numbers_across_rounds() {
-    let seen: Arc<Mutex<Vec<u64>>> = Arc::default();
+/// Runs `ask_twice` to completion, answering its first question with `content` (JSON text),
+/// and returns the content the handler saw for it in round 2 (answered there) and round 3
+/// (from the request state).
+async fn rounds(content: &str) -> (Value, Value) {
+    let seen: Arc<Mutex<Vec<Value>>> = Arc::default();
     let record = Arc::clone(&seen);
-    let server = McpServer::builder("numbers", "1.0.0")
+    let server = McpServer::builder("round-trips", "1.0.0")
         .tool(Tool::new("ask_twice", move |ctx: RequestContext| {
             let record = Arc::clone(&record);
             async move {
-                let schema = json!({"type": "object", "properties": {"x": {"type": "number"}}});
+                let schema = json!({"type": "object"});
                 let first = ctx
-                    .elicit(ElicitParams::form("x?", schema.clone()))
+                    .elicit(ElicitParams::form("first?", schema.clone()))
                     .await
                     .map_err(|e| e.to_string())?;
-                let x = first
-                    .content
-                    .as_ref()
-                    .and_then(|content| content.get("x"))
-                    .and_then(Value::as_f64)
-                    .ok_or("no x")?;
                 record
                     .lock()
                     .unwrap_or_else(PoisonError::into_inner)
-                    .push(x.to_bits());
-                ctx.elicit(ElicitParams::form("y?", schema))
+                    .push(Value::Object(first.content.unwrap_or_default()));
+                ctx.elicit(ElicitParams::form("second?", schema))
                     .await
                     .map_err(|e| e.to_string())?;
                 Ok::<_, String>("done")
@@ -104,35 +102,53 @@ async fn answers_keep_their_numbers_across_rounds() {
         }))
         .build();
 
-    // Round 1: the handler asks for x.
+    // Round 1: the handler asks its first question.
     let (key, state) = asked(&result(&server, call("")).await);
-    // Round 2: x is answered here; the handler records it and asks for y.
+    // Round 2: answered here; the handler records the answer and asks its second question.
     let retry = format!(
-        r#","inputResponses":{{"{key}":{{"action":"accept","content":{{"x":{ANSWER}}}}}}},"requestState":"{state}""#
+        r#","inputResponses":{{"{key}":{{"action":"accept","content":{content}}}}},"requestState":"{state}""#
     );
     let (key, state) = asked(&result(&server, call(&retry)).await);
-    // Round 3: x comes from the request state; y is answered here.
+    // Round 3: the first answer comes from the request state; the second is answered here.
     let retry = format!(
-        r#","inputResponses":{{"{key}":{{"action":"accept","content":{{"x":0}}}}}},"requestState":"{state}""#
+        r#","inputResponses":{{"{key}":{{"action":"accept","content":{{}}}}}},"requestState":"{state}""#
     );
     let done = result(&server, call(&retry)).await;
     assert_eq!(done["resultType"], "complete", "{done}");
 
-    let seen = seen.lock().unwrap_or_else(PoisonError::into_inner).clone();
+    let mut seen = seen.lock().unwrap_or_else(PoisonError::into_inner).clone();
     assert_eq!(
         seen.len(),
         2,
         "the handler ran twice past its first question"
     );
+    let third = seen.pop().unwrap_or_default();
+    let second = seen.pop().unwrap_or_default();
+    (second, third)
+}
+
+#[tokio::test]
+async fn numbers_keep_their_value() {
+    let (second, third) = rounds(&format!(r#"{{"x":{BIG}}}"#)).await;
     assert_eq!(
-        f64::from_bits(seen[1]),
-        f64::from_bits(seen[0]),
-        "the answer to x changed on its way through the requestState"
+        third, second,
+        "the answer changed on its way through the requestState"
     );
-    let expected: f64 = ANSWER.parse().unwrap_or(f64::NAN);
+    let exact: f64 = BIG.parse().unwrap_or(f64::NAN);
     assert_eq!(
-        f64::from_bits(seen[0]),
-        expected,
+        second["x"].as_f64(),
+        Some(exact),
         "the answer as Rust reads it"
+    );
+}
+
+#[tokio::test]
+async fn every_key_is_a_key() {
+    let content = r#"{"x":1,"$serde_json::private::RawValue":"kept"}"#;
+    let (second, third) = rounds(content).await;
+    assert_eq!(second["$serde_json::private::RawValue"], "kept", "{second}");
+    assert_eq!(
+        third, second,
+        "the answer changed on its way through the requestState"
     );
 }
