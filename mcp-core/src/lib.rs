@@ -15,6 +15,10 @@
 pub mod adapter;
 pub mod cluster;
 mod engine;
+// Entry points for the fuzz targets in `fuzz/`: not part of the API (see the module).
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod handler;
 mod http;
 pub mod model;

@@ -87,7 +87,103 @@ pub(crate) struct State {
     /// Expiry, in milliseconds since the Unix epoch.
     pub(crate) exp: u64,
     /// Every input response given so far, by key.
+    #[serde(deserialize_with = "exact::map")]
     pub(crate) r: Map<String, Value>,
+}
+
+/// Reading the input responses back exactly as they were written.
+///
+/// `serde_json::Value` takes an object whose first key is serde_json's private raw-value token
+/// (`$serde_json::private::RawValue`, with the `raw_value` feature this crate uses) for a raw
+/// value. A client may send that key anywhere in an object; written from a sorted map it
+/// comes first, and the state would no longer open (found by fuzz/request_state). So the
+/// responses are read with a visitor of our own, which takes every key for a key.
+mod exact {
+    use std::fmt;
+
+    use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+    use serde_json::{Map, Number, Value};
+
+    /// A JSON value read without the raw-value token's special meaning.
+    struct Exact(Value);
+
+    impl<'de> Deserialize<'de> for Exact {
+        fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            deserializer.deserialize_any(ExactVisitor).map(Exact)
+        }
+    }
+
+    struct ExactVisitor;
+
+    impl<'de> Visitor<'de> for ExactVisitor {
+        type Value = Value;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a JSON value")
+        }
+
+        fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+            Ok(Value::Bool(v))
+        }
+
+        fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+            Ok(Value::Number(v.into()))
+        }
+
+        fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+            Ok(Value::Number(v.into()))
+        }
+
+        fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+            Ok(Number::from_f64(v).map_or(Value::Null, Value::Number))
+        }
+
+        fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+            Ok(Value::String(v.to_owned()))
+        }
+
+        fn visit_string<E>(self, v: String) -> Result<Value, E> {
+            Ok(Value::String(v))
+        }
+
+        fn visit_unit<E>(self) -> Result<Value, E> {
+            Ok(Value::Null)
+        }
+
+        fn visit_none<E>(self) -> Result<Value, E> {
+            Ok(Value::Null)
+        }
+
+        fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+            deserializer.deserialize_any(self)
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+            let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(64));
+            while let Some(Exact(item)) = seq.next_element()? {
+                items.push(item);
+            }
+            Ok(Value::Array(items))
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Value, A::Error> {
+            let mut map = Map::new();
+            while let Some((key, Exact(value))) = access.next_entry::<String, Exact>()? {
+                map.insert(key, value);
+            }
+            Ok(Value::Object(map))
+        }
+    }
+
+    /// `deserialize_with` for a map of JSON values.
+    pub(super) fn map<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Map<String, Value>, D::Error> {
+        match deserializer.deserialize_any(ExactVisitor)? {
+            Value::Object(map) => Ok(map),
+            _ => Err(de::Error::custom("expected a JSON object")),
+        }
+    }
 }
 
 fn now() -> u64 {
