@@ -306,7 +306,7 @@ fn base() -> (McpServerBuilder, Arc<OnceLock<McpServer>>) {
     (builder, slot)
 }
 
-/// What every panicking handler of [`faulty`] panics with: a client must never see it.
+/// What every panicking handler of the fixture panics with: a client must never see it.
 pub const PANIC_TEXT: &str = "fixture panic: secret details";
 
 /// Handlers of every kind that panic: when called, while running, and after sending progress.
