@@ -377,7 +377,7 @@ async fn main() -> Result<(), BoxError> {
     for (template, uri, values) in [
         ("file:///{name}.{ext}", "file:///a.b.txt", "a\0b"),
         ("x://{q}", "x://a%20b%2Fc", "q"),
-        ("x://{a}.{b}.{c}.z", "x://........", "1\02\03"),
+        ("x://{a}.{b}.{c}.z", "x://........", "1\x002\x003"),
         ("x://{a}/b/{c_d}", "x://1/b/2", "é\0z"),
         ("x://{+path}", "x://a", "a"),
     ] {

@@ -384,14 +384,16 @@ fn check(read: &Read) {
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    if content_type.starts_with("application/json") && read.complete && !read.body.is_empty() {
-        if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(&read.body) {
-            panic!(
-                "{} answered invalid JSON ({e}): {:?}",
-                read.status,
-                String::from_utf8_lossy(&read.body)
-            );
-        }
+    if content_type.starts_with("application/json")
+        && read.complete
+        && !read.body.is_empty()
+        && let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(&read.body)
+    {
+        panic!(
+            "{} answered invalid JSON ({e}): {:?}",
+            read.status,
+            String::from_utf8_lossy(&read.body)
+        );
     }
     if content_type.starts_with("text/event-stream") {
         check_events(&read.body);
@@ -415,10 +417,11 @@ fn check_events(stream: &[u8]) {
             }
         }
         let data = data.join("\n");
-        if kind == "message" && !data.is_empty() {
-            if let Err(e) = serde_json::from_str::<serde::de::IgnoredAny>(&data) {
-                panic!("an SSE message event carries invalid JSON ({e}): {event:?}");
-            }
+        if kind == "message"
+            && !data.is_empty()
+            && let Err(e) = serde_json::from_str::<serde::de::IgnoredAny>(&data)
+        {
+            panic!("an SSE message event carries invalid JSON ({e}): {event:?}");
         }
     }
 }
@@ -543,7 +546,7 @@ impl Harness {
     /// Sends one input to its server and checks the answer.
     pub fn run(&mut self, input: &Input) {
         self.runs += 1;
-        if self.runs % 5000 == 0 && stats() {
+        if self.runs.is_multiple_of(5000) && stats() {
             eprintln!("harness after {} inputs: {}", self.runs, self.stats());
         }
         let Self {
