@@ -536,6 +536,102 @@ pub async fn idle_sessions_make_room_under_the_cap(t: &Target) {
         session.delete().await;
     }
 }
+/// With a per-client cap (2 on the `per-client` variant), a client past it gets 429 with
+/// `Retry-After`, its request id and a message naming the setting, while other clients are
+/// served; one of its own sessions idle long enough (400 ms there) makes room for its next.
+/// A client is its principal; without one, its address.
+pub async fn sessions_are_capped_per_client(t: &Target) {
+    let capped = t.variant("per-client");
+    let as_user = |builder: http::request::Builder, user: Option<&str>| match user {
+        Some(user) => builder.header("x-user", user),
+        None => builder,
+    };
+    let open = |user: Option<&'static str>| {
+        let capped = capped.clone();
+        async move {
+            let id = next_id();
+            let response = capped
+                .send(as_user(
+                    capped.post(&initialize_body(id, "2025-11-25")),
+                    user,
+                ))
+                .await;
+            (id, response)
+        }
+    };
+    let ping = |session: &str, user: Option<&str>| {
+        let builder = capped
+            .post(&request_body("ping", json!({})))
+            .header("mcp-session-id", session);
+        capped.send(as_user(builder, user))
+    };
+    for user in [Some("alice"), None] {
+        let mut sessions = Vec::new();
+        for _ in 0..2 {
+            let (_, response) = open(user).await;
+            assert_eq!(response.status, 200, "{user:?}: {:?}", response.body);
+            if let Some(id) = response.header("mcp-session-id") {
+                sessions.push(id.to_owned());
+            }
+        }
+        assert_eq!(
+            sessions.len(),
+            2,
+            "{user:?}: initialize issued no session id"
+        );
+        let (id, refused) = open(user).await;
+        assert_eq!(refused.status, 429, "{user:?}'s third: {:?}", refused.body);
+        assert!(refused.header("retry-after").is_some(), "{user:?}'s 429");
+        let error = refused.rpc();
+        assert_eq!(error["id"], id, "{user:?}'s 429 carries the request id");
+        let message = error["error"]["message"].as_str().unwrap_or_default();
+        assert!(
+            message.contains("max_sessions_per_client"),
+            "the 429 names the setting: {message:?}"
+        );
+        // Another client is not held back by this one.
+        let other = if user.is_some() {
+            Some("bob")
+        } else {
+            Some("carol")
+        };
+        let (_, served) = open(other).await;
+        assert_eq!(
+            served.status, 200,
+            "{other:?} beside {user:?}: {:?}",
+            served.body
+        );
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        // The second stays in use; the first, idle, makes room for the client's next.
+        assert_eq!(ping(&sessions[1], user).await.status, 200);
+        let (_, next) = open(user).await;
+        assert_eq!(next.status, 200, "{user:?} after idling: {:?}", next.body);
+        assert_eq!(
+            ping(&sessions[0], user).await.status,
+            404,
+            "{user:?}'s longest-idle session made room"
+        );
+        assert_eq!(ping(&sessions[1], user).await.status, 200);
+        let mut ends: Vec<(String, Option<&str>)> = vec![(sessions[1].clone(), user)];
+        ends.extend(
+            next.header("mcp-session-id")
+                .map(|id| (id.to_owned(), user)),
+        );
+        ends.extend(
+            served
+                .header("mcp-session-id")
+                .map(|id| (id.to_owned(), other)),
+        );
+        for (id, user) in ends {
+            let delete = Request::builder()
+                .method(Method::DELETE)
+                .uri(capped.url())
+                .header("mcp-session-id", id);
+            capped.send(as_user(delete, user)).await;
+        }
+    }
+}
+
 /// An idle session expires after its TTL (800 ms on the `expiring` variant): then 404.
 pub async fn idle_sessions_expire(t: &Target) {
     let expiring = t.variant("expiring");

@@ -42,6 +42,7 @@ pub const VARIANTS: &[&str] = &[
     "limited",
     "capped",
     "crowded",
+    "per-client",
     "expiring",
     "impatient",
     "proxied",
@@ -102,6 +103,9 @@ fn finish(name: &str, builder: McpServerBuilder, slot: &OnceLock<McpServer>) -> 
 ///   cacheable publicly for 60 s;
 /// - `capped`: at most two live sessions;
 /// - `crowded`: at most two live sessions, and one idle for 400 ms makes room for a new one;
+/// - `per-client`: at most two live sessions per client (the [`Principal`] the host's
+///   middleware puts in the extensions, else the client's address), sessions bound to that
+///   principal, and one idle for 400 ms makes room for its own client's next;
 /// - `expiring`: sessions expire after 800 ms idle, MRTR request state after 300 ms;
 /// - `impatient`: SSE answers only, a 300 ms client-request timeout, a 50 ms `retry` and a
 ///   three-event replay buffer;
@@ -128,6 +132,10 @@ pub fn variant(name: &str) -> McpServer {
         "crowded" => builder
             .max_sessions(2)
             .session_eviction(Duration::from_millis(400)),
+        "per-client" => builder
+            .max_sessions_per_client(2)
+            .session_eviction(Duration::from_millis(400))
+            .bind_sessions(|parts| parts.extensions.get::<Principal>().map(|p| p.0.clone())),
         "expiring" => builder
             .session_ttl(Duration::from_millis(800))
             .input_request_ttl(Duration::from_millis(300)),

@@ -289,6 +289,7 @@ macro_rules! __for_each_case {
             get_needs_a_session,
             session_cap_is_503,
             idle_sessions_make_room_under_the_cap,
+            sessions_are_capped_per_client,
             idle_sessions_expire,
             stateless_mode_needs_no_session,
             stateless_mode_has_no_get_or_delete,

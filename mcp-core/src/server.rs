@@ -173,6 +173,21 @@ impl McpServerBuilder {
         self
     }
 
+    /// At most `sessions` live sessions per client (off by default), so that one client
+    /// cannot take the whole [`max_sessions`](Self::max_sessions) for itself. A client is the
+    /// principal its sessions are bound to ([`bind_sessions`](Self::bind_sessions)), else its
+    /// address (an IPv6 address by its /64; behind a proxy, the address the
+    /// [`trusted_proxies`](Self::trusted_proxies) report in `Forwarded` or
+    /// `X-Forwarded-For`, otherwise every client is the proxy). Past the cap, the client's own
+    /// longest-idle session makes room if it has been idle for
+    /// [`session_eviction`](Self::session_eviction); otherwise `initialize` gets 429 with
+    /// `Retry-After` and a JSON-RPC error that names this setting. Held across replicas by
+    /// a shared store (`mcp-mount-redis`).
+    pub fn max_sessions_per_client(mut self, sessions: usize) -> Self {
+        self.config.max_sessions_per_client = Some(sessions.max(1));
+        self
+    }
+
     /// Stateless mode: no sessions, no GET stream (405), every request stands alone. Scales
     /// behind any load balancer; cancellation, subscriptions, change notifications and requests
     /// to the client need a session and are unavailable.
@@ -427,6 +442,7 @@ impl McpServerBuilder {
             let settings = ClusterSettings {
                 session_ttl: self.config.session_ttl,
                 max_sessions: self.config.max_sessions,
+                max_sessions_per_client: self.config.max_sessions_per_client,
                 evict_after: self.config.evict_after,
                 handshake_ttl: self.config.handshake_ttl,
                 replay_events: self.config.replay.events,
@@ -436,11 +452,14 @@ impl McpServerBuilder {
             self.log = Some(cluster.event_log(&settings));
         }
         let store = self.store.unwrap_or_else(|| {
-            Arc::new(
+            let store =
                 InMemorySessionStore::new(self.config.session_ttl, self.config.max_sessions)
                     .evict_after(self.config.evict_after)
-                    .handshake_ttl(self.config.handshake_ttl),
-            )
+                    .handshake_ttl(self.config.handshake_ttl);
+            Arc::new(match self.config.max_sessions_per_client {
+                Some(cap) => store.per_owner(cap),
+                None => store,
+            })
         });
         let clustered = self.bus.is_some();
         let state_keys = match self.state_keys {

@@ -8,6 +8,7 @@
 //! | `{p}:{sid}:l` | hash | the event log's counters: `n` streams opened; per stream `k`: `q{k}` next sequence number, `z{k}` last logged one, `b{k}` bytes kept, `f{k}` finished, `r{k}` the request it answers (JSON id), `h{k}` its writer's heartbeat deadline (ms, Redis's clock) |
 //! | `{p}:{sid}:ev:{k}` | stream | the kept events of SSE stream `k`, entry id `{seq}-1`, fields `d` (data) and `p` (sequence number of the logged event before it) |
 //! | `{p}:sessions` | sorted set | live session ids scored by expiry (ms since the epoch): the cap |
+//! | `{p:sessions}:o:{owner}` | sorted set | with a per-client cap, the session ids of one owner (a principal or a client address); the hash tag is the live set's whole name, so both share a slot |
 //! | `{p}:b` | channel | the message bus |
 
 /// Builds the keys under one prefix.
@@ -60,6 +61,12 @@ impl Keys {
     /// The sorted set of live sessions.
     pub(crate) fn live(&self) -> &str {
         &self.live
+    }
+
+    /// The sessions of `owner`, on the live set's slot: its hash tag is the live set's
+    /// whole name (which has no braces, so Redis Cluster hashes all of it).
+    pub(crate) fn owner(&self, owner: &str) -> String {
+        format!("{{{}}}:o:{owner}", self.live)
     }
 
     /// The bus channel.

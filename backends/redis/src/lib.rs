@@ -68,6 +68,7 @@ pub struct RedisOptions {
     prefix: String,
     session_ttl: Duration,
     max_sessions: usize,
+    max_sessions_per_client: Option<usize>,
     evict_after: Duration,
     handshake_ttl: Duration,
     replay_events: usize,
@@ -85,6 +86,7 @@ impl Default for RedisOptions {
             prefix: "mcp".into(),
             session_ttl: Duration::from_secs(30 * 60),
             max_sessions: 10_000,
+            max_sessions_per_client: None,
             evict_after: mcp_mount::cluster::EVICT_AFTER_IDLE,
             handshake_ttl: mcp_mount::cluster::HANDSHAKE_TTL,
             replay_events: 32,
@@ -120,6 +122,17 @@ impl RedisOptions {
     #[must_use]
     pub fn max_sessions(mut self, sessions: usize) -> Self {
         self.max_sessions = sessions;
+        self
+    }
+
+    /// At most `sessions` live sessions per owner ([`SessionState::owner`](mcp_mount::cluster::SessionState::owner)),
+    /// across every replica (off by default); past it, the owner's longest-idle session makes
+    /// room or `initialize` is answered 429. A server built with a [`RedisCluster`] uses its
+    /// own [`max_sessions_per_client`](mcp_mount::McpServerBuilder::max_sessions_per_client)
+    /// instead.
+    #[must_use]
+    pub fn max_sessions_per_client(mut self, sessions: usize) -> Self {
+        self.max_sessions_per_client = Some(sessions.max(1));
         self
     }
 
@@ -333,6 +346,7 @@ impl RedisCluster {
         let mut options = RedisOptions::clone(&self.shared.options);
         options.session_ttl = settings.session_ttl;
         options.max_sessions = settings.max_sessions;
+        options.max_sessions_per_client = settings.max_sessions_per_client;
         options.evict_after = settings.evict_after;
         options.handshake_ttl = settings.handshake_ttl;
         options.replay_events = settings.replay_events;

@@ -57,25 +57,53 @@ for k = 1, #subs do r[#r + 1] = subs[k] end
 return r
 ";
 
-/// Takes a place under the cap: drops expired entries, adds `sid`; when full, the
-/// longest-idle session makes room if it has been idle long enough (its id is returned, for
-/// its keys to be deleted), else nothing is added and 0 is returned. A score is the session's
-/// expiry, so its idle time is `now - (score - ttl)`.
-/// KEYS: the live set. ARGV: now, expiry, cap, sid, ttl, evict-after (ms).
+/// Takes a place under the caps: drops expired entries, adds `sid`. With an owner's set
+/// (KEYS[2], the per-client cap in ARGV[7]), an owner at its cap first has its own
+/// longest-idle session make room if idle long enough (else -1); then, when the live set is
+/// full, the longest-idle session overall does (else 0). Returns 1, or the id of the
+/// session that made room, for its keys to be deleted. A score is the session's expiry, so
+/// its idle time is `now - (score - ttl)`; the owner's set only names its sessions (their
+/// scores are read from the live set, which every request refreshes).
+/// KEYS: the live set[, the owner's set]. ARGV: now, expiry, cap, sid, ttl, evict-after (ms)
+/// [, per-client cap].
 const RESERVE: &str = r"
+local now, ttl, evict = tonumber(ARGV[1]), tonumber(ARGV[5]), tonumber(ARGV[6])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[1])
 local victim = false
-if not redis.call('ZSCORE', KEYS[1], ARGV[4])
+if KEYS[2] then
+  local ids = redis.call('ZRANGE', KEYS[2], 0, -1)
+  local live, oldest, oldest_score = 0, false, false
+  for i = 1, #ids do
+    local score = redis.call('ZSCORE', KEYS[1], ids[i])
+    if not score then
+      redis.call('ZREM', KEYS[2], ids[i])
+    elseif ids[i] ~= ARGV[4] then
+      live = live + 1
+      score = tonumber(score)
+      if not oldest_score or score < oldest_score then oldest, oldest_score = ids[i], score end
+    end
+  end
+  if live >= tonumber(ARGV[7]) then
+    if now - (oldest_score - ttl) < evict then return -1 end
+    victim = oldest
+    redis.call('ZREM', KEYS[1], victim)
+    redis.call('ZREM', KEYS[2], victim)
+  end
+end
+if not victim and not redis.call('ZSCORE', KEYS[1], ARGV[4])
    and redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then
   local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-  if not oldest[1] or tonumber(ARGV[1]) - (tonumber(oldest[2]) - tonumber(ARGV[5]))
-       < tonumber(ARGV[6]) then
+  if not oldest[1] or now - (tonumber(oldest[2]) - ttl) < evict then
     return 0
   end
   victim = oldest[1]
   redis.call('ZREM', KEYS[1], victim)
 end
 redis.call('ZADD', KEYS[1], ARGV[2], ARGV[4])
+if KEYS[2] then
+  redis.call('ZADD', KEYS[2], ARGV[2], ARGV[4])
+  redis.call('PEXPIRE', KEYS[2], ARGV[5])
+end
 if victim then return victim end
 return 1
 ";
@@ -92,6 +120,9 @@ static RESERVE_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(RESERVE))
 /// - `{prefix}:{sid}:sub` — set of subscribed resource URIs, expiring with it.
 /// - `{prefix}:sessions` — sorted set of live sessions scored by expiry; `create` drops the
 ///   expired ones and refuses past the cap ([`StoreError::Full`]), atomically.
+/// - `{{prefix}:sessions}:o:{owner}` — with a per-client cap, the sessions of each owner
+///   ([`SessionState::owner`]), on the live set's slot so one script holds both caps; it
+///   expires a TTL after the owner's last new session.
 ///
 /// `load`, `change` and `touch` are one round trip (a script on the session's slot,
 /// pipelined with the refresh of its score); `create` is one, two when full.
@@ -282,17 +313,29 @@ impl SessionStore for RedisSessionStore {
         let live = self.shared.keys.live();
         let full_ttl = self.shared.options.ttl_ms();
         let evict_after = self.shared.options.evict_after_ms();
+        let owner = self
+            .shared
+            .options
+            .max_sessions_per_client
+            .zip(state.owner.as_deref())
+            .map(|(per_client, owner)| (self.shared.keys.owner(owner), per_client));
         // Placing the same id twice takes one place: the call may be repeated.
         let placed: redis::Value = run(&self.shared.conn, &[&RESERVE_SCRIPT], true, |mut conn| {
             let mut reserve = RESERVE_SCRIPT.prepare_invoke();
+            reserve.key(live);
+            if let Some((owner_key, _)) = &owner {
+                reserve.key(owner_key);
+            }
             reserve
-                .key(live)
                 .arg(now)
                 .arg(expiry)
                 .arg(cap)
                 .arg(id)
                 .arg(full_ttl)
                 .arg(evict_after);
+            if let Some((_, per_client)) = &owner {
+                reserve.arg(*per_client);
+            }
             let mut pipe = redis::pipe();
             pipe.invoke_script(&reserve);
             // Written in the same round trip, and taken back in the rare case of a full
@@ -350,7 +393,10 @@ impl SessionStore for RedisSessionStore {
         })
         .await
         .map_err(|e| unavailable(&e))?;
-        Err(StoreError::Full)
+        match (placed, owner) {
+            (redis::Value::Int(-1), Some((_, limit))) => Err(StoreError::OwnerFull { limit }),
+            _ => Err(StoreError::Full),
+        }
     }
 
     async fn load(&self, id: &str) -> Result<Option<Arc<SessionState>>, StoreError> {

@@ -311,6 +311,58 @@ async fn store_full_of_idle_sessions_makes_room_for_new_ones() {
 }
 
 #[tokio::test]
+async fn store_caps_each_owner_across_replicas_and_makes_room_from_its_own_idle_sessions() {
+    let redis = redis_or_skip!();
+    let options = options()
+        .max_sessions(10)
+        .max_sessions_per_client(2)
+        .evict_after(Duration::from_millis(300));
+    let (one, two) = (
+        store(&redis, options.clone()).await,
+        store(&redis, options).await,
+    );
+    let owned = |owner: &str| {
+        let mut state = state();
+        state.owner = Some(owner.into());
+        state
+    };
+    let (a1, a2) = (owned("principal:a"), owned("principal:a"));
+    let (a1_id, a2_id) = (a1.id.clone(), a2.id.clone());
+    assert_eq!(one.create(a1).await, Ok(None));
+    assert_eq!(two.create(a2).await, Ok(None));
+    // The owner's third, on either replica, is refused.
+    assert_eq!(
+        one.create(owned("principal:a")).await,
+        Err(StoreError::OwnerFull { limit: 2 })
+    );
+    assert_eq!(one.count().await, Ok(2), "a refused session takes no place");
+    // Other owners, and sessions without one, are not held back.
+    assert_eq!(two.create(owned("address:127.0.0.1")).await, Ok(None));
+    assert_eq!(two.create(owned("address:127.0.0.1")).await, Ok(None));
+    assert_eq!(one.create(state()).await, Ok(None));
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert!(two.load(&a2_id).await.ok().flatten().is_some());
+    // a's own longest idle makes room, not the others' (idle as long).
+    let a3 = owned("principal:a");
+    let a3_id = a3.id.clone();
+    assert_eq!(two.create(a3).await, Ok(Some(a1_id.clone())));
+    assert_eq!(one.load(&a1_id).await, Ok(None), "a1 was evicted");
+    assert_eq!(
+        one.load(&a3_id)
+            .await
+            .ok()
+            .flatten()
+            .and_then(|s| s.owner.clone()),
+        Some("principal:a".to_owned()),
+        "the owner is kept with the state"
+    );
+    assert_eq!(one.count().await, Ok(5));
+    // An owner whose sessions ended has its places back.
+    assert_eq!(one.remove(&a2_id).await, Ok(true));
+    assert_eq!(one.create(owned("principal:a")).await, Ok(None));
+}
+
+#[tokio::test]
 async fn store_a_session_without_its_handshake_expires_sooner() {
     let redis = redis_or_skip!();
     let store = store(&redis, options().handshake_ttl(Duration::from_millis(300))).await;

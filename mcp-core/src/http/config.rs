@@ -37,6 +37,8 @@ pub(crate) struct Config {
     /// The idle TTL of a session that has not completed its handshake.
     pub(crate) handshake_ttl: Duration,
     pub(crate) max_sessions: usize,
+    /// The most live sessions of one principal or client address, when capped.
+    pub(crate) max_sessions_per_client: Option<usize>,
     pub(crate) stateless: bool,
     pub(crate) response_mode: ResponseMode,
     pub(crate) policy: HostOriginPolicy,
@@ -66,6 +68,7 @@ impl fmt::Debug for Config {
             .field("evict_after", &self.evict_after)
             .field("handshake_ttl", &self.handshake_ttl)
             .field("max_sessions", &self.max_sessions)
+            .field("max_sessions_per_client", &self.max_sessions_per_client)
             .field("stateless", &self.stateless)
             .field("response_mode", &self.response_mode)
             .field("policy", &self.policy);
@@ -87,6 +90,7 @@ impl Default for Config {
             evict_after: crate::session::EVICT_AFTER_IDLE,
             handshake_ttl: crate::session::HANDSHAKE_TTL,
             max_sessions: 10_000,
+            max_sessions_per_client: None,
             stateless: false,
             response_mode: ResponseMode::Auto,
             policy: HostOriginPolicy::default(),

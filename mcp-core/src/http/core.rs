@@ -125,6 +125,40 @@ impl Core {
             .as_ref()
             .and_then(|bind| bind(parts))
     }
+
+    /// A new session's state for this request: bound to its principal, and owned by it or
+    /// by the client's address when sessions are capped per client.
+    pub(crate) fn new_session(
+        &self,
+        parts: &http::request::Parts,
+        protocol_version: &str,
+        client_capabilities: serde_json::Value,
+        client_info: serde_json::Value,
+    ) -> Result<SessionState, getrandom::Error> {
+        let principal = self.principal_of(parts);
+        let owner = self.config.max_sessions_per_client.and_then(|_| {
+            if let Some(principal) = &principal {
+                return Some(format!("principal:{principal}"));
+            }
+            let ip = forwarded::client_ip(parts, self.config.trusted_proxies.as_ref())?;
+            Some(match ip.to_canonical() {
+                std::net::IpAddr::V6(v6) => {
+                    // One client's IPv6 addresses share a /64: its first four groups.
+                    let g = v6.segments();
+                    format!("address:{:x}:{:x}:{:x}:{:x}::/64", g[0], g[1], g[2], g[3])
+                }
+                v4 => format!("address:{v4}"),
+            })
+        });
+        let mut state = SessionState::new(
+            protocol_version,
+            client_capabilities,
+            client_info,
+            principal,
+        )?;
+        state.owner = owner;
+        Ok(state)
+    }
 }
 
 impl Core {
@@ -174,6 +208,14 @@ pub(crate) fn check_version_header(headers: &HeaderMap) -> Result<&'static str, 
 pub(crate) fn store_error(error: StoreError) -> Error {
     match error {
         StoreError::Full => ErrorKind::TooManySessions.into(),
+        StoreError::OwnerFull { limit } => Error::new(
+            ErrorKind::TooManyClientSessions,
+            format!(
+                "Too Many Requests: this client already holds {limit} sessions, the most the \
+                 server's McpServerBuilder::max_sessions_per_client allows; end one with \
+                 DELETE, or retry once one has been idle"
+            ),
+        ),
         StoreError::Refused(why) => {
             Error::new(ErrorKind::InvalidRequest, format!("Invalid Request: {why}"))
         }

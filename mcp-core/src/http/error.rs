@@ -38,8 +38,11 @@ pub enum ErrorKind {
     MissingSession,
     /// The session is unknown, expired or was ended (404).
     SessionNotFound,
-    /// The live-session cap is reached (503).
+    /// The live-session cap is reached (503, with `Retry-After`).
     TooManySessions,
+    /// This client (principal, or address) holds as many sessions as the per-client cap
+    /// allows (429, with `Retry-After`).
+    TooManyClientSessions,
     /// No valid bearer token (401, with a `WWW-Authenticate` challenge).
     Unauthorized,
     /// The token lacks a required scope (403, with a `WWW-Authenticate` challenge).
@@ -68,6 +71,7 @@ impl ErrorKind {
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::NotFound | Self::SessionNotFound => StatusCode::NOT_FOUND,
             Self::TooManySessions | Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::TooManyClientSessions => StatusCode::TOO_MANY_REQUESTS,
         }
     }
 
@@ -150,6 +154,7 @@ impl Error {
         self.setting.or(match self.kind {
             ErrorKind::PayloadTooLarge => Some("max_body"),
             ErrorKind::TooManySessions => Some("max_sessions"),
+            ErrorKind::TooManyClientSessions => Some("max_sessions_per_client"),
             ErrorKind::SessionNotFound => Some("session_ttl"),
             ErrorKind::Unauthorized | ErrorKind::InsufficientScope => Some("oauth"),
             _ => None,
@@ -192,8 +197,16 @@ impl Error {
         if let Some(allow) = self.allow {
             headers.insert(header::ALLOW, HeaderValue::from_static(allow));
         }
-        if self.kind == ErrorKind::Unavailable {
-            headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        match self.kind {
+            ErrorKind::Unavailable | ErrorKind::TooManySessions => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            // A place opens when one of the client's own sessions has been idle long enough
+            // to make room (15 s by default) or is ended.
+            ErrorKind::TooManyClientSessions => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from_static("15"));
+            }
+            _ => {}
         }
         if let Some(challenge) = self
             .www_authenticate
@@ -237,6 +250,9 @@ impl From<ErrorKind> for Error {
             ErrorKind::InsufficientScope => "Forbidden: insufficient scope",
             ErrorKind::CannotResume => "Bad Request: cannot resume the stream",
             ErrorKind::Unavailable => "Service Unavailable: retry shortly",
+            ErrorKind::TooManyClientSessions => {
+                "Too Many Requests: this client holds as many sessions as the server's McpServerBuilder::max_sessions_per_client allows; end one with DELETE, or retry once one has been idle"
+            }
         };
         Self::new(kind, message)
     }

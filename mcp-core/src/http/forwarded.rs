@@ -209,9 +209,91 @@ pub(crate) fn external<'a>(parts: &'a Parts, trusted: Option<&TrustedProxies>) -
     external
 }
 
+/// The client's address: the peer's, or, when the peer is a trusted proxy, the nearest
+/// address in `Forwarded: for=` (or `X-Forwarded-For`) that is not itself a trusted proxy
+/// (read from the right: every proxy appends, and only trusted ones are believed). `None`
+/// when the adapter gave no peer address.
+pub(crate) fn client_ip(parts: &Parts, trusted: Option<&TrustedProxies>) -> Option<IpAddr> {
+    let peer = parts.extensions.get::<PeerAddr>()?.0.ip();
+    let Some(trusted) = trusted.filter(|t| t.trusts(peer)) else {
+        return Some(peer);
+    };
+    let mut chain: Vec<IpAddr> = Vec::new();
+    let forwarded = parts.headers.get_all("forwarded");
+    if forwarded.iter().next().is_some() {
+        for value in forwarded.iter().filter_map(|v| v.to_str().ok()) {
+            for element in value.split(',') {
+                let address = element.split(';').find_map(|pair| {
+                    let (key, value) = pair.split_once('=')?;
+                    key.trim().eq_ignore_ascii_case("for").then(|| value.trim())
+                });
+                if let Some(ip) = address.and_then(forwarded_node) {
+                    chain.push(ip);
+                }
+            }
+        }
+    } else {
+        for value in parts
+            .headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+        {
+            chain.extend(value.split(',').filter_map(forwarded_node));
+        }
+    }
+    let mut client = peer;
+    for ip in chain.into_iter().rev() {
+        client = ip;
+        if !trusted.trusts(ip) {
+            break;
+        }
+    }
+    Some(client)
+}
+
+/// An address of a forwarding header: `1.2.3.4`, `1.2.3.4:80`, `"[::1]:80"`, `[::1]`;
+/// obfuscated names (`_hidden`, `unknown`) are none.
+fn forwarded_node(node: &str) -> Option<IpAddr> {
+    let node = node.trim().trim_matches('"');
+    if let Some(rest) = node.strip_prefix('[') {
+        return rest.split_once(']')?.0.parse().ok();
+    }
+    node.parse()
+        .ok()
+        .or_else(|| node.parse::<SocketAddr>().ok().map(|a| a.ip()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_client_address_is_believed_only_from_trusted_proxies() {
+        let trusted = TrustedProxies::new(["10.0.0.0/8"]).ok();
+        let ip = |s: &str| s.parse::<IpAddr>().ok();
+        // From an untrusted peer, the headers say nothing.
+        let p = parts(&[("x-forwarded-for", "9.9.9.9")], Some("1.2.3.4:5"));
+        assert_eq!(client_ip(&p, trusted.as_ref()), ip("1.2.3.4"));
+        // Through two trusted proxies: the first untrusted address from the right.
+        let p = parts(
+            &[("x-forwarded-for", "6.6.6.6, 7.7.7.7, 10.0.0.2")],
+            Some("10.0.0.1:5"),
+        );
+        assert_eq!(client_ip(&p, trusted.as_ref()), ip("7.7.7.7"));
+        let p = parts(
+            &[(
+                "forwarded",
+                "for=\"[2001:db8::1]:443\";proto=https, for=10.0.0.3",
+            )],
+            Some("10.0.0.1:5"),
+        );
+        assert_eq!(client_ip(&p, trusted.as_ref()), ip("2001:db8::1"));
+        // Obfuscated and garbage entries are skipped; with nothing usable, the peer.
+        let p = parts(&[("x-forwarded-for", "unknown, _x, ")], Some("10.0.0.1:5"));
+        assert_eq!(client_ip(&p, trusted.as_ref()), ip("10.0.0.1"));
+        assert_eq!(client_ip(&parts(&[], None), trusted.as_ref()), None);
+    }
 
     fn parts(headers: &[(&'static str, &'static str)], peer: Option<&str>) -> Parts {
         let mut builder = http::Request::builder().uri("/mcp");

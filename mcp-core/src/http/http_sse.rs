@@ -23,7 +23,7 @@ use crate::protocol::jsonrpc::{self, Envelope, Message};
 use crate::protocol::sse;
 use crate::protocol::version::{SESSION_ERA_LATEST_VERSION, supported_version};
 use crate::session::http_sse::HttpSseSession;
-use crate::session::{BusMessage, SessionChange, SessionState, Transport};
+use crate::session::{BusMessage, SessionChange, Transport};
 
 /// How many events may wait for a slow HTTP+SSE client before the server waits too.
 const STREAM_CAPACITY: usize = 64;
@@ -54,13 +54,14 @@ pub(crate) async fn open(
     // The session is in the store from its first moment (so under the same cap as every
     // session, and known to every replica a `/messages` POST may reach); `initialize`
     // completes its state.
-    let mut state = SessionState::new(
-        "2024-11-05",
-        serde_json::Value::Null,
-        serde_json::Value::Null,
-        core.principal_of(parts),
-    )
-    .map_err(unavailable)?;
+    let mut state = core
+        .new_session(
+            parts,
+            "2024-11-05",
+            serde_json::Value::Null,
+            serde_json::Value::Null,
+        )
+        .map_err(unavailable)?;
     state.transport = Transport::HttpSse;
     let id = state.id.clone();
     core.create_session(state).await.map_err(store_error)?;

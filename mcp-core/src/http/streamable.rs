@@ -24,7 +24,7 @@ use crate::protocol::version::{
     BATCH_VERSION, DEFAULT_HEADER_VERSION, ProtocolVersion, SESSION_ERA_LATEST_VERSION,
     supported_version,
 };
-use crate::session::{BusMessage, ResumeError, STANDALONE, Session, SessionState};
+use crate::session::{BusMessage, ResumeError, STANDALONE, Session};
 
 /// `POST {prefix}`: a 2026-07-28 request goes to the stateless front end; the rest is served
 /// in its session.
@@ -266,16 +266,12 @@ pub(crate) async fn initialize(
     let version = supported_version(&params.protocol_version).unwrap_or(SESSION_ERA_LATEST_VERSION);
     let mut session_id = None;
     if !core.config.stateless {
-        let state = SessionState::new(
-            version,
-            params.capabilities,
-            params.client_info,
-            core.principal_of(parts),
-        )
-        .map_err(|e| {
-            Error::new(ErrorKind::Unavailable, format!("Service Unavailable: {e}"))
-                .with_id(Some(id.clone()))
-        })?;
+        let state = core
+            .new_session(parts, version, params.capabilities, params.client_info)
+            .map_err(|e| {
+                Error::new(ErrorKind::Unavailable, format!("Service Unavailable: {e}"))
+                    .with_id(Some(id.clone()))
+            })?;
         session_id = Some(state.id.clone());
         // The runtime is made when the session is first used: an idle session costs only
         // its state.

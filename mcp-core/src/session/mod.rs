@@ -30,6 +30,10 @@ pub struct ClusterSettings {
     pub session_ttl: std::time::Duration,
     /// The most live sessions ([`max_sessions`](crate::McpServerBuilder::max_sessions)).
     pub max_sessions: usize,
+    /// The most live sessions of one client, when capped
+    /// ([`max_sessions_per_client`](crate::McpServerBuilder::max_sessions_per_client)):
+    /// counted by [`SessionState::owner`].
+    pub max_sessions_per_client: Option<usize>,
     /// How long a session must be idle to make room under the cap
     /// ([`session_eviction`](crate::McpServerBuilder::session_eviction)).
     pub evict_after: std::time::Duration,

@@ -40,6 +40,12 @@ pub struct SessionState {
     /// Which transport the session speaks.
     #[serde(default)]
     pub transport: Transport,
+    /// Who the per-client cap counts this session against
+    /// ([`max_sessions_per_client`](crate::McpServerBuilder::max_sessions_per_client)):
+    /// `principal:<p>` for a session bound to a principal, else `address:<ip>` (an IPv6
+    /// client by its /64); `None` when that cap is off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
 }
 
 /// The transport a session was opened on; a session is only ever served on its own.
@@ -114,6 +120,7 @@ impl SessionState {
             initialized: false,
             subscriptions: BTreeSet::new(),
             transport: Transport::Streamable,
+            owner: None,
         })
     }
 

@@ -1,6 +1,7 @@
 //! Where session state lives: the [`SessionStore`] trait and the in-memory store.
 
 use rustc_hash::FxHashMap;
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
@@ -16,6 +17,12 @@ use crate::session::state::{SessionChange, SessionState, TooManySubscriptions};
 pub enum StoreError {
     /// The cap on live sessions is reached (answered 503).
     Full,
+    /// The session's owner (its [`SessionState::owner`]) already has as many live sessions
+    /// as the per-client cap allows, none idle long enough to make room (answered 429).
+    OwnerFull {
+        /// The per-client cap.
+        limit: usize,
+    },
     /// A change the session's state refuses (a subscription past the cap).
     Refused(TooManySubscriptions),
     /// The store cannot be reached now; the request may be retried (503 with `Retry-After`).
@@ -26,6 +33,12 @@ impl fmt::Display for StoreError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Full => f.write_str("the session store is full"),
+            Self::OwnerFull { limit } => {
+                write!(
+                    f,
+                    "this client already has {limit} live sessions, the most it may hold"
+                )
+            }
             Self::Refused(why) => why.fmt(f),
             Self::Unavailable(why) => write!(f, "the session store is unavailable: {why}"),
         }
@@ -127,6 +140,12 @@ pub struct InMemorySessionStore {
     evict_after: Duration,
     /// The idle TTL of a session that has not completed its handshake.
     handshake_ttl: Duration,
+    /// The most live sessions one owner may hold, when capped.
+    per_owner: Option<usize>,
+    /// The sessions of each owner (capped stores only), pruned of ended ones as they are
+    /// counted and at every sweep. Locked only with `sessions`' write lock held. A std map
+    /// (SipHash): owners are principals and client addresses, which clients choose.
+    owners: Mutex<HashMap<Arc<str>, Vec<Arc<str>>>>,
     /// What `last_seen` counts from.
     epoch: Instant,
     next_sweep: Mutex<Instant>,
@@ -149,6 +168,8 @@ impl InMemorySessionStore {
             cap,
             evict_after: EVICT_AFTER_IDLE,
             handshake_ttl: HANDSHAKE_TTL,
+            per_owner: None,
+            owners: Mutex::new(HashMap::new()),
             epoch,
             next_sweep: Mutex::new(epoch + ttl),
         }
@@ -159,6 +180,16 @@ impl InMemorySessionStore {
     #[must_use]
     pub fn evict_after(mut self, idle: Duration) -> Self {
         self.evict_after = idle;
+        self
+    }
+
+    /// At most `sessions` live sessions per owner ([`SessionState::owner`]); past it, the
+    /// owner's own longest-idle session makes room if it has been idle long enough (see
+    /// [`evict_after`](Self::evict_after)), else `create` fails with
+    /// [`StoreError::OwnerFull`]. Sessions without an owner count only against the cap.
+    #[must_use]
+    pub fn per_owner(mut self, sessions: usize) -> Self {
+        self.per_owner = Some(sessions.max(1));
         self
     }
 
@@ -224,8 +255,13 @@ impl SessionStore for InMemorySessionStore {
                 .unwrap_or_else(PoisonError::into_inner);
             Instant::now() >= *next
         };
+        let mut owners = self.owners.lock().unwrap_or_else(PoisonError::into_inner);
         if sweep_due || sessions.len() >= self.cap {
             sessions.retain(|_, entry| !self.expired(entry, now));
+            owners.retain(|_, ids| {
+                ids.retain(|id| sessions.contains_key(id));
+                !ids.is_empty()
+            });
             let mut next = self
                 .next_sweep
                 .lock()
@@ -236,26 +272,56 @@ impl SessionStore for InMemorySessionStore {
                     .min(Duration::from_secs(60))
                     .max(Duration::from_millis(100));
         }
+        let evict_after = u64::try_from(self.evict_after.as_millis()).unwrap_or(u64::MAX);
+        let idle_enough = |entry: &Entry| {
+            now.saturating_sub(entry.last_seen.load(Ordering::Relaxed)) >= evict_after
+        };
+        let id: Arc<str> = state.id.as_str().into();
         let mut evicted = None;
-        if sessions.len() >= self.cap {
+        if let (Some(limit), Some(owner)) = (self.per_owner, state.owner.as_deref()) {
+            let ids = owners.entry(owner.into()).or_default();
+            ids.retain(|id| sessions.get(id).is_some_and(|e| !self.expired(e, now)));
+            if ids.len() >= limit {
+                // The owner's own longest idle makes room, if idle long enough.
+                let oldest = ids
+                    .iter()
+                    .filter_map(|id| sessions.get(id).map(|entry| (id, entry)))
+                    .min_by_key(|(_, entry)| entry.last_seen.load(Ordering::Relaxed))
+                    .filter(|(_, entry)| idle_enough(entry))
+                    .map(|(id, _)| Arc::clone(id));
+                let Some(oldest) = oldest else {
+                    if ids.is_empty() {
+                        owners.remove(owner);
+                    }
+                    return Err(StoreError::OwnerFull { limit });
+                };
+                sessions.remove(&oldest);
+                ids.retain(|id| *id != oldest);
+                evicted = Some(oldest.to_string());
+            }
+            ids.push(Arc::clone(&id));
+        }
+        if evicted.is_none() && sessions.len() >= self.cap {
             // Full of live sessions: the longest idle makes room, if idle long enough.
-            let evict_after = u64::try_from(self.evict_after.as_millis()).unwrap_or(u64::MAX);
             let oldest = sessions
                 .iter()
                 .min_by_key(|(_, entry)| entry.last_seen.load(Ordering::Relaxed))
-                .filter(|(_, entry)| {
-                    now.saturating_sub(entry.last_seen.load(Ordering::Relaxed)) >= evict_after
-                })
+                .filter(|(_, entry)| idle_enough(entry))
                 .map(|(id, _)| Arc::clone(id));
             match oldest {
-                Some(id) => {
-                    sessions.remove(&id);
-                    evicted = Some(id.to_string());
+                Some(oldest) => {
+                    sessions.remove(&oldest);
+                    evicted = Some(oldest.to_string());
                 }
-                None => return Err(StoreError::Full),
+                None => {
+                    // Not placed after all: the owner's list forgets it again.
+                    if let Some(ids) = state.owner.as_deref().and_then(|o| owners.get_mut(o)) {
+                        ids.retain(|known| *known != id);
+                    }
+                    return Err(StoreError::Full);
+                }
             }
         }
-        let id: Arc<str> = state.id.as_str().into();
         sessions.insert(
             id,
             Entry {
@@ -410,5 +476,39 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(60)).await;
         assert!(store.load(&fresh_id).await.ok().flatten().is_none());
         assert!(store.load(&done_id).await.ok().flatten().is_some());
+    }
+
+    fn owned(owner: &str) -> SessionState {
+        let mut state = initialized();
+        state.owner = Some(owner.into());
+        state
+    }
+
+    #[tokio::test]
+    async fn an_owner_past_its_cap_makes_room_from_its_own_idle_sessions_only() {
+        let store = InMemorySessionStore::new(Duration::from_secs(60), 10)
+            .evict_after(Duration::from_millis(40))
+            .per_owner(2);
+        let (a1, a2) = (owned("a"), owned("a"));
+        let (a1_id, a2_id) = (a1.id.clone(), a2.id.clone());
+        assert_eq!(store.create(a1).await, Ok(None));
+        assert_eq!(store.create(a2).await, Ok(None));
+        assert_eq!(
+            store.create(owned("a")).await,
+            Err(StoreError::OwnerFull { limit: 2 })
+        );
+        // Other owners, and sessions without one, are not held back.
+        assert_eq!(store.create(owned("b")).await, Ok(None));
+        assert_eq!(store.create(owned("b")).await, Ok(None));
+        assert_eq!(store.create(initialized()).await, Ok(None));
+        tokio::time::sleep(Duration::from_millis(60)).await;
+        assert!(store.touch(&a2_id).await.unwrap_or(false));
+        // a's own longest idle makes room, not b's (idle longer).
+        assert_eq!(store.create(owned("a")).await, Ok(Some(a1_id.clone())));
+        assert!(store.load(&a1_id).await.ok().flatten().is_none());
+        assert_eq!(store.count().await, Ok(5));
+        // An owner whose sessions ended has its places back.
+        assert_eq!(store.remove(&a2_id).await, Ok(true));
+        assert_eq!(store.create(owned("a")).await, Ok(None));
     }
 }
