@@ -12,8 +12,8 @@ use mcp_mount::model::{
 use mcp_mount::{
     CacheScope, CallToolResult, CompletionRequest, Content, Cors, InvalidToken, Json, McpServer,
     McpServerBuilder, Prompt, PromptArgument, PromptMessage, ProtectedResource, RequestContext,
-    Resource, ResourceTemplate, ResponseMode, TokenVerifier, Tool, TrustedProxies, UriVariables,
-    VerifyFuture,
+    Resource, ResourceTemplate, ResponseMode, TaskSupport, TokenVerifier, Tool, TrustedProxies,
+    UriVariables, VerifyFuture,
 };
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -311,7 +311,137 @@ fn base() -> (McpServerBuilder, Arc<OnceLock<McpServer>>) {
     let builder = prompts(builder);
     let builder = mrtr_tools(builder);
     let builder = faulty(builder);
+    let builder = task_tools(builder);
     (builder, slot)
+}
+
+fn boom_later() -> String {
+    panic!("{PANIC_TEXT}")
+}
+
+/// The tools the official suite's `tasks-*` scenarios call (the 2026-07-28 tasks extension),
+/// written as any tool is: only `task_support` says they may outlive their request.
+fn task_tools(builder: McpServerBuilder) -> McpServerBuilder {
+    #[derive(Deserialize, JsonSchema)]
+    struct GreetArgs {
+        /// Who to greet.
+        name: String,
+    }
+    #[derive(Deserialize, JsonSchema)]
+    struct ComputeArgs {
+        /// How long the computation takes, in seconds (0 answers at once).
+        seconds: f64,
+        /// A label echoed in the result.
+        #[serde(default)]
+        label: Option<String>,
+    }
+    #[derive(Deserialize, JsonSchema)]
+    struct DeleteArgs {
+        /// The file to delete, once the user confirms.
+        filename: String,
+    }
+    #[derive(Deserialize, JsonSchema)]
+    struct NoArgs {}
+    builder
+        .tool(
+            Tool::new("greet", |args: GreetArgs| async move {
+                format!("Hello, {}!", args.name)
+            })
+            .description("Greets at once; never a task"),
+        )
+        .tool(
+            Tool::new("slow_compute", |args: ComputeArgs| async move {
+                let seconds = args.seconds.clamp(0.0, 3600.0);
+                tokio::time::sleep(Duration::from_secs_f64(seconds)).await;
+                format!(
+                    "computed {} in {seconds} s",
+                    args.label.as_deref().unwrap_or("it")
+                )
+            })
+            .task_support(TaskSupport::Optional)
+            .description("Sleeps `seconds`, then answers: a task when that takes long"),
+        )
+        .tool(
+            Tool::new("failing_job", |_: NoArgs| async {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                CallToolResult::error("the job failed after a second of work")
+            })
+            .task_support(TaskSupport::Required)
+            .description("Works for a second, then reports a tool error; only as a task"),
+        )
+        .tool(
+            Tool::new("protocol_error_job", |_: NoArgs| async {
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                boom_later()
+            })
+            .task_support(TaskSupport::Optional)
+            .description("Works half a second, then panics: the task fails with -32603"),
+        )
+        .tool(
+            Tool::new(
+                "confirm_delete",
+                |args: DeleteArgs, ctx: RequestContext| async move {
+                    // A person will answer: no reason to hold the request meanwhile.
+                    ctx.run_as_task().await;
+                    match ctx
+                        .elicit(ask(
+                            &format!("Delete {}?", args.filename),
+                            "confirm",
+                            "boolean",
+                        ))
+                        .await
+                    {
+                        Ok(answer) if answered(&answer, "confirm") == "true" => {
+                            CallToolResult::success(vec![Content::text(format!(
+                                "deleted {}",
+                                args.filename
+                            ))])
+                        }
+                        Ok(_) => CallToolResult::success(vec![Content::text("kept the file")]),
+                        Err(e) => failed(&e),
+                    }
+                },
+            )
+            .task_support(TaskSupport::Optional)
+            .description("Asks the user to confirm, as a task, then deletes (pretends to)"),
+        )
+        .tool(
+            Tool::new("multi_input", |ctx: RequestContext| async move {
+                ctx.run_as_task().await;
+                let (first, second) = tokio::join!(
+                    ctx.elicit(ask("First name?", "name", "string")),
+                    ctx.elicit(ask("Second name?", "name", "string")),
+                );
+                match (first, second) {
+                    (Ok(a), Ok(b)) => CallToolResult::success(vec![Content::text(format!(
+                        "{} and {}",
+                        answered(&a, "name"),
+                        answered(&b, "name")
+                    ))]),
+                    (Err(e), _) | (_, Err(e)) => failed(&e),
+                }
+            })
+            .task_support(TaskSupport::Optional)
+            .description("Asks two questions at once, as a task"),
+        )
+        .tool(
+            Tool::new("test_tool_with_task", |ctx: RequestContext| async move {
+                // Gathered synchronously (an MRTR round), then the work runs as a task.
+                let name = match ctx
+                    .with_input_key("user_name")
+                    .elicit(ask("What is your name?", "name", "string"))
+                    .await
+                {
+                    Ok(answer) => answered(&answer, "name"),
+                    Err(e) => return failed(&e),
+                };
+                ctx.run_as_task().await;
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                CallToolResult::success(vec![Content::text(format!("Hello, {name}!"))])
+            })
+            .task_support(TaskSupport::Required)
+            .description("Asks a name (MRTR), then greets as a task; only for task clients"),
+        )
 }
 
 /// What every panicking handler of the fixture panics with: a client must never see it.

@@ -4,9 +4,11 @@
 //!
 //! A server that runs alone needs none of this: its defaults keep everything in memory.
 
+pub use crate::session::InMemoryTaskStore;
 pub use crate::session::{
     BusMessage, ChangeEvent, Cluster, ClusterSettings, EVICT_AFTER_IDLE, EventId, EventLog,
     HANDSHAKE_TTL, InMemoryEventLog, InMemorySessionStore, Inbox, KEEP_EVERY, LocalBus,
     LoggedEvent, MAX_SUBSCRIPTIONS, MessageBus, Replay, ReplayError, SessionChange, SessionState,
-    SessionStore, StoreError, TooManySubscriptions, Transport,
+    SessionStore, StoreError, TASK_TTL, TASKS_EXTENSION, TaskChange, TaskRecord, TaskStatus,
+    TaskStore, TooManySubscriptions, Transport,
 };

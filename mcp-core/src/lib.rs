@@ -35,7 +35,7 @@ pub use handler::completion::CompletionRequest;
 pub use handler::context::RequestContext;
 pub use handler::prompt::{IntoPromptResult, Prompt, PromptArgument};
 pub use handler::resource::{IntoResourceContents, Resource, ResourceTemplate, UriVariables};
-pub use handler::tool::{IntoToolResult, Json, Tool, ToolHandler};
+pub use handler::tool::{IntoToolResult, Json, TaskSupport, Tool, ToolHandler};
 #[cfg(feature = "oauth")]
 #[cfg_attr(docsrs, doc(cfg(feature = "oauth")))]
 pub use http::bearer::{InvalidToken, Principal, ProtectedResource, TokenVerifier, VerifyFuture};

@@ -26,6 +26,7 @@ use crate::registry::{Entry, Registries, Shelf};
 use crate::session::changes::{ChangeEvent, Changes};
 #[cfg(feature = "http-sse")]
 use crate::session::http_sse::HttpSseSessions;
+use crate::session::task::{InMemoryTaskStore, TaskStore, Tasks};
 use crate::session::{
     Cluster, ClusterSettings, EventLog, InMemoryEventLog, InMemorySessionStore, Inbox, LocalBus,
     MessageBus, ReplayLimit, Runtimes, SessionStore,
@@ -44,6 +45,7 @@ pub struct McpServerBuilder {
     prompts: Vec<Prompt>,
     config: Config,
     store: Option<Arc<dyn SessionStore>>,
+    task_store: Option<Arc<dyn TaskStore>>,
     log: Option<Arc<dyn EventLog>>,
     bus: Option<Arc<dyn MessageBus>>,
     state_keys: Option<Vec<Box<[u8]>>>,
@@ -357,6 +359,39 @@ impl McpServerBuilder {
         self
     }
 
+    /// How long a call of a tool with [`TaskSupport::Optional`](crate::TaskSupport) or
+    /// `Required` may run before it becomes a task, for a 2026-07-28 client that opted into
+    /// the `io.modelcontextprotocol/tasks` extension (default 200 ms): a call that finishes
+    /// sooner is answered with its result, so one tool serves fast and slow cases.
+    pub fn task_after(mut self, threshold: Duration) -> Self {
+        self.config.task_after = threshold;
+        self
+    }
+
+    /// How long a task is kept after its creation (default one hour,
+    /// [`TASK_TTL`](crate::cluster::TASK_TTL)): then `tasks/get` no longer finds it, and a
+    /// task still running then is cancelled.
+    pub fn task_ttl(mut self, ttl: Duration) -> Self {
+        self.config.task_ttl = ttl;
+        self
+    }
+
+    /// The most running tasks (default 10,000), and the most for one client (its principal,
+    /// else its address; default 100). Past either, an `Optional` tool's call waits for its
+    /// result as if it did not support tasks, and a `Required` tool's gets an error that says
+    /// so.
+    pub fn max_tasks(mut self, tasks: usize, per_client: usize) -> Self {
+        self.config.max_tasks = (tasks, per_client);
+        self
+    }
+
+    /// Keeps task records in `store` instead of the default in-memory store (bounded by
+    /// [`max_tasks`](Self::max_tasks)).
+    pub fn task_store(mut self, store: impl TaskStore) -> Self {
+        self.task_store = Some(Arc::new(store));
+        self
+    }
+
     /// How long the `requestState` of a 2026-07-28 `input_required` result stays valid
     /// (default 10 minutes): a retry after that is refused with `-32602`.
     pub fn input_request_ttl(mut self, ttl: Duration) -> Self {
@@ -461,6 +496,11 @@ impl McpServerBuilder {
                 None => store,
             })
         });
+        let (max_tasks, max_tasks_per_client) = self.config.max_tasks;
+        let tasks =
+            Tasks::new(self.task_store.unwrap_or_else(|| {
+                Arc::new(InMemoryTaskStore::new(max_tasks, max_tasks_per_client))
+            }));
         let clustered = self.bus.is_some();
         let state_keys = match self.state_keys {
             Some(keys) => KeyRing::new(keys).map_err(BuildError)?,
@@ -524,6 +564,7 @@ impl McpServerBuilder {
                 runtimes,
                 log,
                 state_keys,
+                tasks,
             }
         });
         Ok(McpServer { inner })
@@ -577,6 +618,7 @@ impl McpServer {
             prompts: Vec::new(),
             config: Config::default(),
             store: None,
+            task_store: None,
             log: None,
             bus: None,
             state_keys: None,

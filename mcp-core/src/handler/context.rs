@@ -20,6 +20,7 @@ use crate::protocol::client::{
 use crate::protocol::jsonrpc::{self, RequestId};
 use crate::protocol::model::LoggingLevel;
 use crate::session::Session;
+use crate::session::task::TaskLink;
 
 /// What a handler sends towards its request's stream.
 #[derive(Debug)]
@@ -67,6 +68,19 @@ pub(crate) struct ModernCall {
     pub(crate) missing: std::sync::Mutex<Option<&'static str>>,
     /// Multi round-trip state, for the methods that may ask the client for input.
     pub(crate) mrtr: Option<Mrtr>,
+    /// Set when this call became a task: its questions to the client go through the task.
+    pub(crate) task: std::sync::OnceLock<Arc<TaskLink>>,
+    /// For a call that may become a task: how its handler asks to become one now.
+    pub(crate) escalation: Option<Escalation>,
+}
+
+/// How a handler asks for its call to become a task now ([`RequestContext::run_as_task`]).
+#[derive(Debug, Default)]
+pub(crate) struct Escalation {
+    /// Fired by the handler.
+    pub(crate) asked: CancellationToken,
+    /// Fired once the call became a task, or could not.
+    pub(crate) settled: CancellationToken,
 }
 
 /// A modern request's input round trips: the answers it brought, and what its handler asks.
@@ -248,6 +262,39 @@ impl RequestContext {
         }
     }
 
+    /// Makes this call a task now, if it can become one: a 2026-07-28 call of a tool with
+    /// [`TaskSupport::Optional`](crate::TaskSupport) or `Required`, from a client that opted
+    /// into the tasks extension. The client gets the task at once and polls it; the handler
+    /// runs on, and its questions to the client ([`elicit`](Self::elicit) and the others) go
+    /// through the task from then on. Calls that become tasks do so by themselves after
+    /// [`task_after`](crate::McpServerBuilder::task_after); this is for a handler that knows
+    /// it will wait (for a person, a queue) before the threshold has passed.
+    ///
+    /// Returns whether the call is a task; `false` (nothing changes) for any other call, or
+    /// when the caps on live tasks are reached.
+    pub async fn run_as_task(&self) -> bool {
+        let Some(modern) = &self.inner.modern else {
+            return false;
+        };
+        if modern.task.get().is_some() {
+            return true;
+        }
+        let Some(escalation) = &modern.escalation else {
+            return false;
+        };
+        escalation.asked.cancel();
+        escalation.settled.cancelled().await;
+        modern.task.get().is_some()
+    }
+
+    /// Whether this call is running as a task.
+    pub fn is_task(&self) -> bool {
+        self.inner
+            .modern
+            .as_ref()
+            .is_some_and(|modern| modern.task.get().is_some())
+    }
+
     /// Sends `notifications/progress` on this request's stream, if the client asked for progress.
     ///
     /// `progress` should increase with each call. Returns whether a notification was queued.
@@ -426,6 +473,16 @@ impl RequestContext {
         method: &str,
         params: &impl Serialize,
     ) -> Result<T, ClientRequestError> {
+        if let Some(task) = modern.task.get() {
+            // A task asks through its record (`input_required`), answered by `tasks/update`.
+            let params = serde_json::to_value(params)
+                .map_err(|e| ClientRequestError::InvalidResult(format!("{method}: {e}")))?;
+            let Some(answer) = task.ask(method, params).await else {
+                return Err(ClientRequestError::Closed);
+            };
+            return serde_json::from_value(answer)
+                .map_err(|e| ClientRequestError::InvalidResult(format!("{method}: {e}")));
+        }
         let Some(mrtr) = &modern.mrtr else {
             return Err(ClientRequestError::Unavailable(
                 "only tools/call, prompts/get and resources/read can ask the client for input",

@@ -141,7 +141,27 @@ pub struct Tool {
     meta: Option<Map<String, Value>>,
     input_schema: Value,
     output_schema: Option<Value>,
+    pub(crate) task_support: TaskSupport,
     pub(crate) invoke: Arc<Invoke>,
+}
+
+/// Whether a tool's calls may become tasks (the 2026-07-28 `io.modelcontextprotocol/tasks`
+/// extension): a call that is still running after the server's
+/// [`task_after`](crate::McpServerBuilder::task_after) threshold, or whose handler calls
+/// [`RequestContext::run_as_task`], is answered with a task the client polls, and keeps
+/// running after its request has been answered. Clients of the session era, and clients that
+/// did not opt into the extension, always get the ordinary result.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TaskSupport {
+    /// Never a task (the default): the request waits for the result.
+    #[default]
+    Forbidden,
+    /// A task when it runs long and the client opted into tasks; otherwise the result.
+    Optional,
+    /// Only for clients that opted into tasks: the others get `-32021` (missing required
+    /// client capability) naming the extension.
+    Required,
 }
 
 impl fmt::Debug for Tool {
@@ -182,6 +202,7 @@ impl Tool {
             meta: None,
             input_schema: H::input_schema(),
             output_schema: H::output_schema(),
+            task_support: TaskSupport::Forbidden,
             invoke: Arc::new(invoke),
         }
     }
@@ -222,8 +243,16 @@ impl Tool {
             meta: None,
             input_schema,
             output_schema: None,
+            task_support: TaskSupport::Forbidden,
             invoke: Arc::new(invoke),
         }
+    }
+
+    /// Whether this tool's calls may become tasks (default [`TaskSupport::Forbidden`]).
+    #[must_use]
+    pub fn task_support(mut self, support: TaskSupport) -> Self {
+        self.task_support = support;
+        self
     }
 
     /// Sets the description shown to the model.

@@ -55,6 +55,14 @@ pub(crate) struct Config {
     pub(crate) oauth: Option<(ProtectedResource, Arc<dyn TokenVerifier>)>,
     pub(crate) cache: CachePolicy,
     pub(crate) input_ttl: Duration,
+    /// How long a call of a task-supporting tool runs before it becomes a task.
+    pub(crate) task_after: Duration,
+    /// How long a task is kept after its creation.
+    pub(crate) task_ttl: Duration,
+    /// The poll interval tasks suggest.
+    pub(crate) task_poll_interval: Duration,
+    /// The caps on live tasks: in all, and per client.
+    pub(crate) max_tasks: (usize, usize),
 }
 
 /// How a request names the principal its session is bound to.
@@ -107,6 +115,10 @@ impl Default for Config {
             oauth: None,
             cache: CachePolicy::default(),
             input_ttl: Duration::from_secs(10 * 60),
+            task_after: Duration::from_millis(200),
+            task_ttl: crate::session::TASK_TTL,
+            task_poll_interval: Duration::from_millis(500),
+            max_tasks: (10_000, 100),
         }
     }
 }

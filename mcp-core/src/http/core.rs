@@ -37,6 +37,8 @@ pub(crate) struct Core {
     pub(crate) runtimes: Runtimes,
     /// Seals MRTR `requestState` (HMAC-SHA256), drawn when the server is built.
     pub(crate) state_keys: KeyRing,
+    /// Task records, and the tasks running here.
+    pub(crate) tasks: crate::session::task::Tasks,
 }
 
 impl Core {
@@ -126,6 +128,27 @@ impl Core {
             .and_then(|bind| bind(parts))
     }
 
+    /// Who a per-client cap counts this request against: its principal, else the client's
+    /// address (an IPv6 client by its /64, the real client's behind trusted proxies).
+    pub(crate) fn client_of(
+        &self,
+        parts: &http::request::Parts,
+        principal: Option<&str>,
+    ) -> Option<String> {
+        if let Some(principal) = principal {
+            return Some(format!("principal:{principal}"));
+        }
+        let ip = forwarded::client_ip(parts, self.config.trusted_proxies.as_ref())?;
+        Some(match ip.to_canonical() {
+            std::net::IpAddr::V6(v6) => {
+                // One client's IPv6 addresses share a /64: its first four groups.
+                let g = v6.segments();
+                format!("address:{:x}:{:x}:{:x}:{:x}::/64", g[0], g[1], g[2], g[3])
+            }
+            v4 => format!("address:{v4}"),
+        })
+    }
+
     /// A new session's state for this request: bound to its principal, and owned by it or
     /// by the client's address when sessions are capped per client.
     pub(crate) fn new_session(
@@ -136,20 +159,10 @@ impl Core {
         client_info: serde_json::Value,
     ) -> Result<SessionState, getrandom::Error> {
         let principal = self.principal_of(parts);
-        let owner = self.config.max_sessions_per_client.and_then(|_| {
-            if let Some(principal) = &principal {
-                return Some(format!("principal:{principal}"));
-            }
-            let ip = forwarded::client_ip(parts, self.config.trusted_proxies.as_ref())?;
-            Some(match ip.to_canonical() {
-                std::net::IpAddr::V6(v6) => {
-                    // One client's IPv6 addresses share a /64: its first four groups.
-                    let g = v6.segments();
-                    format!("address:{:x}:{:x}:{:x}:{:x}::/64", g[0], g[1], g[2], g[3])
-                }
-                v4 => format!("address:{v4}"),
-            })
-        });
+        let owner = self
+            .config
+            .max_sessions_per_client
+            .and_then(|_| self.client_of(parts, principal.as_deref()));
         let mut state = SessionState::new(
             protocol_version,
             client_capabilities,

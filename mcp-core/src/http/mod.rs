@@ -30,3 +30,4 @@ pub(crate) mod service;
 pub(crate) mod sse;
 pub(crate) mod stateless;
 pub(crate) mod streamable;
+pub(crate) mod tasks;

@@ -20,12 +20,14 @@ use super::mrtr::{self, KeyRing};
 use crate::engine::{
     Call, META_SERVER_INFO, Reply, Running, missing_capability, modern_error, parse_params,
 };
-use crate::handler::context::{ModernCall, Mrtr};
+use crate::handler::context::{Escalation, ModernCall, Mrtr};
+use crate::handler::tool::TaskSupport;
 use crate::http::body::McpBody;
 use crate::http::config::ResponseMode;
 use crate::http::core::Core;
 use crate::http::negotiate::{MCP_METHOD, MCP_NAME, MCP_PROTOCOL_VERSION};
 use crate::http::reply::accepted;
+use crate::http::tasks;
 use crate::protocol::jsonrpc::{
     self, HEADER_MISMATCH, INVALID_PARAMS, METHOD_NOT_FOUND, RequestId,
     UNSUPPORTED_PROTOCOL_VERSION,
@@ -142,6 +144,8 @@ struct NamedParams {
     name: Option<Value>,
     #[serde(default)]
     uri: Option<Value>,
+    #[serde(default, rename = "taskId")]
+    task_id: Option<Value>,
 }
 
 /// Handles a modern-era POST: validates its `_meta` and headers, dispatches it with no
@@ -221,7 +225,46 @@ pub(crate) async fn handle(
             ..Mrtr::default()
         });
     }
+    // A call of a tool that supports tasks may become one, for a client that opted in.
+    let mut task = None;
+    if method == "tools/call" {
+        let support = tasks::support_of(core, params);
+        if support != TaskSupport::Forbidden {
+            if tasks::opted_in(&modern.capabilities) {
+                modern.escalation = Some(Escalation::default());
+                task = Some(support);
+            } else if support == TaskSupport::Required {
+                return error_response(
+                    StatusCode::BAD_REQUEST,
+                    Some(&id),
+                    &tasks::required("this tool"),
+                );
+            }
+        }
+    }
     let modern = Arc::new(modern);
+    if matches!(&*method, "tasks/get" | "tasks/update" | "tasks/cancel") {
+        let principal = core.principal_of(&parts);
+        return match tasks::method(core, &method, params, &modern, principal).await {
+            Ok(result) => crate::http::reply::json_response(jsonrpc::result_bytes(
+                &id,
+                result.to_string().as_bytes(),
+            )),
+            Err(error) => {
+                let status = if error.code == jsonrpc::MISSING_REQUIRED_CLIENT_CAPABILITY {
+                    StatusCode::BAD_REQUEST
+                } else {
+                    StatusCode::OK
+                };
+                error_response(status, Some(&id), &error)
+            }
+        };
+    }
+    let task_owner = task.map(|_| {
+        let principal = core.principal_of(&parts);
+        let client = core.client_of(&parts, principal.as_deref());
+        (principal, client)
+    });
     if method == "server/discover" {
         let result = discover(core);
         return crate::http::reply::json_response(jsonrpc::result_bytes(
@@ -230,7 +273,8 @@ pub(crate) async fn handle(
         ));
     }
     if method == "subscriptions/listen" {
-        return subscribe(core, &id, params);
+        let principal = core.principal_of(&parts);
+        return subscribe(core, &id, params, &modern, principal);
     }
     let known = matches!(
         &*method,
@@ -305,6 +349,19 @@ pub(crate) async fn handle(
         }
         (reply, _, _) => reply,
     };
+    let reply = match (reply, task, task_owner) {
+        (Reply::Running(running), Some(support), Some((principal, client))) => {
+            Reply::Running(tasks::may_become_task(
+                core,
+                running,
+                Arc::clone(&modern),
+                principal,
+                client,
+                support,
+            ))
+        }
+        (reply, _, _) => reply,
+    };
     let mut response = crate::http::reply::respond(core.stream_config(), None, reply).await;
     let json = response
         .headers()
@@ -360,12 +417,18 @@ fn validate(
     let field = match method {
         "tools/call" | "prompts/get" => Some("name"),
         "resources/read" => Some("uri"),
+        // The tasks extension routes by task: Mcp-Name carries params.taskId.
+        "tasks/get" | "tasks/update" | "tasks/cancel" => Some("taskId"),
         _ => None,
     };
     if let Some(field) = field {
         let named = params
             .and_then(|p| serde_json::from_str::<NamedParams>(p.get()).ok())
-            .and_then(|p| if field == "name" { p.name } else { p.uri });
+            .and_then(|p| match field {
+                "name" => p.name,
+                "uri" => p.uri,
+                _ => p.task_id,
+            });
         // Without the field the body is invalid; dispatch answers that with -32602.
         if let Some(Value::String(value)) = named {
             check_header(headers, &MCP_NAME, &value)?;
@@ -376,6 +439,8 @@ fn validate(
         log_level,
         missing: std::sync::Mutex::new(None),
         mrtr: None,
+        task: std::sync::OnceLock::new(),
+        escalation: None,
     })
 }
 
@@ -516,6 +581,12 @@ fn modern_capabilities(core: &Core) -> Value {
     if prompts || templates {
         capabilities.insert("completions".into(), json!({}));
     }
+    if tasks::offered(core) {
+        capabilities.insert(
+            "extensions".into(),
+            json!({ crate::session::TASKS_EXTENSION: {} }),
+        );
+    }
     Value::Object(capabilities)
 }
 
@@ -646,6 +717,9 @@ struct SubscriptionFilter {
     resources_list_changed: bool,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     resource_subscriptions: Vec<String>,
+    /// Tasks whose changes come as `notifications/tasks` (the tasks extension).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    task_ids: Vec<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -676,6 +750,7 @@ impl SubscriptionFilter {
                 .cloned()
                 .map(ChangeEvent::ResourceUpdated),
         );
+        events.extend(self.task_ids.iter().cloned().map(ChangeEvent::Task));
         events
     }
 
@@ -706,7 +781,13 @@ impl SubscriptionFilter {
 /// `subscriptions/listen`: an SSE stream that acknowledges the agreed filter, then carries
 /// only the opted-in change notifications, each tagged with the subscription id (the
 /// request's id), until the client closes it.
-fn subscribe(core: &Arc<Core>, id: &RequestId, params: Option<&RawValue>) -> Response<McpBody> {
+fn subscribe(
+    core: &Arc<Core>,
+    id: &RequestId,
+    params: Option<&RawValue>,
+    call: &ModernCall,
+    principal: Option<String>,
+) -> Response<McpBody> {
     let params: ListenParams = match parse_params(params) {
         Ok(params) => params,
         Err(error) => return error_response(StatusCode::OK, Some(id), &error),
@@ -726,6 +807,25 @@ fn subscribe(core: &Arc<Core>, id: &RequestId, params: Option<&RawValue>) -> Res
             )),
         );
     }
+    filter
+        .task_ids
+        .retain(|task| seen.insert(format!("task:{task}")));
+    if !filter.task_ids.is_empty() && !tasks::opted_in(&call.capabilities) {
+        return error_response(
+            StatusCode::BAD_REQUEST,
+            Some(id),
+            &tasks::required("notifications/tasks"),
+        );
+    }
+    if filter.task_ids.len() > MAX_RESOURCE_SUBSCRIPTIONS {
+        return error_response(
+            StatusCode::OK,
+            Some(id),
+            &RpcError::invalid_params(format!(
+                "Invalid params: a subscription may watch at most {MAX_RESOURCE_SUBSCRIPTIONS} tasks"
+            )),
+        );
+    }
     let tag = json!({ META_SUBSCRIPTION_ID: id });
     let ack = jsonrpc::notification_bytes(
         "notifications/subscriptions/acknowledged",
@@ -735,6 +835,7 @@ fn subscribe(core: &Arc<Core>, id: &RequestId, params: Option<&RawValue>) -> Res
     let mut events = core.changes.subscribe();
     let (tx, rx) = tokio::sync::mpsc::channel(32);
     let draining = core.engine.shutdown.draining.clone();
+    let core = Arc::clone(core);
     // A graceful shutdown ends the subscription with its final result.
     let last = jsonrpc::result_bytes(
         id,
@@ -773,7 +874,13 @@ fn subscribe(core: &Arc<Core>, id: &RequestId, params: Option<&RawValue>) -> Res
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
             };
             for event in events {
-                if let Some(message) = filter.notification(&event, &tag) {
+                let message = match &event {
+                    ChangeEvent::Task(task) if filter.task_ids.contains(task) => {
+                        tasks::notification(&core, task, principal.as_deref(), &tag).await
+                    }
+                    event => filter.notification(event, &tag),
+                };
+                if let Some(message) = message {
                     if tx
                         .send(crate::protocol::sse::event(None, &message))
                         .await

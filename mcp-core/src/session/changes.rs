@@ -21,6 +21,8 @@ pub enum ChangeEvent {
     ResourcesListChanged,
     /// The resource at this URI changed.
     ResourceUpdated(String),
+    /// The task with this id changed (`notifications/tasks`, on listen streams only).
+    Task(String),
 }
 
 impl ChangeEvent {
@@ -31,6 +33,7 @@ impl ChangeEvent {
             Self::PromptsListChanged => "notifications/prompts/list_changed",
             Self::ResourcesListChanged => "notifications/resources/list_changed",
             Self::ResourceUpdated(_) => "notifications/resources/updated",
+            Self::Task(_) => "notifications/tasks",
         }
     }
 }
@@ -56,6 +59,11 @@ impl Default for Changes {
 }
 
 impl Changes {
+    /// Where events for listen streams only are sent (task changes).
+    pub(crate) fn sender(&self) -> broadcast::Sender<ChangeEvent> {
+        self.events.clone()
+    }
+
     /// A receiver of every event from now on, for one listen stream.
     pub(crate) fn subscribe(&self) -> broadcast::Receiver<ChangeEvent> {
         self.events.subscribe()

@@ -10,12 +10,16 @@ pub(crate) mod log;
 pub(crate) mod runtime;
 pub(crate) mod state;
 pub(crate) mod store;
+pub(crate) mod task;
 
 pub use bus::{BusMessage, Inbox, LocalBus, MessageBus};
 pub use changes::ChangeEvent;
 pub use log::{EventId, EventLog, InMemoryEventLog, KEEP_EVERY, LoggedEvent, Replay, ReplayError};
 pub use state::{MAX_SUBSCRIPTIONS, SessionChange, SessionState, TooManySubscriptions, Transport};
 pub use store::{EVICT_AFTER_IDLE, HANDSHAKE_TTL, InMemorySessionStore, SessionStore, StoreError};
+pub use task::{
+    InMemoryTaskStore, TASK_TTL, TASKS_EXTENSION, TaskChange, TaskRecord, TaskStatus, TaskStore,
+};
 
 pub(crate) use log::{ReplayLimit, STANDALONE};
 pub use runtime::Session;
