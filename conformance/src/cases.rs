@@ -13,12 +13,14 @@ mod faults;
 mod features;
 mod modern;
 mod streams;
+mod tasks;
 
 pub use client_requests::*;
 pub use faults::*;
 pub use features::*;
 pub use modern::*;
 pub use streams::*;
+pub use tasks::*;
 
 const EVENT_WAIT: Duration = Duration::from_secs(5);
 

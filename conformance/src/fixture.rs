@@ -105,8 +105,10 @@ fn finish(name: &str, builder: McpServerBuilder, slot: &OnceLock<McpServer>) -> 
 /// - `crowded`: at most two live sessions, and one idle for 400 ms makes room for a new one;
 /// - `per-client`: at most two live sessions per client (the [`Principal`] the host's
 ///   middleware puts in the extensions, else the client's address), sessions bound to that
-///   principal, and one idle for 400 ms makes room for its own client's next;
-/// - `expiring`: sessions expire after 800 ms idle, MRTR request state after 300 ms;
+///   principal, and one idle for 400 ms makes room for its own client's next; one running
+///   task per client;
+/// - `expiring`: sessions expire after 800 ms idle, tasks 800 ms after their creation, MRTR
+///   request state after 300 ms;
 /// - `impatient`: SSE answers only, a 300 ms client-request timeout, a 50 ms `retry` and a
 ///   three-event replay buffer;
 /// - `proxied`: behind a trusted proxy on loopback, served as `https://mcp.example.com` and
@@ -134,10 +136,12 @@ pub fn variant(name: &str) -> McpServer {
             .session_eviction(Duration::from_millis(400)),
         "per-client" => builder
             .max_sessions_per_client(2)
+            .max_tasks(10_000, 1)
             .session_eviction(Duration::from_millis(400))
             .bind_sessions(|parts| parts.extensions.get::<Principal>().map(|p| p.0.clone())),
         "expiring" => builder
             .session_ttl(Duration::from_millis(800))
+            .task_ttl(Duration::from_millis(800))
             .input_request_ttl(Duration::from_millis(300)),
         "impatient" => builder
             .response_mode(ResponseMode::Sse)

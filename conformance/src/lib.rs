@@ -397,6 +397,20 @@ macro_rules! __for_each_case {
             modern_param_headers_mirror_arguments,
             modern_input_required_rounds_and_keys,
             modern_panicking_handler_is_internal_error,
+            tasks_extension_is_advertised,
+            tasks_a_slow_call_becomes_a_task,
+            tasks_need_the_extension,
+            tasks_errors_settle_completed_or_failed,
+            tasks_cancel_settles_cancelled,
+            tasks_input_comes_through_update,
+            tasks_mrtr_rounds_come_before_the_task,
+            tasks_are_bound_to_their_principal,
+            tasks_are_capped_per_client,
+            tasks_expire_after_their_ttl,
+            tasks_mcp_name_is_the_task_id,
+            tasks_removed_methods_are_not_found,
+            tasks_notifications_come_through_listen,
+            tasks_session_era_calls_get_results,
         }
     };
 }

@@ -160,15 +160,15 @@ pub(crate) fn unshared_state_key() {
 
 /// Logs, at `warn`, that a call that could have become a task went on as an ordinary call
 /// because no task could be created (`why`: a cap, or the store).
-pub(crate) fn task_refused(why: &crate::protocol::jsonrpc::RpcError) {
+pub(crate) fn task_refused(why: &str) {
     #[cfg(feature = "tracing")]
-    tracing::warn!("a call went on without becoming a task: {}", why.message);
+    tracing::warn!("a call went on without becoming a task: {why}");
     #[cfg(not(feature = "tracing"))]
     let _ = why;
 }
 
 /// Logs, at `error`, that a task's outcome could not be written to its record.
-pub(crate) fn task_unrecorded(task: &str, why: &crate::session::StoreError) {
+pub(crate) fn task_unrecorded(task: &str, why: &str) {
     #[cfg(feature = "tracing")]
     tracing::error!(task, "a task's outcome could not be recorded: {why}");
     #[cfg(not(feature = "tracing"))]

@@ -131,7 +131,7 @@ pub(crate) fn may_become_task(
             }
             // No place for another task: an optional one goes on as an ordinary call.
             Err(why) if support == TaskSupport::Optional => {
-                crate::telemetry::task_refused(&why);
+                crate::telemetry::task_refused(&why.message);
                 inner.await
             }
             Err(why) => jsonrpc::error_bytes(Some(&request), &why),
@@ -225,7 +225,7 @@ async fn run(core: Arc<Core>, link: Arc<TaskLink>, inner: BoxFuture<Bytes>) {
         message = inner => outcome_of(&message),
     };
     if let Err(why) = link.change(&outcome).await {
-        crate::telemetry::task_unrecorded(link.id(), &why);
+        crate::telemetry::task_unrecorded(link.id(), &why.to_string());
     }
     core.tasks.end(link.id());
 }
