@@ -695,6 +695,9 @@ fn tools(state: Arc<State>) -> McpServerBuilder {
                     "finished"
                 }
             })
+            // A task for 2026-07-28 clients that opt in: its cancellation is observable the
+            // same way (the cluster tests cancel one through the other replica).
+            .task_support(TaskSupport::Optional)
             .description("Sends one log message, then runs for 30 s unless cancelled"),
         )
         .tool(

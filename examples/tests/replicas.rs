@@ -288,6 +288,172 @@ mod cluster {
         assert_eq!(text_of(&sum), "5");
     }
 
+    /// A 2026-07-28 request declaring the tasks extension (and elicitation), with the headers
+    /// a conforming client sends; its JSON-RPC answer.
+    async fn modern(t: &Target, method: &str, mut params: Value, name: &str) -> Value {
+        if let Some(params) = params.as_object_mut() {
+            params.insert(
+                "_meta".into(),
+                json!({
+                    "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                    "io.modelcontextprotocol/clientCapabilities":
+                        {"elicitation": {}, "extensions": {"io.modelcontextprotocol/tasks": {}}},
+                }),
+            );
+        }
+        let body = json!({"jsonrpc": "2.0", "id": next_id(), "method": method, "params": params});
+        let mut builder = t
+            .post(&body)
+            .header("mcp-method", method)
+            .header("mcp-name", name);
+        if let Some(headers) = builder.headers_mut() {
+            headers.insert(
+                "mcp-protocol-version",
+                http::HeaderValue::from_static("2026-07-28"),
+            );
+        }
+        t.send(builder).await.rpc()
+    }
+
+    /// Starts tool `name` as a task on `t`; its id.
+    async fn start_task(t: &Target, name: &str, arguments: Value) -> String {
+        let created = modern(
+            t,
+            "tools/call",
+            json!({"name": name, "arguments": arguments}),
+            name,
+        )
+        .await;
+        assert_eq!(created["result"]["resultType"], "task", "{created}");
+        created["result"]["taskId"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    /// `tasks/get` on `t` until the task's status is one of `statuses` (within `within`).
+    async fn task_until(t: &Target, task: &str, statuses: &[&str], within: Duration) -> Value {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let got = modern(t, "tasks/get", json!({"taskId": task}), task).await;
+            if statuses.contains(&got["result"]["status"].as_str().unwrap_or_default()) {
+                return got["result"].clone();
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "task {task} never reached {statuses:?}: {got}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// A task running on one replica is cancelled through the other: the cancel travels the
+    /// bus, the handler's future is dropped where it runs, and the task settles `cancelled`
+    /// for both.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_task_is_cancelled_through_the_other_replica() {
+        let Some(pair) = tokio::task::spawn_blocking(|| Pair::start(["actix-web", "salvo"]))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+        else {
+            return;
+        };
+        let (a, b) = (pair.direct(0), pair.direct(1));
+        let key = format!("task-cancel-{}", next_id());
+        let task = start_task(&a, "slow", json!({"key": key})).await;
+        let ack = modern(&b, "tasks/cancel", json!({"taskId": task}), &task).await;
+        assert_eq!(ack["result"], json!({"resultType": "complete"}), "{ack}");
+        let settled = task_until(
+            &a,
+            &task,
+            &["cancelled", "completed", "failed"],
+            STEP_TIMEOUT,
+        )
+        .await;
+        assert_eq!(settled["status"], "cancelled", "{settled}");
+        // The handler ran on A: its future was dropped there.
+        let deadline = tokio::time::Instant::now() + STEP_TIMEOUT;
+        loop {
+            let probe = a.connect().await;
+            let dropped = probe.call_tool("was_cancelled", json!({"key": key})).await;
+            if text_of(&dropped) == "true" {
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the handler on the other replica kept running"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// A task running on one replica that asks the client a question is answered through the
+    /// other: the answer travels the bus to the waiting handler, which completes.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_task_is_answered_through_the_other_replica() {
+        let Some(pair) = tokio::task::spawn_blocking(|| Pair::start(["poem", "axum"]))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+        else {
+            return;
+        };
+        let (a, b) = (pair.direct(0), pair.direct(1));
+        let task = start_task(&a, "confirm_delete", json!({"filename": "x.txt"})).await;
+        let asked = task_until(&b, &task, &["input_required"], STEP_TIMEOUT).await;
+        let key = asked["inputRequests"]
+            .as_object()
+            .and_then(|r| r.keys().next().cloned())
+            .unwrap_or_default();
+        let answer = json!({key: {"action": "accept", "content": {"confirm": true}}});
+        let ack = modern(
+            &b,
+            "tasks/update",
+            json!({"taskId": task, "inputResponses": answer}),
+            &task,
+        )
+        .await;
+        assert_eq!(ack["result"], json!({"resultType": "complete"}), "{ack}");
+        let done = task_until(
+            &b,
+            &task,
+            &["completed", "failed", "cancelled"],
+            STEP_TIMEOUT,
+        )
+        .await;
+        assert_eq!(done["status"], "completed", "{done}");
+        assert_eq!(text_of(&done["result"]), "deleted x.txt", "{done}");
+    }
+
+    /// SIGKILL of the replica running a task: the other replica reports it `failed` with a
+    /// JSON-RPC error that says to call again, once the dead replica's renewals have lapsed
+    /// (15 s), instead of `working` for ever.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_task_whose_replica_dies_fails() {
+        let Some(mut pair) = tokio::task::spawn_blocking(|| Pair::start(["axum", "actix-web"]))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+        else {
+            return;
+        };
+        let (a, b) = (pair.direct(0), pair.direct(1));
+        let task = start_task(&a, "slow_compute", json!({"seconds": 120})).await;
+        let working = task_until(&b, &task, &["working"], STEP_TIMEOUT).await;
+        assert_eq!(working["status"], "working");
+        pair.replicas[0].1.signal("KILL");
+        pair.replicas[0].1.kill();
+        let failed = task_until(
+            &b,
+            &task,
+            &["failed", "completed", "cancelled"],
+            Duration::from_secs(30),
+        )
+        .await;
+        assert_eq!(failed["status"], "failed", "{failed}");
+        assert_eq!(failed["error"]["code"], -32603, "{failed}");
+        let message = failed["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.contains("call the tool again"), "{failed}");
+    }
+
     /// A rolling restart (each replica stopped with SIGTERM and started again, one after the
     /// other, behind the proxy) loses no session.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

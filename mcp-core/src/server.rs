@@ -482,8 +482,12 @@ impl McpServerBuilder {
                 handshake_ttl: self.config.handshake_ttl,
                 replay_events: self.config.replay.events,
                 replay_bytes: self.config.replay.bytes,
+                max_tasks: self.config.max_tasks,
             };
             self.store = Some(cluster.session_store(&settings));
+            if self.task_store.is_none() {
+                self.task_store = Some(cluster.task_store(&settings));
+            }
             self.log = Some(cluster.event_log(&settings));
         }
         let store = self.store.unwrap_or_else(|| {

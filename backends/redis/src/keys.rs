@@ -9,6 +9,9 @@
 //! | `{p}:{sid}:ev:{k}` | stream | the kept events of SSE stream `k`, entry id `{seq}-1`, fields `d` (data) and `p` (sequence number of the logged event before it) |
 //! | `{p}:sessions` | sorted set | live session ids scored by expiry (ms since the epoch): the cap |
 //! | `{p:sessions}:o:{owner}` | sorted set | with a per-client cap, the session ids of one owner (a principal or a client address); the hash tag is the live set's whole name, so both share a slot |
+//! | `{p}:{tid}:t` | string | a task's record (JSON), expiring at its creation plus its TTL |
+//! | `{p}:tasks` | sorted set | running task ids scored by expiry: the cap on tasks |
+//! | `{p:tasks}:c:{client}` | sorted set | the running task ids of one client (a principal or an address), on the slot of `{p}:tasks` |
 //! | `{p}:b` | channel | the message bus |
 
 /// Builds the keys under one prefix.
@@ -16,6 +19,7 @@
 pub(crate) struct Keys {
     prefix: String,
     live: String,
+    tasks: String,
     channel: String,
 }
 
@@ -24,6 +28,7 @@ impl Keys {
         Self {
             prefix: prefix.to_owned(),
             live: format!("{prefix}:sessions"),
+            tasks: format!("{prefix}:tasks"),
             channel: format!("{prefix}:b"),
         }
     }
@@ -67,6 +72,21 @@ impl Keys {
     /// whole name (which has no braces, so Redis Cluster hashes all of it).
     pub(crate) fn owner(&self, owner: &str) -> String {
         format!("{{{}}}:o:{owner}", self.live)
+    }
+
+    /// A task's record.
+    pub(crate) fn task(&self, tid: &str) -> String {
+        self.session(tid, "t")
+    }
+
+    /// The sorted set of running tasks.
+    pub(crate) fn tasks(&self) -> &str {
+        &self.tasks
+    }
+
+    /// The running tasks of `client`, on the slot of [`tasks`](Self::tasks).
+    pub(crate) fn client_tasks(&self, client: &str) -> String {
+        format!("{{{}}}:c:{client}", self.tasks)
     }
 
     /// The bus channel.

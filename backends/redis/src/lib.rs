@@ -24,17 +24,19 @@ mod bus;
 mod keys;
 mod log;
 mod store;
+mod task;
 
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use mcp_mount::cluster::{Cluster, ClusterSettings, EventLog, MessageBus, SessionStore};
+use mcp_mount::cluster::{Cluster, ClusterSettings, EventLog, MessageBus, SessionStore, TaskStore};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
 pub use bus::RedisBus;
 pub use log::RedisEventLog;
 pub use store::RedisSessionStore;
+pub use task::RedisTaskStore;
 
 use keys::Keys;
 
@@ -369,6 +371,15 @@ impl Cluster for RedisCluster {
 
     fn message_bus(&self) -> Arc<dyn MessageBus> {
         Arc::clone(&self.bus) as Arc<dyn MessageBus>
+    }
+
+    fn task_store(&self, settings: &ClusterSettings) -> Arc<dyn TaskStore> {
+        let (cap, per_client) = settings.max_tasks;
+        Arc::new(RedisTaskStore::from_shared(
+            self.held_to(settings),
+            cap,
+            per_client,
+        ))
     }
 }
 

@@ -17,11 +17,13 @@ use futures_util::StreamExt;
 use mcp_mount::adapter::McpBody;
 use mcp_mount::cluster::{
     EventId, EventLog, MAX_SUBSCRIPTIONS, ReplayError, SessionChange, SessionState, SessionStore,
-    StoreError,
+    StoreError, TaskChange, TaskRecord, TaskStatus, TaskStore,
 };
 use mcp_mount::model::{ElicitParams, LoggingLevel, RequestId};
 use mcp_mount::{McpServer, RequestContext, Tool};
-use mcp_mount_redis::{RedisCluster, RedisEventLog, RedisOptions, RedisSessionStore};
+use mcp_mount_redis::{
+    RedisCluster, RedisEventLog, RedisOptions, RedisSessionStore, RedisTaskStore,
+};
 use serde_json::{Value, json};
 
 // ---------------------------------------------------------------------------------------------
@@ -360,6 +362,75 @@ async fn store_caps_each_owner_across_replicas_and_makes_room_from_its_own_idle_
     // An owner whose sessions ended has its places back.
     assert_eq!(one.remove(&a2_id).await, Ok(true));
     assert_eq!(one.create(owned("principal:a")).await, Ok(None));
+}
+
+fn task(client: &str) -> TaskRecord {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).unwrap_or_else(|e| panic!("{e}"));
+    let id: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let mut record = TaskRecord::new(id, Duration::from_secs(60), Duration::from_millis(500));
+    record.client = Some(client.into());
+    record
+}
+
+#[tokio::test]
+async fn tasks_are_shared_capped_and_changed_without_losing_a_write() {
+    let redis = redis_or_skip!();
+    let options = options();
+    let connect = || RedisTaskStore::connect(&redis.url, options.clone(), 3, 2);
+    let (one, two) = (
+        connect().await.unwrap_or_else(|e| panic!("{e}")),
+        connect().await.unwrap_or_else(|e| panic!("{e}")),
+    );
+    let (a1, a2, b1) = (task("a"), task("a"), task("b"));
+    let (a1_id, a2_id) = (a1.id.clone(), a2.id.clone());
+    assert_eq!(one.create(a1).await, Ok(()));
+    assert_eq!(two.create(a2).await, Ok(()));
+    assert_eq!(
+        one.create(task("a")).await,
+        Err(StoreError::OwnerFull { limit: 2 })
+    );
+    assert_eq!(two.create(b1).await, Ok(()));
+    assert_eq!(one.create(task("c")).await, Err(StoreError::Full));
+    // Read on the other replica at once.
+    assert_eq!(
+        two.get(&a1_id).await.ok().flatten().map(|t| t.status),
+        Some(TaskStatus::Working)
+    );
+    // Concurrent changes from both replicas all land (compare-and-set).
+    let asks = (0..8).map(|n| {
+        let store = if n % 2 == 0 { one.clone() } else { two.clone() };
+        let id = a1_id.clone();
+        async move {
+            let change = TaskChange::Ask {
+                key: format!("k{n}"),
+                request: json!({"method": "elicitation/create"}),
+            };
+            store.change(&id, &change).await
+        }
+    });
+    for changed in futures_util::future::join_all(asks).await {
+        assert!(changed.is_ok_and(|t| t.is_some()));
+    }
+    let asked = one.get(&a1_id).await.ok().flatten();
+    assert_eq!(
+        asked.map(|t| t.input_requests.len()),
+        Some(8),
+        "no write lost"
+    );
+    // An ended task frees its place under the caps and no longer changes.
+    let done = two
+        .change(&a2_id, &TaskChange::Complete(json!({"content": []})))
+        .await;
+    assert!(done.is_ok_and(|t| t.is_some_and(|t| t.status == TaskStatus::Completed)));
+    assert_eq!(one.create(task("a")).await, Ok(()));
+    let after = one
+        .change(&a2_id, &TaskChange::Cancel("late".into()))
+        .await
+        .ok()
+        .flatten();
+    assert_eq!(after.map(|t| t.status), Some(TaskStatus::Completed));
+    assert_eq!(one.get("no-such-task").await, Ok(None));
 }
 
 #[tokio::test]

@@ -222,6 +222,16 @@ pub(crate) fn deliver(core: &Arc<Core>, message: BusMessage) {
         BusMessage::Change(event) => {
             core.changes.publish(&event);
         }
+        BusMessage::TaskInput { task, responses } => {
+            if let Some(link) = core.tasks.running(&task) {
+                link.answer(responses);
+            }
+        }
+        BusMessage::TaskCancel { task } => {
+            if let Some(link) = core.tasks.running(&task) {
+                link.cancel.cancel();
+            }
+        }
         #[cfg(feature = "http-sse")]
         BusMessage::HttpSseMessage {
             session,

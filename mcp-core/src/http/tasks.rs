@@ -24,8 +24,12 @@ use crate::http::core::Core;
 use crate::protocol::jsonrpc::{
     self, INVALID_PARAMS, MISSING_REQUIRED_CLIENT_CAPABILITY, RpcError, SERVER_ERROR,
 };
-use crate::session::StoreError;
-use crate::session::task::{TASKS_EXTENSION, TaskChange, TaskLink, TaskRecord, TaskStatus, now_ms};
+use crate::session::task::{TASKS_EXTENSION, TaskChange, TaskLink, TaskRecord, now_ms};
+use crate::session::{BusMessage, KEEP_EVERY, StoreError};
+
+/// How long a task's replica may go without renewing it (three renewals, as for streams)
+/// before the task is reported failed, its replica gone.
+const RUNNER_TIMEOUT_MS: u64 = 3 * 5_000;
 
 /// Whether the request's capabilities opt into the extension.
 pub(crate) fn opted_in(capabilities: &Value) -> bool {
@@ -164,23 +168,14 @@ async fn start(
 ) -> Result<(Arc<TaskLink>, TaskRecord), RpcError> {
     let id = crate::session::state::new_session_id()
         .map_err(|e| RpcError::internal(format!("no randomness for a task id: {e}")))?;
-    let now = now_ms();
-    let record = TaskRecord {
-        id: id.clone(),
-        owner: principal,
-        client,
-        status: TaskStatus::Working,
-        status_message: None,
-        created_at: now,
-        last_updated_at: now,
-        ttl_ms: u64::try_from(core.config.task_ttl.as_millis()).unwrap_or(u64::MAX),
-        poll_interval_ms: u64::try_from(core.config.task_poll_interval.as_millis())
-            .unwrap_or(u64::MAX)
-            .max(1),
-        input_requests: Map::new(),
-        result: None,
-        error: None,
-    };
+    let mut record = TaskRecord::new(
+        id.clone(),
+        core.config.task_ttl,
+        core.config.task_poll_interval,
+    );
+    record.owner = principal;
+    record.client = client;
+    record.runner_until = Some(record.created_at.saturating_add(RUNNER_TIMEOUT_MS));
     core.tasks
         .store
         .create(record.clone())
@@ -207,6 +202,7 @@ async fn start(
         id,
         Arc::clone(&core.tasks.store),
         core.changes.sender(),
+        Arc::clone(&core.engine.bus),
         cancel,
     ));
     // Set before the handler is polled again: its questions go through the task from now on.
@@ -217,12 +213,26 @@ async fn start(
 
 /// Runs a task's handler to its end and records the outcome.
 async fn run(core: Arc<Core>, link: Arc<TaskLink>, inner: BoxFuture<Bytes>) {
-    let ttl = core.config.task_ttl;
-    let outcome = tokio::select! {
-        biased;
-        () = link.cancel.cancelled() => TaskChange::Cancel("cancelled by the client".into()),
-        () = tokio::time::sleep(ttl) => TaskChange::Cancel("the task's TTL elapsed".into()),
-        message = inner => outcome_of(&message),
+    let ttl = tokio::time::sleep(core.config.task_ttl);
+    tokio::pin!(ttl);
+    let mut inner = inner;
+    // The record learns that this replica still runs the task; one that stops renewing it
+    // (a replica that died) leaves a task that `tasks/get` reports failed.
+    let mut keep = tokio::time::interval_at(tokio::time::Instant::now() + KEEP_EVERY, KEEP_EVERY);
+    let outcome = loop {
+        tokio::select! {
+            biased;
+            () = link.cancel.cancelled() => {
+                break TaskChange::Cancel("cancelled by the client".into());
+            }
+            () = &mut ttl => break TaskChange::Cancel("the task's TTL elapsed".into()),
+            message = &mut inner => break outcome_of(&message),
+            _ = keep.tick() => {
+                let until = now_ms().saturating_add(RUNNER_TIMEOUT_MS);
+                // A store away now is retried at the next tick.
+                let _ = link.change(&TaskChange::Keep(until)).await;
+            }
+        }
     };
     if let Err(why) = link.change(&outcome).await {
         crate::telemetry::task_unrecorded(link.id(), &why.to_string());
@@ -309,6 +319,21 @@ pub(crate) async fn method(
         .map_err(unavailable)?
         .filter(|record| record.owner == principal)
         .ok_or_else(unknown)?;
+    let record = if record.abandoned(now_ms()) {
+        let lost = TaskChange::Fail(json!({
+            "code": jsonrpc::INTERNAL_ERROR,
+            "message": "Internal error: the server instance running this task stopped before \
+                        it finished; call the tool again",
+        }));
+        core.tasks
+            .store
+            .change(&task_id, &lost)
+            .await
+            .map_err(unavailable)?
+            .ok_or_else(unknown)?
+    } else {
+        record
+    };
     let mut result = match method {
         "tasks/get" => record.to_wire(true),
         "tasks/update" => {
@@ -322,13 +347,27 @@ pub(crate) async fn method(
                     ));
                 }
             };
-            if let Some(link) = core.tasks.running(&task_id) {
-                let answered = link.answer(responses);
-                if !answered.is_empty() {
-                    // Recorded before the ack, so the next tasks/get shows what is left.
-                    link.change(&TaskChange::Answered(answered))
-                        .await
-                        .map_err(unavailable)?;
+            // Only answers to questions still open count; the rest are ignored.
+            let responses: Map<String, Value> = responses
+                .into_iter()
+                .filter(|(key, _)| record.input_requests.contains_key(key))
+                .collect();
+            if !responses.is_empty() {
+                let answered: Vec<String> = responses.keys().cloned().collect();
+                // Recorded before the ack, so the next tasks/get shows what is left.
+                core.tasks
+                    .store
+                    .change(&task_id, &TaskChange::Answered(answered))
+                    .await
+                    .map_err(unavailable)?;
+                match core.tasks.running(&task_id) {
+                    Some(link) => {
+                        link.answer(responses);
+                    }
+                    None => core.engine.bus.send(BusMessage::TaskInput {
+                        task: task_id.clone(),
+                        responses,
+                    }),
                 }
             }
             Map::new()
@@ -336,8 +375,7 @@ pub(crate) async fn method(
         _ => {
             match core.tasks.running(&task_id) {
                 Some(link) => link.cancel.cancel(),
-                // Not running here: an ended task stays as it is; one whose runner is gone is
-                // marked cancelled.
+                // Running elsewhere: recorded here, and its replica cancels the handler.
                 None if !record.status.is_terminal() => {
                     core.tasks
                         .store
@@ -347,7 +385,11 @@ pub(crate) async fn method(
                         )
                         .await
                         .map_err(unavailable)?;
+                    core.engine.bus.send(BusMessage::TaskCancel {
+                        task: task_id.clone(),
+                    });
                 }
+                // An ended task stays as it is.
                 None => {}
             }
             Map::new()

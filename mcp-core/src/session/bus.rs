@@ -47,6 +47,18 @@ pub enum BusMessage {
     },
     /// Something changed that listening streams on every replica should hear of.
     Change(ChangeEvent),
+    /// `tasks/update` answered questions of task `task`, which runs elsewhere.
+    TaskInput {
+        /// The task.
+        task: String,
+        /// The answers, by `inputRequests` key.
+        responses: serde_json::Map<String, serde_json::Value>,
+    },
+    /// `tasks/cancel` for task `task`, which runs elsewhere.
+    TaskCancel {
+        /// The task.
+        task: String,
+    },
     /// A message an HTTP+SSE client POSTed to `/messages` on a replica other than the one
     /// holding its `/sse` stream, where it is handled. The host's request extensions do not
     /// cross replicas; the method, URI and headers do.

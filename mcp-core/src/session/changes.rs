@@ -111,6 +111,10 @@ impl Changes {
     pub(crate) fn publish(&self, event: &ChangeEvent) -> usize {
         // No listen stream open is not an error.
         let _ = self.events.send(event.clone());
+        if let ChangeEvent::Task(_) = event {
+            // For listen streams only (the tasks extension is 2026-07-28's).
+            return 0;
+        }
         let message = match event {
             ChangeEvent::ResourceUpdated(uri) => {
                 #[derive(serde::Serialize)]

@@ -49,6 +49,9 @@ pub struct ClusterSettings {
     pub replay_events: usize,
     /// Bytes kept for `Last-Event-ID`.
     pub replay_bytes: usize,
+    /// The most running tasks in all, and per client
+    /// ([`max_tasks`](crate::McpServerBuilder::max_tasks)).
+    pub max_tasks: (usize, usize),
 }
 
 /// Everything replicas of one service share, from one backend: the session store, the event
@@ -62,4 +65,6 @@ pub trait Cluster: Send + Sync + 'static {
     fn event_log(&self, settings: &ClusterSettings) -> std::sync::Arc<dyn EventLog>;
     /// How this replica reaches the others.
     fn message_bus(&self) -> std::sync::Arc<dyn MessageBus>;
+    /// Where task records live, holding to `settings`' caps on tasks.
+    fn task_store(&self, settings: &ClusterSettings) -> std::sync::Arc<dyn TaskStore>;
 }

@@ -17,6 +17,7 @@ use tokio_util::sync::CancellationToken;
 
 use tokio::sync::broadcast;
 
+use crate::session::bus::{BusMessage, MessageBus};
 use crate::session::changes::ChangeEvent;
 use crate::session::store::StoreError;
 
@@ -76,6 +77,11 @@ pub struct TaskRecord {
     pub result: Option<Value>,
     /// The JSON-RPC error, once failed.
     pub error: Option<Value>,
+    /// Until when (ms since the epoch) the replica running the task is known to be alive:
+    /// it renews this every [`KEEP_EVERY`](crate::cluster::KEEP_EVERY). A task not ended past
+    /// it lost its replica, and is reported failed.
+    #[serde(default)]
+    pub runner_until: Option<u64>,
 }
 
 /// One change to a task, applied atomically by the store ([`TaskRecord::apply`]).
@@ -97,12 +103,41 @@ pub enum TaskChange {
     Fail(Value),
     /// The task was cancelled.
     Cancel(String),
+    /// The replica running the task is alive until then (ms since the epoch).
+    Keep(u64),
 }
 
 impl TaskRecord {
+    /// A new running task `id`, created now, kept `ttl` and polled every `poll_interval`;
+    /// no owner, no client.
+    pub fn new(id: String, ttl: Duration, poll_interval: Duration) -> Self {
+        let now = now_ms();
+        let ms = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+        Self {
+            id,
+            owner: None,
+            client: None,
+            status: TaskStatus::Working,
+            status_message: None,
+            created_at: now,
+            last_updated_at: now,
+            ttl_ms: ms(ttl).max(1),
+            poll_interval_ms: ms(poll_interval).max(1),
+            input_requests: Map::new(),
+            result: None,
+            error: None,
+            runner_until: None,
+        }
+    }
+
     /// Applies `change` at `now` (ms since the epoch); an ended task does not change.
     pub fn apply(&mut self, change: &TaskChange, now: u64) {
         if self.status.is_terminal() {
+            return;
+        }
+        if let TaskChange::Keep(until) = change {
+            // A heartbeat, not an update the client sees.
+            self.runner_until = Some(*until);
             return;
         }
         match change {
@@ -140,8 +175,14 @@ impl TaskRecord {
                 self.status = TaskStatus::Cancelled;
                 self.status_message = Some(why.clone());
             }
+            TaskChange::Keep(_) => {}
         }
         self.last_updated_at = now.max(self.last_updated_at);
+    }
+
+    /// Whether the task has not ended but its replica stopped renewing it by `now`.
+    pub fn abandoned(&self, now: u64) -> bool {
+        !self.status.is_terminal() && self.runner_until.is_some_and(|until| until < now)
     }
 
     /// Whether the task is past its TTL at `now`.
@@ -337,6 +378,7 @@ pub(crate) struct TaskLink {
     id: String,
     store: Arc<dyn TaskStore>,
     events: broadcast::Sender<ChangeEvent>,
+    bus: Arc<dyn MessageBus>,
     /// Fires on `tasks/cancel` (and at the TTL): the handler's cancellation.
     pub(crate) cancel: CancellationToken,
     /// Questions waiting for an answer, by key.
@@ -358,12 +400,14 @@ impl TaskLink {
         id: String,
         store: Arc<dyn TaskStore>,
         events: broadcast::Sender<ChangeEvent>,
+        bus: Arc<dyn MessageBus>,
         cancel: CancellationToken,
     ) -> Self {
         Self {
             id,
             store,
             events,
+            bus,
             cancel,
             pending: Mutex::new(HashMap::new()),
             next: AtomicUsize::new(0),
@@ -378,8 +422,12 @@ impl TaskLink {
     /// Records `change` and tells `notifications/tasks` listeners.
     pub(crate) async fn change(&self, change: &TaskChange) -> Result<(), StoreError> {
         self.store.change(&self.id, change).await?;
-        // No listen stream open is not an error.
-        let _ = self.events.send(ChangeEvent::Task(self.id.clone()));
+        if !matches!(change, TaskChange::Keep(_)) {
+            // Listen streams here and on the other replicas; none open is not an error.
+            let event = ChangeEvent::Task(self.id.clone());
+            let _ = self.events.send(event.clone());
+            self.bus.send(BusMessage::Change(event));
+        }
         Ok(())
     }
 
@@ -497,6 +545,7 @@ mod tests {
             input_requests: Map::new(),
             result: None,
             error: None,
+            runner_until: None,
         }
     }
 
