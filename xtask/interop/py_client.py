@@ -7,7 +7,8 @@ Works with `mcp` 2.x and 1.x (the xtask runs it from the `.interop/py-mcp2` and
 (`mcp.client.sse.sse_client`) against URL as given (the xtask passes `{URL}/sse`).
 `--transport modern` and `--transport auto` (mcp 2.x only) use the high-level `mcp.Client`
 pinned to the stateless 2026-07-28 era, or probing for it (`server/discover`) as it does by
-default; both must end up on 2026-07-28, and add an MRTR elicitation round trip.
+default; both must end up on 2026-07-28, and add an MRTR elicitation round trip and a task
+(the tasks extension, driven through mcp 2.x's client-extension API: `tasks_extension`).
 
 Each step prints `PASS step` or `FAIL step: reason`; steps after a failed connect are
 reported as failures too, never skipped silently. Exits 1 if any step failed.
@@ -21,7 +22,7 @@ import traceback
 
 STEP_TIMEOUT = 8.0  # seconds; 6 steps fit in the 60 s after which the xtask kills the script
 STEPS = ["initialize", "list_tools", "call_tool", "read_resource", "get_prompt", "progress"]
-MODERN_STEPS = ["connect", "list_tools", "call_tool", "read_resource", "get_prompt", "progress", "elicitation"]
+MODERN_STEPS = ["connect", "list_tools", "call_tool", "read_resource", "get_prompt", "progress", "elicitation", "task"]
 MODERN_VERSION = "2026-07-28"
 
 MCP_VERSION = importlib.metadata.version("mcp")
@@ -152,6 +153,63 @@ async def step(report, name, check):
         report.passed(name, note or "")
 
 
+TASKS_EXTENSION = "io.modelcontextprotocol/tasks"
+
+
+def tasks_extension(seen):
+    """The tasks extension as a 2.x client extension: a `resultType: "task"` answer to
+    `tools/call` is resolved by polling `tasks/get` until the task ends (mcp 2.3 has no tasks
+    client of its own; its extension API is enough). `seen` collects the task ids."""
+    from typing import Any, ClassVar, Literal
+
+    import mcp_types
+    from mcp import types
+    from mcp.client.extension import ClientExtension, ResultClaim
+    from pydantic import ConfigDict, Field
+
+    class CreateTaskResult(mcp_types.Result):
+        model_config = ConfigDict(extra="allow", populate_by_name=True)
+        result_type: Literal["task"] = Field(alias="resultType")
+        task_id: str = Field(alias="taskId")
+        status: str
+        poll_interval_ms: int | None = Field(default=None, alias="pollIntervalMs")
+
+    class TaskParams(types.RequestParams):
+        model_config = ConfigDict(extra="allow", populate_by_name=True)
+        task_id: str = Field(alias="taskId")
+
+    class GetTask(types.Request[TaskParams, Literal["tasks/get"]]):
+        method: Literal["tasks/get"] = "tasks/get"
+        params: TaskParams
+        name_param: ClassVar[str | None] = "taskId"
+
+    class DetailedTask(mcp_types.Result):
+        model_config = ConfigDict(extra="allow", populate_by_name=True)
+        task_id: str = Field(alias="taskId")
+        status: str
+        result: dict[str, Any] | None = None
+        error: dict[str, Any] | None = None
+
+    async def resolve(created, ctx):
+        seen.append(created.task_id)
+        for _ in range(100):
+            task = await ctx.session.send_request(GetTask(params=TaskParams(task_id=created.task_id)), DetailedTask)
+            if task.status in ("completed", "failed", "cancelled"):
+                break
+            await asyncio.sleep(min(created.poll_interval_ms or 500, 1000) / 1000)
+        if task.status != "completed":
+            raise RuntimeError(f"task {task.task_id} ended {task.status}: {task.error}")
+        return types.CallToolResult.model_validate(task.result)
+
+    class Tasks(ClientExtension):
+        identifier = TASKS_EXTENSION
+
+        def claims(self):
+            return [ResultClaim(result_type="task", model=CreateTaskResult, resolve=resolve)]
+
+    return Tasks()
+
+
 async def run_modern(url, mode, report):
     """The high-level 2.x `Client` on the stateless 2026-07-28 era (pinned, or found by probing)."""
     from mcp import Client, types
@@ -163,7 +221,9 @@ async def run_modern(url, mode, report):
         return types.ElicitResult(action="accept", content={"username": "interop", "email": "interop@example.com"})
 
     client_mode = MODERN_VERSION if mode == "modern" else "auto"
-    async with Client(url, mode=client_mode, elicitation_callback=on_elicit) as client:
+    tasks = []
+    extensions = [tasks_extension(tasks)]
+    async with Client(url, mode=client_mode, elicitation_callback=on_elicit, extensions=extensions) as client:
 
         async def connect():
             version = client.protocol_version
@@ -183,8 +243,17 @@ async def run_modern(url, mode, report):
                 raise ValueError(f"isError {result.is_error}, callback asked {asked}, text {text!r}")
             return f"input_required answered through the callback ({asked[0]!r}): {text!r}"
 
+        async def task():
+            # Two seconds of work: past the server's threshold, so the answer is a task.
+            result = await client.call_tool("slow_compute", {"seconds": 2, "label": "interop"})
+            text = text_of(result.content)
+            if result.is_error or len(tasks) != 1 or text != "computed interop in 2 s":
+                raise ValueError(f"isError {result.is_error}, tasks {tasks}, text {text!r}")
+            return f"a task ({tasks[0]}) polled with tasks/get to its result {text!r}"
+
         await shared_steps(client, report)
         await step(report, "elicitation", elicitation)
+        await step(report, "task", task)
 
 
 async def run(url, transport, report):
