@@ -429,6 +429,16 @@ fn task_tools(builder: McpServerBuilder) -> McpServerBuilder {
             .description("Asks two questions at once, as a task"),
         )
         .tool(
+            Tool::new("task_with_progress", |ctx: RequestContext| async move {
+                ctx.run_as_task().await;
+                ctx.progress(1.0, Some(2.0), Some("half way")).await;
+                tokio::time::sleep(Duration::from_millis(800)).await;
+                "done"
+            })
+            .task_support(TaskSupport::Optional)
+            .description("A task that reports progress half way, then finishes"),
+        )
+        .tool(
             Tool::new("test_tool_with_task", |ctx: RequestContext| async move {
                 // Gathered synchronously (an MRTR round), then the work runs as a task.
                 let name = match ctx

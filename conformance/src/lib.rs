@@ -410,6 +410,7 @@ macro_rules! __for_each_case {
             tasks_mcp_name_is_the_task_id,
             tasks_removed_methods_are_not_found,
             tasks_notifications_come_through_listen,
+            tasks_progress_is_the_status_message,
             tasks_session_era_calls_get_results,
         }
     };

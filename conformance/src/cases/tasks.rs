@@ -558,6 +558,31 @@ pub async fn tasks_notifications_come_through_listen(t: &Target) {
     }
 }
 
+/// Progress a task's handler reports is the task's `statusMessage` while it works (a task
+/// has no stream for `notifications/progress`).
+pub async fn tasks_progress_is_the_status_message(t: &Target) {
+    let id = created(&call(t, "task_with_progress", json!({}), &with_tasks()).await);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let got = task_request(t, "get", &id, json!({}), None).await["result"].clone();
+        if got["statusMessage"] == "half way" {
+            assert_eq!(got["status"], "working", "{got}");
+            break;
+        }
+        assert_ne!(
+            got["status"], "completed",
+            "the progress never showed: {got}"
+        );
+        assert!(
+            Instant::now() < deadline,
+            "the progress never showed: {got}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let done = until(t, &id, &["completed", "failed", "cancelled"]).await;
+    assert_eq!(done["result"]["content"][0]["text"], "done", "{done}");
+}
+
 /// A session-era (2025-11-25) client calling a task-supporting tool gets its result, as any
 /// call: tasks are the 2026-07-28 extension's.
 pub async fn tasks_session_era_calls_get_results(t: &Target) {

@@ -298,7 +298,24 @@ impl RequestContext {
     /// Sends `notifications/progress` on this request's stream, if the client asked for progress.
     ///
     /// `progress` should increase with each call. Returns whether a notification was queued.
+    ///
+    /// In a call that became a task ([`run_as_task`](Self::run_as_task)), which has no stream,
+    /// it sets the task's `statusMessage` instead (`message`, else "`progress` of `total`"),
+    /// shown by `tasks/get` and `notifications/tasks`.
     pub async fn progress(&self, progress: f64, total: Option<f64>, message: Option<&str>) -> bool {
+        if let Some(task) = self.inner.modern.as_ref().and_then(|m| m.task.get()) {
+            // A task has no stream for notifications: its progress is its status message,
+            // which tasks/get and notifications/tasks show.
+            let status = match (message, total) {
+                (Some(message), _) => message.to_owned(),
+                (None, Some(total)) => format!("{progress} of {total}"),
+                (None, None) => format!("{progress}"),
+            };
+            return task
+                .change(&crate::session::TaskChange::Progress(status))
+                .await
+                .is_ok();
+        }
         let Some(token) = &self.inner.progress_token else {
             return false;
         };

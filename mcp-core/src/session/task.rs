@@ -105,6 +105,8 @@ pub enum TaskChange {
     Cancel(String),
     /// The replica running the task is alive until then (ms since the epoch).
     Keep(u64),
+    /// The handler reported progress: the status message of a working task.
+    Progress(String),
 }
 
 impl TaskRecord {
@@ -174,6 +176,11 @@ impl TaskRecord {
                 self.input_requests.clear();
                 self.status = TaskStatus::Cancelled;
                 self.status_message = Some(why.clone());
+            }
+            TaskChange::Progress(message) => {
+                if self.status == TaskStatus::Working {
+                    self.status_message = Some(message.clone());
+                }
             }
             TaskChange::Keep(_) => {}
         }
