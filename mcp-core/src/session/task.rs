@@ -299,7 +299,8 @@ pub trait TaskStore: Send + Sync + fmt::Debug + 'static {
     -> Result<Option<TaskRecord>, StoreError>;
 }
 
-/// Task records in memory, with their TTL and caps.
+/// Task records in memory, with their TTL and caps. At most twice the cap of records are
+/// kept: past that, the ended tasks that changed longest ago are forgotten before their TTL.
 #[derive(Debug)]
 pub struct InMemoryTaskStore {
     tasks: Mutex<HashMap<String, TaskRecord>>,
@@ -329,7 +330,21 @@ impl TaskStore for InMemoryTaskStore {
         let now = now_ms();
         let mut tasks = self.lock();
         tasks.retain(|_, task| !task.expired(now));
-        // Ended tasks are kept for their TTL but count against no cap.
+        // Ended tasks are kept for their TTL but count against no cap; so that short tasks
+        // started one after the other cannot grow the map without bound, past twice the cap
+        // the ended ones that changed longest ago make room.
+        if tasks.len() >= self.cap.saturating_mul(2) {
+            let mut ended: Vec<(u64, String)> = tasks
+                .values()
+                .filter(|task| task.status.is_terminal())
+                .map(|task| (task.last_updated_at, task.id.clone()))
+                .collect();
+            ended.sort_unstable();
+            let excess = tasks.len() + 1 - self.cap.saturating_mul(2);
+            for (_, id) in ended.into_iter().take(excess.max(self.cap / 2)) {
+                tasks.remove(&id);
+            }
+        }
         let live = |task: &&TaskRecord| !task.status.is_terminal();
         if tasks.values().filter(live).count() >= self.cap {
             return Err(StoreError::Full);
@@ -604,5 +619,25 @@ mod tests {
         assert_eq!(store.create(a3).await, Ok(()));
         let read = store.get(&a1_id).await.ok().flatten();
         assert_eq!(read.map(|t| t.status), Some(TaskStatus::Completed));
+    }
+
+    #[tokio::test]
+    async fn ended_tasks_cannot_grow_the_store_without_bound() {
+        let store = InMemoryTaskStore::new(2, 2);
+        let mut first = None;
+        for n in 0..20 {
+            let mut task = record("a");
+            task.id = format!("t{n}");
+            first.get_or_insert_with(|| task.id.clone());
+            assert_eq!(store.create(task).await, Ok(()), "task {n}");
+            let done = store
+                .change(&format!("t{n}"), &TaskChange::Complete(json!({})))
+                .await;
+            assert!(done.is_ok_and(|t| t.is_some()));
+            assert!(store.lock().len() <= 4, "at most twice the cap is kept");
+        }
+        let first = first.unwrap_or_default();
+        assert_eq!(store.get(&first).await, Ok(None), "the oldest ended one made room");
+        assert!(store.get("t19").await.is_ok_and(|t| t.is_some()));
     }
 }
