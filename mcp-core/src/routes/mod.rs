@@ -32,6 +32,8 @@
 //!   if that is taken too. Header parameters named `Accept`, `Content-Type` and
 //!   `Authorization` (which OpenAPI says to ignore) and those [forwarded](RouteTools::forward_headers)
 //!   from the caller are not arguments.
+//!   A body's required properties are required unless the body is explicitly optional
+//!   (`required: false`; generators often leave `required` out of bodies they need).
 //! - **Output schema**: when every 2xx answer the operation documents is a JSON object, its
 //!   schema; results then carry `structuredContent`.
 //! - **Annotations**: `GET`/`HEAD`/`OPTIONS` are read-only; `PUT` and `DELETE` idempotent;
@@ -115,6 +117,57 @@ where
         }
     }
     FnHost(f)
+}
+
+/// Collects an answer's body for [`HostApp::call`]: at most `max_body` bytes, an error past
+/// that or when the body fails.
+///
+/// # Errors
+///
+/// A body larger than `max_body`, or one whose stream fails.
+pub async fn collect_body<B>(max_body: usize, body: B) -> Result<Bytes, HostError>
+where
+    B: http_body::Body<Data = Bytes>,
+    B::Error: fmt::Display,
+{
+    let mut body = std::pin::pin!(body);
+    let mut collected = bytes::BytesMut::new();
+    while let Some(frame) = std::future::poll_fn(|cx| body.as_mut().poll_frame(cx)).await {
+        let frame = frame.map_err(|e| HostError::new(format!("reading the answer failed: {e}")))?;
+        if let Ok(data) = frame.into_data() {
+            if collected.len() + data.len() > max_body {
+                return Err(HostError::new(format!(
+                    "the answer is larger than {max_body} bytes (RouteTools::max_response_body)"
+                )));
+            }
+            collected.extend_from_slice(&data);
+        }
+    }
+    Ok(collected.freeze())
+}
+
+/// Like [`collect_body`], for a body given as a stream of chunks.
+///
+/// # Errors
+///
+/// A body larger than `max_body`, or one whose stream fails.
+pub async fn collect_body_stream<S, E>(max_body: usize, body: S) -> Result<Bytes, HostError>
+where
+    S: futures_core::Stream<Item = Result<Bytes, E>>,
+    E: fmt::Display,
+{
+    let mut body = std::pin::pin!(body);
+    let mut collected = bytes::BytesMut::new();
+    while let Some(chunk) = std::future::poll_fn(|cx| body.as_mut().poll_next(cx)).await {
+        let chunk = chunk.map_err(|e| HostError::new(format!("reading the answer failed: {e}")))?;
+        if collected.len() + chunk.len() > max_body {
+            return Err(HostError::new(format!(
+                "the answer is larger than {max_body} bytes (RouteTools::max_response_body)"
+            )));
+        }
+        collected.extend_from_slice(&chunk);
+    }
+    Ok(collected.freeze())
 }
 
 /// Why the host app gave no answer (it is gone, the connection failed, the body was too

@@ -215,10 +215,10 @@ fn operation(
     let mut body = None;
     if let Some(raw) = op.get("requestBody") {
         let request_body = deref(doc, raw)?;
-        let required = request_body
-            .get("required")
-            .and_then(Value::as_bool)
-            .unwrap_or(false);
+        // Only an explicit `required: false` makes the body optional: OpenAPI's default is
+        // false, but generators (salvo-oapi among them) leave it out of bodies their handlers
+        // require, and a body the model may leave out would lose its required properties.
+        let required = request_body.get("required") != Some(&Value::Bool(false));
         let content = request_body.get("content").and_then(Value::as_object);
         let pick = content.and_then(|content| {
             let find = |want: &dyn Fn(&str) -> bool| {

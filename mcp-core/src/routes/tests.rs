@@ -55,7 +55,7 @@ fn shop() -> Value {
             "delete": {"responses": {"204": {"description": "gone"}}}
         },
         "/tree": {"post": {"operationId": "plant",
-            "requestBody": {"content": {"application/json": {"schema": {"type": "array", "items": {"$ref": "#/components/schemas/Node"}}}}},
+            "requestBody": {"required": false, "content": {"application/json": {"schema": {"type": "array", "items": {"$ref": "#/components/schemas/Node"}}}}},
             "responses": {"200": {"description": "ok", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Node"}}}}}}},
         "/upload": {"post": {"operationId": "upload",
             "requestBody": {"required": true, "content": {"multipart/form-data": {"schema": {"type": "object"}}}},
@@ -194,6 +194,24 @@ fn parameters_and_body_merge_into_one_schema_with_refs_resolved() {
         json!({"type": "object", "properties": {"limit": {"type": "integer", "description": "At most this many"}}})
     );
     let create = find(&ops, "create_item");
+    // Without `required: false`, the body's required properties are required.
+    let mut unsaid = shop();
+    unsaid["paths"]["/items"]["post"]["requestBody"]
+        .as_object_mut()
+        .unwrap()
+        .remove("required");
+    assert_eq!(
+        find(&ops_of(&unsaid), "create_item").input_schema["required"],
+        json!(["name"])
+    );
+    let mut optional = shop();
+    optional["paths"]["/items"]["post"]["requestBody"]["required"] = json!(false);
+    assert_eq!(
+        find(&ops_of(&optional), "create_item")
+            .input_schema
+            .get("required"),
+        None
+    );
     assert_eq!(
         create.input_schema,
         json!({"type": "object", "required": ["name"], "properties": {
