@@ -396,6 +396,12 @@ macro_rules! __for_each_case {
             modern_param_headers_mirror_arguments,
             modern_input_required_rounds_and_keys,
             modern_panicking_handler_is_internal_error,
+            route_tools_are_listed,
+            route_tools_pass_the_hosts_middleware,
+            route_tools_carry_path_query_and_body,
+            route_tools_disambiguate_colliding_names,
+            route_tools_name_operations_without_an_id,
+            route_tools_report_http_errors,
         }
     };
 }
