@@ -70,6 +70,10 @@ use crate::handler::tool::Tool;
 use crate::protocol::model::CallToolResult;
 
 pub use openapi::{MAX_NAME, OpenApiError};
+
+/// The `_meta` key of a route tool's definition naming its route, `"GET /notes/{id}"`: what
+/// tells a dashboard or a client which tools are the app's own routes.
+pub const ROUTE_META: &str = "mcp-mount/route";
 pub(crate) use openapi::{Operation, Settings};
 
 /// The external mount prefix of the request being served, put in its extensions by the core:
@@ -455,7 +459,11 @@ fn tool(op: Operation, settings: Settings, host: HostHandle) -> Tool {
         }
     })
     .description(op.description.clone())
-    .annotations(op.annotations());
+    .annotations(op.annotations())
+    .meta(Map::from_iter([(
+        ROUTE_META.to_owned(),
+        Value::String(format!("{} {}", op.method, op.path)),
+    )]));
     if let Some(title) = &op.title {
         tool = tool.title(title.clone());
     }

@@ -659,5 +659,6 @@ fn tool_definitions_carry_schema_title_annotations_and_output() {
     assert_eq!(definition["annotations"]["idempotentHint"], false);
     assert_eq!(definition["outputSchema"]["type"], "object");
     assert_eq!(definition["inputSchema"]["required"], json!(["name"]));
+    assert_eq!(definition["_meta"]["mcp-mount/route"], "POST /items");
     let _: Map<String, Value> = definition.as_object().unwrap().clone();
 }
