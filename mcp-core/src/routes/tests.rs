@@ -546,6 +546,17 @@ async fn call_tool(
     headers: HeaderMap,
     prefix: Option<&str>,
 ) -> CallToolResult {
+    call_tool_cancellable(tool, args, headers, prefix, None).await
+}
+
+/// [`call_tool`] with the cancellation token the core gives a cancellable request.
+async fn call_tool_cancellable(
+    tool: &crate::handler::tool::Tool,
+    args: Value,
+    headers: HeaderMap,
+    prefix: Option<&str>,
+    cancel: Option<tokio_util::sync::CancellationToken>,
+) -> CallToolResult {
     let mut parts = Request::new(()).into_parts().0;
     parts.headers = headers;
     if let Some(prefix) = prefix {
@@ -559,7 +570,7 @@ async fn call_tool(
         parts,
         None,
         None,
-        None,
+        cancel,
         Duration::from_secs(1),
     );
     let raw = serde_json::value::to_raw_value(&args).unwrap();
@@ -661,4 +672,43 @@ fn tool_definitions_carry_schema_title_annotations_and_output() {
     assert_eq!(definition["inputSchema"]["required"], json!(["name"]));
     assert_eq!(definition["_meta"]["mcp-mount/route"], "POST /items");
     let _: Map<String, Value> = definition.as_object().unwrap().clone();
+}
+
+#[tokio::test]
+async fn a_cancelled_call_drops_its_inner_request() {
+    struct Dropped(Arc<Mutex<bool>>);
+    impl Drop for Dropped {
+        fn drop(&mut self) {
+            *self.0.lock().unwrap() = true;
+        }
+    }
+    let dropped: Arc<Mutex<bool>> = Arc::default();
+    let flag = Arc::clone(&dropped);
+    let app: Arc<dyn HostApp> = Arc::new(host_fn(move |_req, _max| {
+        let guard = Dropped(Arc::clone(&flag));
+        async move {
+            let _guard = guard;
+            tokio::time::sleep(Duration::from_secs(30)).await;
+            Ok(Response::new(Bytes::new()))
+        }
+    }));
+    let tools = RouteTools::from_openapi(&shop())
+        .unwrap()
+        .tools(&HostHandle::new(app), &[]);
+    let list = tools.iter().find(|t| t.name() == "list_items").unwrap();
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let trigger = cancel.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        trigger.cancel();
+    });
+    let result = tokio::time::timeout(
+        Duration::from_secs(5),
+        call_tool_cancellable(list, json!({}), HeaderMap::new(), None, Some(cancel)),
+    )
+    .await
+    .unwrap();
+    assert!(result.is_error);
+    assert!(format!("{:?}", result.content).contains("cancelled"));
+    assert!(*dropped.lock().unwrap(), "the inner request was dropped");
 }
