@@ -34,8 +34,9 @@ fn encode(value: &str) -> String {
 pub(crate) fn is_under(path: &str, prefix: &str) -> bool {
     let prefix = prefix.trim_end_matches('/');
     if prefix.is_empty() {
-        // Mounted at the root: everything is the mount.
-        return true;
+        // Mounted at the root (as a fallback beside the app's routes): the endpoint itself is
+        // the mount; the app's other routes reach the adapter only when nothing else matched.
+        return path.is_empty() || path == "/";
     }
     path.strip_prefix(prefix)
         .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))

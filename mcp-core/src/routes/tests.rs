@@ -378,6 +378,19 @@ fn filters_by_operation_tag_method_and_path() {
 }
 
 #[test]
+fn calls_into_the_mount_are_recognised() {
+    assert!(call::is_under("/mcp", "/mcp"));
+    assert!(call::is_under("/mcp/tools/x", "/mcp/"));
+    assert!(!call::is_under("/mcpx", "/mcp"));
+    assert!(!call::is_under("/items", "/mcp"));
+    assert!(call::is_under("/", ""), "mounted at the root: its endpoint");
+    assert!(
+        !call::is_under("/items", ""),
+        "mounted at the root: the app's routes are not it"
+    );
+}
+
+#[test]
 fn the_rest_view_is_never_a_tool() {
     let d = doc(json!({
         "/tools": {"get": {"x-mcp-mount": true, "operationId": "listTools", "responses": {}}},
