@@ -412,6 +412,12 @@ macro_rules! __for_each_case {
             tasks_notifications_come_through_listen,
             tasks_progress_is_the_status_message,
             tasks_session_era_calls_get_results,
+            route_tools_are_listed,
+            route_tools_pass_the_hosts_middleware,
+            route_tools_carry_path_query_and_body,
+            route_tools_disambiguate_colliding_names,
+            route_tools_name_operations_without_an_id,
+            route_tools_report_http_errors,
         }
     };
 }

@@ -14,7 +14,20 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// One note.
-#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+///
+/// Besides `JsonSchema` (for the hand-written tools), it derives each framework's OpenAPI
+/// schema trait, for the REST routes each example documents: utoipa (axum, actix-web),
+/// poem-openapi and salvo-oapi.
+#[derive(
+    Clone,
+    Debug,
+    Serialize,
+    Deserialize,
+    JsonSchema,
+    utoipa::ToSchema,
+    poem_openapi::Object,
+    salvo::oapi::ToSchema,
+)]
 pub struct Note {
     /// Its id.
     pub id: u64,
@@ -25,7 +38,16 @@ pub struct Note {
 }
 
 /// A new note, as the REST API and the `add_note` tool take it.
-#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[derive(
+    Clone,
+    Debug,
+    Serialize,
+    Deserialize,
+    JsonSchema,
+    utoipa::ToSchema,
+    poem_openapi::Object,
+    salvo::oapi::ToSchema,
+)]
 pub struct NewNote {
     /// The title.
     pub title: String,
@@ -282,6 +304,20 @@ pub fn notes_builder(notes: &Notes) -> McpServerBuilder {
             })
             .description("Adds a note and returns it"),
         )
+}
+
+/// The app's REST routes as MCP tools: the route tools of its OpenAPI document (written by the
+/// framework's own OpenAPI crate), beside the hand-written tools of [`notes_builder`]. The
+/// caller's `Authorization` header goes with each call (the default), so the app's auth
+/// middleware sees the MCP client's own token.
+///
+/// # Errors
+///
+/// A document that is not OpenAPI 3.
+pub fn notes_routes(doc: &serde_json::Value) -> std::io::Result<mcp_mount::routes::RouteTools> {
+    mcp_mount::routes::RouteTools::from_openapi(doc)
+        .map(|routes| routes.exclude_path("/mcp"))
+        .map_err(std::io::Error::other)
 }
 
 /// The workspace README's examples, compiled and run as doctests so they cannot go stale.

@@ -6,6 +6,7 @@
 //   protocol  JSON-RPC, MCP model types, error codes, versions, the SSE event format
 //   session   session state, its live runtime, replay, stores, change fan-out
 //   handler   tools, resources, prompts, completions and the RequestContext they get
+//   routes    the host app's REST routes as tools, from its OpenAPI document
 //   registry  the registered entries, as snapshots replaced whole
 //   engine    what each method does, for every era and transport
 //   http      guards, negotiation, SSE responses, and one front end per transport
@@ -24,6 +25,7 @@ mod http;
 pub mod model;
 mod protocol;
 mod registry;
+pub mod routes;
 mod server;
 mod session;
 mod telemetry;

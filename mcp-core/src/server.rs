@@ -22,7 +22,8 @@ use crate::http::cors::Cors;
 use crate::http::forwarded::TrustedProxies;
 use crate::http::mrtr::KeyRing;
 use crate::http::service;
-use crate::registry::{Entry, Registries, Shelf};
+use crate::registry::{Entry, Registries, Registry, Shelf};
+use crate::routes::{HostHandle, RouteTools};
 use crate::session::changes::{ChangeEvent, Changes};
 #[cfg(feature = "http-sse")]
 use crate::session::http_sse::HttpSseSessions;
@@ -719,6 +720,41 @@ impl McpServer {
             .map_err(BuildError)?;
         self.inner.publish(ChangeEvent::ToolsListChanged);
         Ok(())
+    }
+
+    /// Adds the tools of the host app's own REST routes (see [`routes`](crate::routes)),
+    /// calling into `host`, with one `notifications/tools/list_changed`; their names avoid the
+    /// tools the server has. Returns the names given. Adapters wrap this as `routes_as_tools`.
+    ///
+    /// # Errors
+    ///
+    /// A tool [`McpServerBuilder::try_build`] would refuse (none, with names made as the
+    /// module documents).
+    pub fn add_route_tools(
+        &self,
+        routes: &RouteTools,
+        host: &HostHandle,
+    ) -> Result<Vec<String>, BuildError> {
+        let mut names = Vec::new();
+        self.inner
+            .engine
+            .registries
+            .tools
+            .update(|current| {
+                let existing: Vec<String> = current.iter().map(|t| t.name.clone()).collect();
+                let taken: Vec<&str> = existing.iter().map(String::as_str).collect();
+                let mut next: Option<Registry<Tool>> = None;
+                for tool in routes.tools(host, &taken) {
+                    names.push(tool.name.clone());
+                    next = Some(next.as_ref().unwrap_or(current).with(tool)?);
+                }
+                Ok(next)
+            })
+            .map_err(BuildError)?;
+        if !names.is_empty() {
+            self.inner.publish(ChangeEvent::ToolsListChanged);
+        }
+        Ok(names)
     }
 
     /// Removes the tool `name` and sends `notifications/tools/list_changed`; `false` when there

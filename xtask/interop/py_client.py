@@ -1,6 +1,7 @@
 """Drives an MCP server with the official Python SDK, one line per step.
 
     python py_client.py URL [--transport streamable-http|sse|modern|auto]
+    python py_client.py URL --routes TOKEN
 
 Works with `mcp` 2.x and 1.x (the xtask runs it from the `.interop/py-mcp2` and
 `.interop/py-mcp1` venvs). `--transport sse` uses the legacy HTTP+SSE client
@@ -9,6 +10,11 @@ Works with `mcp` 2.x and 1.x (the xtask runs it from the `.interop/py-mcp2` and
 pinned to the stateless 2026-07-28 era, or probing for it (`server/discover`) as it does by
 default; both must end up on 2026-07-28, and add an MRTR elicitation round trip and a task
 (the tasks extension, driven through mcp 2.x's client-extension API: `tasks_extension`).
+
+`--routes TOKEN` checks an example app instead of the fixture: over streamable HTTP with
+`Authorization: Bearer TOKEN` on every request, it lists the tools generated from the app's own
+REST routes (`index_notes`, `create_note`, `show_note`) and calls them: the token travels to
+the app's auth middleware with each call.
 
 Each step prints `PASS step` or `FAIL step: reason`; steps after a failed connect are
 reported as failures too, never skipped silently. Exits 1 if any step failed.
@@ -23,6 +29,8 @@ import traceback
 STEP_TIMEOUT = 8.0  # seconds; 6 steps fit in the 60 s after which the xtask kills the script
 STEPS = ["initialize", "list_tools", "call_tool", "read_resource", "get_prompt", "progress"]
 MODERN_STEPS = ["connect", "list_tools", "call_tool", "read_resource", "get_prompt", "progress", "elicitation", "task"]
+ROUTE_STEPS = ["initialize", "list_route_tools", "call_route_tool", "route_path_argument", "route_body", "route_not_found"]
+ROUTE_TOOLS = ["index_notes", "create_note", "show_note"]
 MODERN_VERSION = "2026-07-28"
 
 MCP_VERSION = importlib.metadata.version("mcp")
@@ -256,6 +264,76 @@ async def run_modern(url, mode, report):
         await step(report, "task", task)
 
 
+async def route_steps(session, report):
+    """The example app's REST routes as tools: listed with their schemas, and called."""
+
+    async def initialize():
+        init = await session.initialize()
+        return f"protocol {field(init, 'protocol_version', 'protocolVersion')}"
+
+    async def list_route_tools():
+        tools = {tool.name: tool for tool in (await session.list_tools()).tools}
+        missing = [name for name in ROUTE_TOOLS if name not in tools]
+        if missing:
+            raise ValueError(f"{missing} not in {sorted(tools)}")
+        show = tools["show_note"]
+        schema = field(show, "input_schema", "inputSchema")
+        if "id" not in schema.get("properties", {}) or "id" not in schema.get("required", []):
+            raise ValueError(f"show_note's input schema lacks the path argument id: {schema}")
+        hints = field(show, "annotations")
+        if not hints or not field(hints, "read_only_hint", "readOnlyHint"):
+            raise ValueError(f"show_note (GET) is not read-only: {hints!r}")
+        return f"{len(tools)} tools, {len(ROUTE_TOOLS)} of them the app's routes"
+
+    async def call(name, arguments):
+        result = await session.call_tool(name, arguments)
+        return result, field(result, "is_error", "isError"), field(result, "structured_content", "structuredContent")
+
+    async def call_route_tool():
+        result, is_error, _ = await call("index_notes", {})
+        if is_error or "Welcome" not in text_of(result.content):
+            raise ValueError(f"isError {is_error}: {text_of(result.content)!r}")
+        return "GET /notes answered through the app"
+
+    async def route_path_argument():
+        _, is_error, structured = await call("show_note", {"id": 1})
+        if is_error or not structured or structured.get("title") != "Welcome":
+            raise ValueError(f"isError {is_error}, structuredContent {structured!r}")
+        return f"structuredContent {structured}"
+
+    async def route_body():
+        _, is_error, structured = await call("create_note", {"title": "interop", "body": "from python"})
+        if is_error or not structured or structured.get("title") != "interop":
+            raise ValueError(f"isError {is_error}, structuredContent {structured!r}")
+        return f"created note {structured.get('id')}"
+
+    async def route_not_found():
+        result, is_error, _ = await call("show_note", {"id": 999999})
+        if not is_error or "404" not in text_of(result.content):
+            raise ValueError(f"expected an isError result with 404, got {text_of(result.content)!r}")
+        return "404 came back as a tool error"
+
+    for name, check in [("initialize", initialize), ("list_route_tools", list_route_tools),
+                        ("call_route_tool", call_route_tool), ("route_path_argument", route_path_argument),
+                        ("route_body", route_body), ("route_not_found", route_not_found)]:
+        await step(report, name, check)
+        if name == "initialize" and "initialize" in report.failures:
+            report.fail_rest("not run: initialize failed")
+            return
+
+
+async def run_routes(url, token, report):
+    from mcp import ClientSession
+    from mcp.client.streamable_http import streamable_http_client
+    from mcp.shared._httpx_utils import create_mcp_http_client
+
+    http = create_mcp_http_client(headers={"Authorization": f"Bearer {token}"})
+    async with http, streamable_http_client(url, http_client=http) as streams:
+        read, write = streams[0], streams[1]
+        async with ClientSession(read, write) as session:
+            await route_steps(session, report)
+
+
 async def run(url, transport, report):
     if transport in ("modern", "auto"):
         await run_modern(url, transport, report)
@@ -283,12 +361,19 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("url")
     parser.add_argument("--transport", choices=["streamable-http", "sse", "modern", "auto"], default="streamable-http")
+    parser.add_argument("--routes", metavar="TOKEN", help="check an example app's route tools, with this bearer token")
     args = parser.parse_args()
-    print(f"mcp {MCP_VERSION}, python {sys.version.split()[0]}, {args.transport} {args.url}", flush=True)
+    mode = "routes" if args.routes else args.transport
+    print(f"mcp {MCP_VERSION}, python {sys.version.split()[0]}, {mode} {args.url}", flush=True)
 
-    report = Report(MODERN_STEPS if args.transport in ("modern", "auto") else STEPS)
+    if args.routes:
+        report = Report(ROUTE_STEPS)
+        job = run_routes(args.url, args.routes, report)
+    else:
+        report = Report(MODERN_STEPS if args.transport in ("modern", "auto") else STEPS)
+        job = run(args.url, args.transport, report)
     try:
-        asyncio.run(asyncio.wait_for(run(args.url, args.transport, report), 55))
+        asyncio.run(asyncio.wait_for(job, 55))
     except BaseException as exc:  # connect errors surface here, often wrapped in an ExceptionGroup
         if isinstance(exc, KeyboardInterrupt):
             raise

@@ -18,6 +18,14 @@ const EXPECTED: &[(&str, &str)] = &[
     ),
     ("the tool list shows whoami", "<code>whoami</code>"),
     (
+        "the tool list shows a REST route as a tool, marked with its route",
+        "<code>index_notes</code>",
+    ),
+    (
+        "the route tool carries its route",
+        "<small class=\"route\"> [route: GET /notes]</small>",
+    ),
+    (
         "whoami saw the user the auth middleware set",
         "<pre id=\"whoami\">demo-admin</pre>",
     ),

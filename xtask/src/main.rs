@@ -32,8 +32,9 @@ with each framework at PREFIX, runs the selected suites and clients against it, 
 table, writes it to target/interop/summary.md, and exits 1 if anything failed. The cluster runs
 do the same through nginx (round robin, no stickiness) in front of two fixture-server replicas
 that share sessions through Redis, and compare the results with the single-process runs. It also
-starts each framework's example app and checks its admin dashboard in headless Chromium
-(Debian's, installed with apt-get when missing).
+starts each framework's example app, has the Python clients list and call the tools made from
+its REST routes (with `python`), and checks its admin dashboard in headless Chromium (Debian's,
+installed with apt-get when missing).
 
   --frameworks LIST  fixture-server --framework values (default: axum,actix-web,poem,salvo)
   --prefix PATH      where the fixture is mounted (default: /api/v1/tenants/acme/mcp)
@@ -791,6 +792,55 @@ fn run_cluster(
     (rows, Some(line))
 }
 
+/// Each framework's example app, its REST routes as tools listed and called by the Python SDK
+/// clients (`py_client.py --routes`) with the example's bearer token.
+fn example_route_tools(paths: &Paths, options: &Options, tools: &Tools) -> Vec<Row> {
+    let script = paths.specs.join("py_client.py");
+    let mut rows = Vec::new();
+    for framework in &options.frameworks {
+        println!("== {framework} example: route tools from the Python SDK");
+        let out = paths.out.join(framework);
+        let started = Instant::now();
+        let app = std::fs::create_dir_all(&out)
+            .map_err(|e| format!("creating {}: {e}", out.display()))
+            .and_then(|()| build_example(paths, framework))
+            .and_then(|example| {
+                process::start_announced(
+                    Command::new(example).arg("127.0.0.1:0"),
+                    &out.join("example-routes.log"),
+                    "notes app on ",
+                    Duration::from_secs(30),
+                )
+            });
+        for client in python::ROUTE_CLIENTS {
+            let ran = match &app {
+                Err(e) => Err(e.clone()),
+                Ok(app) => {
+                    // "http://127.0.0.1:PORT: REST at /notes, MCP at /mcp, …"
+                    let base = app
+                        .value
+                        .split_whitespace()
+                        .next()
+                        .unwrap_or_default()
+                        .trim_end_matches(':');
+                    tools
+                        .pythons
+                        .iter()
+                        .find(|(dir, _)| *dir == client.venv.dir)
+                        .ok_or_else(|| format!("the venv {} was not installed", client.venv.dir))
+                        .and_then(|(_, python)| {
+                            python::run(python, &script, client, &format!("{base}/mcp"), &out)
+                        })
+                }
+            };
+            let row = python_row(paths, framework, client, ran, started.elapsed());
+            progress(&row);
+            rows.push(row);
+        }
+    }
+    rows
+}
+
 /// Each framework's example app, its admin dashboard rendered in headless Chromium.
 fn dashboards(paths: &Paths, options: &Options) -> Vec<Row> {
     let failed = |framework: &str, why: String| Row {
@@ -910,6 +960,9 @@ fn interop(options: &Options) -> Result<bool, String> {
         if !options.pairs.is_empty() {
             clusters = Some(run_clusters(&paths, options, &tools, &server, &mut rows));
         }
+    }
+    if options.python && options.single {
+        rows.extend(example_route_tools(&paths, options, &tools));
     }
     if options.dashboard {
         rows.extend(dashboards(&paths, options));

@@ -64,6 +64,28 @@ pub(crate) const CLIENTS: [Client; 5] = [
     },
 ];
 
+/// The bearer token of the example apps (`mcp_mount_examples::user_from`).
+pub(crate) const EXAMPLE_TOKEN: &str = "demo-token";
+
+/// The clients that check an example app's route tools (`py_client.py --routes`), over
+/// streamable HTTP.
+pub(crate) const ROUTE_CLIENTS: [Client; 2] = [
+    Client {
+        label: "python mcp 2.3.0: the example's REST routes as tools",
+        venv: PY_MCP2,
+        transport: "routes",
+        url_suffix: "",
+        log: "python-mcp2-routes.log",
+    },
+    Client {
+        label: "python mcp 1.30.0: the example's REST routes as tools",
+        venv: PY_MCP1,
+        transport: "routes",
+        url_suffix: "",
+        log: "python-mcp1-routes.log",
+    },
+];
+
 /// What one client run reported.
 #[derive(Debug)]
 pub(crate) struct Steps {
@@ -111,11 +133,17 @@ pub(crate) fn run(
     out: &Path,
 ) -> Result<Steps, String> {
     let log = out.join(client.log);
+    let mut command = Command::new(python);
+    command
+        .arg(script)
+        .arg(format!("{url}{}", client.url_suffix));
+    if client.transport == "routes" {
+        command.args(["--routes", EXAMPLE_TOKEN]);
+    } else {
+        command.args(["--transport", client.transport]);
+    }
     let outcome = run_logged(
-        Command::new(python)
-            .arg(script)
-            .arg(format!("{url}{}", client.url_suffix))
-            .args(["--transport", client.transport])
+        command
             // Unbuffered, so the lines printed before a timeout kill are in the log.
             .env("PYTHONUNBUFFERED", "1"),
         &log,

@@ -6,10 +6,11 @@ use std::sync::Arc;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, Route, web};
 use bytes::Bytes;
-use mcp_mount::McpServer;
 #[cfg(feature = "oauth")]
 use mcp_mount::adapter::well_known_path;
 use mcp_mount::adapter::{Error, ErrorKind, McpBody, PeerAddr, mount_prefix, read_body_stream};
+use mcp_mount::routes::{HostApp, HostError, HostFuture, HostHandle, RouteTools, collect_body};
+use mcp_mount::{BuildError, McpServer};
 
 type Carry = dyn Fn(&HttpRequest, &mut http::Extensions) + Send + Sync;
 
@@ -143,5 +144,94 @@ fn into_actix(response: http::Response<McpBody>) -> HttpResponse {
     match body.as_full() {
         Some(bytes) => builder.body(bytes),
         None => builder.streaming(body),
+    }
+}
+
+/// Serves the host app's own documented routes as tools of `server` (see
+/// [`mcp_mount::routes`]), called **over loopback** to `addr`, the app's own plain-HTTP
+/// listener: actix-web builds its `App` once per worker thread, so there is no one app to call
+/// in process, and a request to its own socket passes the same routes and middleware as any.
+///
+/// Call it once the `HttpServer` is bound (`server.addrs()`); an unspecified address
+/// (`0.0.0.0`) is called on loopback. Each call opens its own connection, which is closed when
+/// the call ends, times out or is cancelled (actix-web then drops the route's handler).
+///
+/// ```no_run
+/// use actix_web::{App, HttpServer, web};
+/// use mcp_mount::routes::RouteTools;
+///
+/// # async fn run(doc: serde_json::Value) -> Result<(), Box<dyn std::error::Error>> {
+/// let mcp = mcp_mount::McpServer::builder("shop", "1.0.0").build();
+/// let shared = mcp.clone();
+/// let server = HttpServer::new(move || {
+///     App::new()
+///         .route("/items", web::get().to(|| async { "[]" }))
+///         .service(web::scope("/mcp").default_service(mcp_mount_actix_web::router(shared.clone())))
+/// })
+/// .bind(("127.0.0.1", 8080))?;
+/// mcp_mount_actix_web::routes_as_tools(&mcp, server.addrs()[0], &RouteTools::from_openapi(&doc)?)?;
+/// server.run().await?;
+/// # Ok(())
+/// # }
+/// ```
+///
+/// # Errors
+///
+/// What [`McpServer::add_route_tools`] refuses.
+pub fn routes_as_tools(
+    server: &McpServer,
+    addr: std::net::SocketAddr,
+    routes: &RouteTools,
+) -> Result<Vec<String>, BuildError> {
+    let mut addr = addr;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(match addr {
+            std::net::SocketAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+            std::net::SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+        });
+    }
+    server.add_route_tools(routes, &HostHandle::new(Arc::new(Loopback(addr))))
+}
+
+/// The app as route tools call it: HTTP/1.1 to its own listener.
+struct Loopback(std::net::SocketAddr);
+
+impl HostApp for Loopback {
+    fn call(&self, mut request: http::Request<Bytes>, max_body: usize) -> HostFuture<'_> {
+        let addr = self.0;
+        Box::pin(async move {
+            let failed = |e: &dyn std::fmt::Display| HostError::new(format!("calling {addr}: {e}"));
+            if !request.headers().contains_key(http::header::HOST)
+                && let Ok(host) = http::HeaderValue::from_str(&addr.to_string())
+            {
+                request.headers_mut().insert(http::header::HOST, host);
+            }
+            let tcp = tokio::net::TcpStream::connect(addr)
+                .await
+                .map_err(|e| failed(&e))?;
+            let _ = tcp.set_nodelay(true);
+            let (mut sender, connection) =
+                hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(tcp))
+                    .await
+                    .map_err(|e| failed(&e))?;
+            let request = request.map(http_body_util::Full::new);
+            let exchange = async move {
+                let response = sender.send_request(request).await.map_err(|e| failed(&e))?;
+                let (parts, body) = response.into_parts();
+                let body = collect_body(max_body, body).await?;
+                Ok(http::Response::from_parts(parts, body))
+            };
+            // The connection is driven here, not spawned: dropping this future (a timeout, a
+            // cancellation) closes the socket, and actix-web drops the route's handler.
+            let mut exchange = std::pin::pin!(exchange);
+            let mut connection = std::pin::pin!(connection);
+            tokio::select! {
+                answer = &mut exchange => answer,
+                ended = &mut connection => match ended {
+                    Ok(()) => exchange.await,
+                    Err(e) => Err(failed(&e)),
+                },
+            }
+        })
     }
 }

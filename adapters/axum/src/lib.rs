@@ -13,10 +13,12 @@ use axum::routing::get;
 use bytes::Bytes;
 use http::Uri;
 use http::request::Parts;
-use mcp_mount::McpServer;
 #[cfg(feature = "oauth")]
 use mcp_mount::adapter::well_known_path;
 use mcp_mount::adapter::{McpBody, PeerAddr, mount_prefix, read_body};
+use mcp_mount::routes::{HostApp, HostFuture, HostHandle, RouteTools, collect_body};
+use mcp_mount::{BuildError, McpServer};
+use std::sync::Arc;
 
 /// A [`Router`] serving `server`, to mount with [`Router::nest_service`] at any path of the
 /// host's router, at any depth, whatever the host's state type.
@@ -99,4 +101,69 @@ fn into_http(mut parts: Parts, original: Uri, body: Bytes) -> http::Request<Byte
 
 fn into_axum(response: http::Response<McpBody>) -> Response {
     response.map(Body::new)
+}
+
+/// Serves the host app's own documented routes as tools of `server` (see
+/// [`mcp_mount::routes`]), called **in process** through `app` itself: its routes, its layers
+/// (auth, validation, tracing) and its fallback, as any request. Returns the router to serve.
+///
+/// Call it last, on the finished `Router` that contains the MCP mount (layers added to the
+/// returned router afterwards are not on the tools' path). The tools hold the app only
+/// weakly, so the app that contains the server does not own itself through them: the
+/// returned router keeps it alive, and serving it is all there is to do.
+///
+/// ```
+/// use axum::{Router, routing::get};
+/// use mcp_mount::routes::RouteTools;
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let mcp = mcp_mount::McpServer::builder("shop", "1.0.0").build();
+/// let app: Router = Router::new()
+///     .route("/items", get(|| async { axum::Json(vec!["apple"]) }))
+///     .nest_service("/mcp", mcp_mount_axum::router(mcp.clone()));
+/// let doc = serde_json::json!({"openapi": "3.1.0", "info": {"title": "shop", "version": "1"},
+///     "paths": {"/items": {"get": {"operationId": "list_items", "responses": {"200": {"description": "ok"}}}}}});
+/// let app = mcp_mount_axum::routes_as_tools(app, &mcp, &RouteTools::from_openapi(&doc)?)?;
+/// # let _ = app;
+/// # Ok(())
+/// # }
+/// ```
+///
+/// # Errors
+///
+/// What [`McpServer::add_route_tools`] refuses.
+pub fn routes_as_tools(
+    app: Router,
+    server: &McpServer,
+    routes: &RouteTools,
+) -> Result<Router, BuildError> {
+    let host: Arc<dyn HostApp> = Arc::new(AxumHost(app.clone()));
+    server.add_route_tools(routes, &HostHandle::weak(&host))?;
+    Ok(app.layer(axum::Extension(KeepAlive(host))))
+}
+
+/// Rides along every request of the served router: what keeps the tools' app alive.
+#[derive(Clone)]
+struct KeepAlive(#[expect(dead_code, reason = "held, never read")] Arc<dyn HostApp>);
+
+/// The app as route tools call it: the `Router` as a tower service.
+struct AxumHost(Router);
+
+impl HostApp for AxumHost {
+    fn call(&self, request: http::Request<Bytes>, max_body: usize) -> HostFuture<'_> {
+        let mut router = self.0.clone();
+        Box::pin(async move {
+            use tower_service::Service;
+            let request = request.map(Body::from);
+            // A `Router` is always ready and never fails (`Infallible`).
+            let Ok(()) =
+                std::future::poll_fn(|cx| Service::<Request>::poll_ready(&mut router, cx)).await;
+            let Ok(response) = router.call(request).await;
+            let (parts, body) = response.into_parts();
+            Ok(http::Response::from_parts(
+                parts,
+                collect_body(max_body, body).await?,
+            ))
+        })
+    }
 }

@@ -6,8 +6,11 @@ use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use http_body::Frame;
-use mcp_mount::McpServer;
+use std::sync::Arc;
+
 use mcp_mount::adapter::{McpBody, PeerAddr, mount_prefix, read_body_stream};
+use mcp_mount::routes::{HostApp, HostFuture, HostHandle, RouteTools, collect_body_stream};
+use mcp_mount::{BuildError, McpServer};
 use poem::{Endpoint, Request, Response};
 
 /// An [`Endpoint`] serving `server`, to [`nest`](poem::Route::nest) at any path of the host's
@@ -116,5 +119,82 @@ impl http_body::Body for IoBody {
 
     fn size_hint(&self) -> http_body::SizeHint {
         self.0.size_hint()
+    }
+}
+
+/// Serves the host app's own documented routes as tools of `server` (see
+/// [`mcp_mount::routes`]), called **in process** through `app` itself (an [`Endpoint`]: its
+/// routes and its middleware, as any request). Returns the endpoint to serve.
+///
+/// Call it last, on the finished endpoint that contains the MCP mount. The tools hold the
+/// app only weakly, so the app that contains the server does not own itself through them:
+/// the returned `Arc` keeps it alive, and serving it is all there is to do.
+///
+/// ```
+/// use mcp_mount::routes::RouteTools;
+/// use poem::{Route, get, handler};
+///
+/// #[handler]
+/// fn items() -> &'static str { "[]" }
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let mcp = mcp_mount::McpServer::builder("shop", "1.0.0").build();
+/// let app = Route::new().at("/items", get(items)).nest("/mcp", mcp_mount_poem::router(mcp.clone()));
+/// let doc = r#"{"openapi": "3.0.0", "info": {"title": "shop", "version": "1"},
+///     "paths": {"/items": {"get": {"operationId": "list_items", "responses": {"200": {"description": "ok"}}}}}}"#;
+/// let app = mcp_mount_poem::routes_as_tools(app, &mcp, &RouteTools::from_openapi_str(doc)?)?;
+/// # let _ = app;
+/// # Ok(())
+/// # }
+/// ```
+///
+/// # Errors
+///
+/// What [`McpServer::add_route_tools`] refuses.
+pub fn routes_as_tools<E>(
+    app: E,
+    server: &McpServer,
+    routes: &RouteTools,
+) -> Result<Arc<WithRouteTools<E>>, BuildError>
+where
+    E: Endpoint + 'static,
+{
+    let app = Arc::new(WithRouteTools(app));
+    let host: Arc<dyn HostApp> = app.clone();
+    server.add_route_tools(routes, &HostHandle::weak(&host))?;
+    Ok(app)
+}
+
+/// The endpoint [`routes_as_tools`] returns: the app, unchanged, that its tools call into.
+#[derive(Debug)]
+pub struct WithRouteTools<E>(E);
+
+impl<E: Endpoint> Endpoint for WithRouteTools<E> {
+    type Output = E::Output;
+
+    async fn call(&self, req: Request) -> poem::Result<Self::Output> {
+        self.0.call(req).await
+    }
+}
+
+impl<E: Endpoint + 'static> HostApp for WithRouteTools<E> {
+    fn call(&self, request: http::Request<Bytes>, max_body: usize) -> HostFuture<'_> {
+        Box::pin(async move {
+            let (parts, body) = request.into_parts();
+            let mut builder = Request::builder()
+                .method(parts.method)
+                .uri(parts.uri)
+                .version(parts.version);
+            for (name, value) in &parts.headers {
+                builder = builder.header(name, value);
+            }
+            let response = self.0.get_response(builder.body(body)).await;
+            let (parts, body) = response.into_parts();
+            let body = collect_body_stream(max_body, body.into_bytes_stream()).await?;
+            let mut answer = http::Response::new(body);
+            *answer.status_mut() = parts.status;
+            *answer.headers_mut() = parts.headers;
+            Ok(answer)
+        })
     }
 }

@@ -4,10 +4,11 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use mcp_mount::McpServer;
 #[cfg(feature = "oauth")]
 use mcp_mount::adapter::well_known_path;
 use mcp_mount::adapter::{McpBody, PeerAddr, mount_prefix, read_body};
+use mcp_mount::routes::{HostApp, HostFuture, HostHandle, RouteTools, collect_body};
+use mcp_mount::{BuildError, McpServer};
 use salvo::{Depot, FlowCtrl, Handler, Request, Response, Router};
 
 /// The path parameter holding what is left of the path below the mount.
@@ -145,5 +146,94 @@ fn write(res: &mut Response, response: http::Response<McpBody>) {
             res.body(bytes);
         }
         None => res.stream(body),
+    }
+}
+
+/// Serves the host app's own documented routes as tools of `server` (see
+/// [`mcp_mount::routes`]), called **in process** through a salvo [`Service`](salvo::Service)
+/// of `router`: its routes and hoops, as any request. Returns the service to serve.
+///
+/// Call it last, on the finished `Router` that contains the MCP mount; put middleware on the
+/// router (`Router::hoop`), which the tools' requests pass, rather than on the returned
+/// service. The tools hold the app only weakly, so the app that contains the server does not
+/// own itself through them: the returned service keeps it alive.
+///
+/// ```
+/// use mcp_mount::routes::RouteTools;
+/// use salvo::{Router, handler};
+///
+/// #[handler]
+/// async fn items() -> &'static str { "[]" }
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let mcp = mcp_mount::McpServer::builder("shop", "1.0.0").build();
+/// let router = Router::new()
+///     .push(Router::with_path("items").get(items))
+///     .push(Router::with_path("mcp").push(mcp_mount_salvo::router(mcp.clone())));
+/// let doc = r#"{"openapi": "3.1.0", "info": {"title": "shop", "version": "1"},
+///     "paths": {"/items": {"get": {"operationId": "list_items", "responses": {"200": {"description": "ok"}}}}}}"#;
+/// let service = mcp_mount_salvo::routes_as_tools(router, &mcp, &RouteTools::from_openapi_str(doc)?)?;
+/// # let _ = service;
+/// # Ok(())
+/// # }
+/// ```
+///
+/// # Errors
+///
+/// What [`McpServer::add_route_tools`] refuses.
+pub fn routes_as_tools(
+    router: Router,
+    server: &McpServer,
+    routes: &RouteTools,
+) -> Result<salvo::Service, BuildError> {
+    let router = Arc::new(router);
+    let host: Arc<dyn HostApp> = Arc::new(SalvoHost(salvo::Service::new(Arc::clone(&router))));
+    server.add_route_tools(routes, &HostHandle::weak(&host))?;
+    Ok(salvo::Service::new(router).hoop(KeepAlive(host)))
+}
+
+/// A hoop of the served service that only holds the tools' app alive.
+struct KeepAlive(Arc<dyn HostApp>);
+
+#[salvo::async_trait]
+impl Handler for KeepAlive {
+    async fn handle(
+        &self,
+        req: &mut Request,
+        depot: &mut Depot,
+        res: &mut Response,
+        ctrl: &mut FlowCtrl,
+    ) {
+        let _ = &self.0;
+        ctrl.call_next(req, depot, res).await;
+    }
+}
+
+/// The app as route tools call it: a service of the same router.
+struct SalvoHost(salvo::Service);
+
+impl HostApp for SalvoHost {
+    fn call(&self, request: http::Request<Bytes>, max_body: usize) -> HostFuture<'_> {
+        let scheme = http::uri::Scheme::HTTP;
+        let request = Request::from_hyper(request, scheme.clone());
+        // `Service::handle` does this, behind salvo's `test` feature (which brings compression
+        // crates along); its `hyper_handler` is what the server itself runs per connection.
+        let handler = self.0.hyper_handler(
+            salvo::conn::SocketAddr::Unknown,
+            salvo::conn::SocketAddr::Unknown,
+            scheme,
+            None,
+            salvo::conn::ConnCtrl::new(),
+            None,
+        );
+        Box::pin(async move {
+            let mut response = handler.handle(request).await;
+            let status = response.status_code.unwrap_or(http::StatusCode::OK);
+            let body = collect_body(max_body, response.take_body()).await?;
+            let mut answer = http::Response::new(body);
+            *answer.status_mut() = status;
+            *answer.headers_mut() = std::mem::take(response.headers_mut());
+            Ok(answer)
+        })
     }
 }

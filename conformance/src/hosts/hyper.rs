@@ -10,15 +10,81 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::{HeaderValue, Request, Response, StatusCode, header};
-use hyper::body::Incoming;
+use http::{HeaderValue, Method, Request, Response, StatusCode, header};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use mcp_mount::McpServer;
 use mcp_mount::adapter::{McpBody, PeerAddr, read_body, well_known_path};
+use mcp_mount::routes::{HostApp, HostFuture, HostHandle, collect_body};
+use serde::Serialize;
 
+use super::shop;
 use crate::{Principal, fixtures};
+
+/// The shop's OpenAPI document, written by hand: this host has no framework and no OpenAPI
+/// crate, and any document works.
+const SHOP_DOC: &str = r##"{
+  "openapi": "3.1.0",
+  "info": {"title": "fixture shop", "version": "1.0.0"},
+  "paths": {
+    "/shop/items": {
+      "get": {"operationId": "list_items", "summary": "Lists the shop's items", "tags": ["items"],
+        "parameters": [{"name": "limit", "in": "query", "required": false, "description": "At most this many items",
+          "schema": {"type": "integer", "minimum": 0}}],
+        "responses": {"200": {"description": "The items", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ItemList"}}}},
+          "401": {"$ref": "#/components/responses/Unauthorized"}}},
+      "post": {"operationId": "create_item", "summary": "Creates an item", "tags": ["items"],
+        "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/NewItem"}}}},
+        "responses": {"201": {"description": "The new item", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Item"}}}},
+          "401": {"$ref": "#/components/responses/Unauthorized"}}}
+    },
+    "/shop/items/{id}": {
+      "parameters": [{"name": "id", "in": "path", "required": true, "description": "The item's id", "schema": {"type": "integer", "minimum": 0}}],
+      "get": {"operationId": "get_item", "summary": "Gets one item", "tags": ["items"],
+        "responses": {"200": {"description": "The item", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Item"}}}},
+          "404": {"description": "No such item", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}}}},
+      "put": {"operationId": "replace_item", "summary": "Replaces an item (echoes both ids)", "tags": ["items"],
+        "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["id", "name"],
+          "properties": {"id": {"type": "integer", "minimum": 0}, "name": {"type": "string"}}}}}},
+        "responses": {"200": {"description": "Both ids and the name", "content": {"application/json": {"schema": {"type": "object",
+          "properties": {"path_id": {"type": "integer"}, "body_id": {"type": "integer"}, "name": {"type": "string"}}}}}}}}
+    },
+    "/shop/status": {"get": {"summary": "The shop's status", "tags": ["shop"],
+      "responses": {"200": {"description": "ok", "content": {"application/json": {"schema": {"type": "object", "properties": {"status": {"type": "string"}}}}}}}}},
+    "/shop/fail": {"get": {"operationId": "fail", "summary": "Always fails with 500", "tags": ["shop"],
+      "responses": {"500": {"description": "The failure", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}}}}}
+  },
+  "components": {
+    "schemas": {
+      "Item": {"type": "object", "required": ["id", "name"], "properties": {"id": {"type": "integer", "minimum": 0}, "name": {"type": "string"}}},
+      "NewItem": {"type": "object", "required": ["name"], "properties": {"name": {"type": "string", "description": "What to call it"}}},
+      "ItemList": {"type": "object", "required": ["items"], "properties": {"items": {"type": "array", "items": {"$ref": "#/components/schemas/Item"}}}},
+      "ErrorBody": {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}}
+    },
+    "responses": {"Unauthorized": {"description": "No token", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}}}
+  }
+}"##;
+
+/// The app as the shop's route tools call it: [`answer`], in process.
+struct Host {
+    mounts: Arc<[Mount]>,
+    addr: SocketAddr,
+}
+
+impl HostApp for Host {
+    fn call(&self, request: Request<Bytes>, max_body: usize) -> HostFuture<'_> {
+        Box::pin(async move {
+            let request = request.map(http_body_util::Full::new);
+            let response = answer(&self.mounts, self.addr, request).await;
+            let (parts, body) = response.into_parts();
+            Ok(Response::from_parts(
+                parts,
+                collect_body(max_body, body).await?,
+            ))
+        })
+    }
+}
 
 /// A fixture and the paths it answers at.
 struct Mount {
@@ -65,7 +131,23 @@ pub fn serve_until(
             }
         })
         .collect();
+    let addr = listener.local_addr()?;
+    // The shop's tools hold the app weakly (it holds them, through the main fixture); this
+    // loop keeps it alive while it serves.
+    let host: Arc<dyn HostApp> = Arc::new(Host {
+        mounts: Arc::clone(&mounts),
+        addr,
+    });
+    if let Some(main) = mounts.iter().find(|m| m.prefix == prefix) {
+        main.server
+            .add_route_tools(
+                &shop::route_tools(serde_json::from_str(SHOP_DOC)?, prefix),
+                &HostHandle::weak(&host),
+            )
+            .map_err(std::io::Error::other)?;
+    }
     super::runtime()?.block_on(async move {
+        let _host = host;
         let listener = tokio::net::TcpListener::from_std(listener)?;
         let mut connections = tokio::task::JoinSet::new();
         tokio::pin!(shutdown);
@@ -106,7 +188,11 @@ pub fn serve_until(
 }
 
 /// Answers one request as the host app routes it.
-async fn answer(mounts: &[Mount], peer: SocketAddr, req: Request<Incoming>) -> Response<McpBody> {
+async fn answer<B>(mounts: &[Mount], peer: SocketAddr, req: Request<B>) -> Response<McpBody>
+where
+    B: http_body::Body<Data = Bytes>,
+    B::Error: std::fmt::Display,
+{
     let (mut parts, body) = req.into_parts();
     parts.extensions.insert(PeerAddr(peer));
     // The host's "auth" step: the `x-user` header becomes a `Principal`.
@@ -132,6 +218,12 @@ async fn answer(mounts: &[Mount], peer: SocketAddr, req: Request<Incoming>) -> R
             Err(e) => e.into_response(),
         };
     }
+    if path == shop::PATH || path.starts_with(&format!("{}/", shop::PATH)) {
+        return match read_body(1024 * 1024, body).await {
+            Ok(body) => shop_answer(&Request::from_parts(parts, body)),
+            Err(e) => e.into_response(),
+        };
+    }
     match path {
         "/" => text(StatusCode::OK, super::HOME),
         "/health" => text(StatusCode::OK, "ok"),
@@ -146,6 +238,70 @@ fn text(status: StatusCode, body: &'static str) -> Response<McpBody> {
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    response
+}
+
+/// The shop's routes (see [`shop`]), behind its bearer-token check.
+fn shop_answer(req: &Request<Bytes>) -> Response<McpBody> {
+    let authorization = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    if !shop::authorized(authorization) {
+        return json(StatusCode::UNAUTHORIZED, &shop::unauthorized());
+    }
+    let rest = req.uri().path().strip_prefix(shop::PATH).unwrap_or("");
+    let query = req.uri().query().unwrap_or("");
+    let bad = |e: serde_json::Error| {
+        json(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &shop::ErrorBody {
+                error: format!("invalid body: {e}"),
+            },
+        )
+    };
+    match (req.method(), rest) {
+        (&Method::GET, "/items") => {
+            let limit = query
+                .split('&')
+                .find_map(|kv| kv.strip_prefix("limit="))
+                .and_then(|l| l.parse().ok());
+            json(StatusCode::OK, &shop::list(limit))
+        }
+        (&Method::POST, "/items") => match serde_json::from_slice(req.body()) {
+            Ok(new) => json(StatusCode::CREATED, &shop::create(new)),
+            Err(e) => bad(e),
+        },
+        (&Method::GET, "/status") => json(StatusCode::OK, &shop::status()),
+        (&Method::GET, "/fail") => json(StatusCode::INTERNAL_SERVER_ERROR, &shop::failure()),
+        (method, rest) => {
+            let id = rest
+                .strip_prefix("/items/")
+                .and_then(|id| id.parse::<u64>().ok());
+            match (method, id) {
+                (&Method::GET, Some(id)) => match shop::get(id) {
+                    Ok(item) => json(StatusCode::OK, &item),
+                    Err(e) => json(StatusCode::NOT_FOUND, &e),
+                },
+                (&Method::PUT, Some(id)) => match serde_json::from_slice(req.body()) {
+                    Ok(body) => json(StatusCode::OK, &shop::replace(id, body)),
+                    Err(e) => bad(e),
+                },
+                _ => text(StatusCode::NOT_FOUND, "not found"),
+            }
+        }
+    }
+}
+
+/// A JSON answer of the host's own.
+fn json(status: StatusCode, body: &impl Serialize) -> Response<McpBody> {
+    let bytes = serde_json::to_vec(body).unwrap_or_default();
+    let mut response = Response::new(McpBody::full(bytes));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
     );
     response
 }

@@ -17,6 +17,7 @@ pub mod hyper;
 pub mod poem;
 #[cfg(feature = "salvo")]
 pub mod salvo;
+pub mod shop;
 
 /// The hosts [`serve`] knows in this build, by the name `fixture-server --framework` takes.
 pub const HOSTS: &[&str] = &[

@@ -2,28 +2,50 @@
 //! admin page) with an MCP server mounted at `/mcp` over the same state.
 //! `cargo run -p mcp-mount-examples --bin actix-web`, then open `http://127.0.0.1:3000/admin`, or
 //! point an MCP client at `http://127.0.0.1:3000/mcp` with `Authorization: Bearer demo-token`.
+//!
+//! Its REST routes are documented with utoipa and served as MCP tools too (`index_notes`,
+//! `create_note`, `show_note`). actix-web builds its `App` per worker, so those tools call the
+//! app over loopback, on its own listener, through the same middleware.
 
 use actix_web::dev::Service as _;
 use actix_web::http::header;
 use actix_web::{App, HttpMessage, HttpRequest, HttpResponse, HttpServer, web};
 use mcp_mount_examples::{
-    DASHBOARD, NewNote, Notes, SHUTDOWN_DEADLINE, User, notes_mcp, terminated, user_from,
+    DASHBOARD, NewNote, Note, Notes, SHUTDOWN_DEADLINE, User, notes_mcp, notes_routes, terminated,
+    user_from,
 };
+use utoipa::OpenApi;
 
+/// Lists every note
+#[utoipa::path(get, path = "/notes", operation_id = "index_notes",
+    responses((status = 200, description = "Every note", body = [Note])))]
 async fn list(notes: web::Data<Notes>) -> HttpResponse {
     HttpResponse::Ok().json(notes.all())
 }
 
+/// Adds a note
+#[utoipa::path(post, path = "/notes", operation_id = "create_note", request_body = NewNote,
+    responses((status = 201, description = "The new note", body = Note)))]
 async fn create(notes: web::Data<Notes>, new: web::Json<NewNote>) -> HttpResponse {
     HttpResponse::Created().json(notes.add(new.into_inner()))
 }
 
+/// Reads one note
+#[utoipa::path(get, path = "/notes/{id}", operation_id = "show_note",
+    params(("id" = u64, Path, description = "The note's id")),
+    responses((status = 200, description = "The note", body = Note),
+              (status = 404, description = "No such note")))]
 async fn one(notes: web::Data<Notes>, id: web::Path<u64>) -> HttpResponse {
     match notes.get(id.into_inner()) {
         Some(note) => HttpResponse::Ok().json(note),
         None => HttpResponse::NotFound().finish(),
     }
 }
+
+/// The REST routes' OpenAPI document.
+#[derive(OpenApi)]
+#[openapi(info(title = "notes", version = "1.0.0"), paths(list, create, one))]
+struct NotesApi;
 
 /// actix-web keeps middleware data in its own extensions: carry the user into MCP's.
 fn carry_user(req: &HttpRequest, extensions: &mut http::Extensions) {
@@ -42,6 +64,7 @@ async fn main() -> std::io::Result<()> {
     // With REDIS_URL set, one replica of several (see `notes_mcp`).
     let mcp = notes_mcp(&notes).await?;
     let shutdown = mcp.clone();
+    let tools_of = mcp.clone();
     let server = HttpServer::new(move || {
         App::new()
             .app_data(web::Data::new(notes.clone()))
@@ -83,6 +106,16 @@ async fn main() -> std::io::Result<()> {
     .bind(&addr)?;
     for addr in server.addrs() {
         println!("notes app on http://{addr}: REST at /notes, MCP at /mcp, admin at /admin");
+    }
+    // The one line that serves the documented REST routes as MCP tools, over loopback to the
+    // app's own listener (and so through its middleware).
+    if let Some(&own) = server.addrs().first() {
+        mcp_mount_actix_web::routes_as_tools(
+            &tools_of,
+            own,
+            &notes_routes(&serde_json::to_value(NotesApi::openapi())?)?,
+        )
+        .map_err(std::io::Error::other)?;
     }
     let server = server.run();
     // Graceful shutdown: on SIGTERM the MCP server winds down first (new requests 503, streams

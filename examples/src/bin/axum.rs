@@ -5,6 +5,9 @@
 //! With `REDIS_URL=redis://127.0.0.1:6379` (and `MCP_REQUEST_STATE_KEY`), several of it behind a
 //! load balancer serve one MCP deployment: `cargo run -p mcp-mount-examples --bin axum --
 //! 127.0.0.1:3001`, a second on 3002.
+//!
+//! Its REST routes are documented with utoipa and served as MCP tools too (`index_notes`,
+//! `create_note`, `show_note`), called in process through the same router and middleware.
 
 use axum::extract::{Path, Request, State};
 use axum::http::{StatusCode, header};
@@ -14,20 +17,38 @@ use axum::routing::get;
 use axum::serve::ListenerExt;
 use axum::{Json, Router};
 use mcp_mount_examples::{
-    DASHBOARD, NewNote, Note, Notes, SHUTDOWN_DEADLINE, notes_mcp, terminated, user_from,
+    DASHBOARD, NewNote, Note, Notes, SHUTDOWN_DEADLINE, notes_mcp, notes_routes, terminated,
+    user_from,
 };
+use utoipa::OpenApi;
 
+/// Lists every note
+#[utoipa::path(get, path = "/notes", operation_id = "index_notes",
+    responses((status = 200, description = "Every note", body = [Note])))]
 async fn list(State(notes): State<Notes>) -> Json<Vec<Note>> {
     Json(notes.all())
 }
 
+/// Adds a note
+#[utoipa::path(post, path = "/notes", operation_id = "create_note", request_body = NewNote,
+    responses((status = 201, description = "The new note", body = Note)))]
 async fn create(State(notes): State<Notes>, Json(new): Json<NewNote>) -> (StatusCode, Json<Note>) {
     (StatusCode::CREATED, Json(notes.add(new)))
 }
 
+/// Reads one note
+#[utoipa::path(get, path = "/notes/{id}", operation_id = "show_note",
+    params(("id" = u64, Path, description = "The note's id")),
+    responses((status = 200, description = "The note", body = Note),
+              (status = 404, description = "No such note")))]
 async fn one(State(notes): State<Notes>, Path(id): Path<u64>) -> Result<Json<Note>, StatusCode> {
     notes.get(id).map(Json).ok_or(StatusCode::NOT_FOUND)
 }
+
+/// The REST routes' OpenAPI document.
+#[derive(OpenApi)]
+#[openapi(info(title = "notes", version = "1.0.0"), paths(list, create, one))]
+struct NotesApi;
 
 /// The app's auth middleware: the bearer token's user goes into the request's extensions,
 /// where the MCP tools find it too.
@@ -60,8 +81,16 @@ async fn main() -> std::io::Result<()> {
         // The one line that adds MCP to the app…
         .nest_service("/mcp", mcp_mount_axum::router(mcp.clone()))
         // …and its OAuth metadata, at the root-anchored well-known path.
-        .merge(mcp_mount_axum::well_known(mcp, "/mcp"))
+        .merge(mcp_mount_axum::well_known(mcp.clone(), "/mcp"))
         .layer(middleware::from_fn(auth));
+    // …and the one line that serves its documented REST routes as MCP tools, called in
+    // process through this very router (and so through `auth`).
+    let app = mcp_mount_axum::routes_as_tools(
+        app,
+        &mcp,
+        &notes_routes(&serde_json::to_value(NotesApi::openapi())?)?,
+    )
+    .map_err(std::io::Error::other)?;
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     println!(
         "notes app on http://{}: REST at /notes, MCP at /mcp, admin at /admin",

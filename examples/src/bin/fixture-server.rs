@@ -11,6 +11,15 @@
 //! header into a `Principal` extension. Prints `listening on http://ADDR/PREFIX` once it accepts
 //! connections.
 //!
+//! The app also has REST routes of its own under `/shop` (`mcp_mount_conformance::hosts::shop`),
+//! behind its own bearer-token middleware (`Authorization: Bearer fixture-token`) and documented
+//! with the framework's OpenAPI crate (utoipa for axum and actix-web, poem-openapi, salvo-oapi;
+//! a hand-written document on hyper). The main fixture serves them as MCP tools of the same
+//! names on every framework — `list_items` (GET, optional query `limit`), `create_item` (POST
+//! `{"name"}`, answering the new item), `get_item`, `replace_item`, `get_shop_status` and
+//! `fail` — called through the app itself (`routes_as_tools`), so any client can check the
+//! bridge: a call made without the token is a tool error carrying the route's 401.
+//!
 //! With `--redis URL` every fixture runs as one replica of several that share sessions through
 //! that Redis (`mcp-mount-redis`; each fixture under its own key prefix), so several
 //! fixture-servers behind a load balancer serve one deployment. `--request-state-key HEX`

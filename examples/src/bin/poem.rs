@@ -2,28 +2,64 @@
 //! page) with an MCP server mounted at `/mcp` over the same state.
 //! `cargo run -p mcp-mount-examples --bin poem`, then open `http://127.0.0.1:3000/admin`, or
 //! point an MCP client at `http://127.0.0.1:3000/mcp` with `Authorization: Bearer demo-token`.
+//!
+//! Its REST routes are a poem-openapi API, served as MCP tools too (`index_notes`,
+//! `create_note`, `show_note`), called in process through the same endpoint and middleware.
 
 use mcp_mount_examples::{
-    DASHBOARD, NewNote, Note, Notes, SHUTDOWN_DEADLINE, notes_mcp, terminated, user_from,
+    DASHBOARD, NewNote, Note, Notes, SHUTDOWN_DEADLINE, notes_mcp, notes_routes, terminated,
+    user_from,
 };
-use poem::http::StatusCode;
 use poem::listener::TcpAcceptor;
-use poem::web::{Data, Html, Json, Path};
+use poem::web::Html;
 use poem::{Endpoint, EndpointExt, IntoResponse, Route, Server, get, handler};
+use poem_openapi::param::Path;
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, OpenApi, OpenApiService};
 
-#[handler]
-fn list(notes: Data<&Notes>) -> Json<Vec<Note>> {
-    Json(notes.all())
+/// The REST routes, documented by poem-openapi.
+struct NotesApi {
+    notes: Notes,
 }
 
-#[handler]
-fn create(notes: Data<&Notes>, Json(new): Json<NewNote>) -> (StatusCode, Json<Note>) {
-    (StatusCode::CREATED, Json(notes.add(new)))
+#[derive(ApiResponse)]
+enum Created {
+    /// The new note
+    #[oai(status = 201)]
+    Created(Json<Note>),
 }
 
-#[handler]
-fn one(notes: Data<&Notes>, Path(id): Path<u64>) -> Result<Json<Note>, StatusCode> {
-    notes.get(id).map(Json).ok_or(StatusCode::NOT_FOUND)
+#[derive(ApiResponse)]
+enum Found {
+    /// The note
+    #[oai(status = 200)]
+    Ok(Json<Note>),
+    /// No such note
+    #[oai(status = 404)]
+    NotFound,
+}
+
+#[OpenApi]
+impl NotesApi {
+    /// Lists every note
+    #[oai(path = "/notes", method = "get", operation_id = "index_notes")]
+    async fn list(&self) -> Json<Vec<Note>> {
+        Json(self.notes.all())
+    }
+
+    /// Adds a note
+    #[oai(path = "/notes", method = "post", operation_id = "create_note")]
+    async fn create(&self, new: Json<NewNote>) -> Created {
+        Created::Created(Json(self.notes.add(new.0)))
+    }
+
+    /// Reads one note
+    #[oai(path = "/notes/:id", method = "get", operation_id = "show_note")]
+    async fn one(&self, id: Path<u64>) -> Found {
+        self.notes
+            .get(id.0)
+            .map_or(Found::NotFound, |note| Found::Ok(Json(note)))
+    }
 }
 
 #[handler]
@@ -45,19 +81,25 @@ async fn main() -> std::io::Result<()> {
     // With REDIS_URL set, one replica of several (see `notes_mcp`).
     let mcp = notes_mcp(&notes).await?;
     let shutdown = mcp.clone();
+    let api = OpenApiService::new(
+        NotesApi {
+            notes: notes.clone(),
+        },
+        "notes",
+        "1.0.0",
+    );
+    let doc: serde_json::Value = serde_json::from_str(&api.spec())?;
     let app = Route::new()
         .at("/health", get(health))
         .at("/admin", get(admin))
-        .at("/notes", get(list).post(create))
-        .at("/notes/:id", get(one))
+        .nest("/", api)
         // The one line that adds MCP to the app…
         .nest("/mcp", mcp_mount_poem::router(mcp.clone()))
         // …and its OAuth metadata, at the root-anchored well-known path.
         .at(
             mcp_mount::adapter::well_known_path("/mcp"),
-            mcp_mount_poem::well_known(mcp, "/mcp"),
+            mcp_mount_poem::well_known(mcp.clone(), "/mcp"),
         )
-        .data(notes)
         // The app's auth middleware: the bearer token's user goes into the extensions.
         .around(|ep, mut req| async move {
             let authorization = req
@@ -69,6 +111,10 @@ async fn main() -> std::io::Result<()> {
             }
             Ok(ep.call(req).await?.into_response())
         });
+    // …and the one line that serves its documented REST routes as MCP tools, called in
+    // process through this very endpoint (and so through the auth middleware).
+    let app = mcp_mount_poem::routes_as_tools(app, &mcp, &notes_routes(&doc)?)
+        .map_err(std::io::Error::other)?;
     let listener = std::net::TcpListener::bind(&addr)?;
     listener.set_nonblocking(true)?;
     println!(

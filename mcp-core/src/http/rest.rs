@@ -228,7 +228,7 @@ pub(crate) fn openapi(
     let mut paths = serde_json::Map::new();
     paths.insert(
         "/tools".into(),
-        json!({"get": {"operationId": "listTools", "summary": "Lists every tool (as MCP tools/list does)",
+        json!({"get": {"x-mcp-mount": true, "operationId": "listTools", "summary": "Lists every tool (as MCP tools/list does)",
             "responses": {"200": {"description": "The tools", "content": {"application/json": {"schema": {"type": "object"}}}}}}}),
     );
     for definition in tools.definitions() {
@@ -258,7 +258,7 @@ pub(crate) fn openapi(
         let summary = tool.get("description").cloned().unwrap_or(Value::Null);
         paths.insert(
             format!("/tools/{name}"),
-            json!({"post": {"operationId": name, "summary": summary,
+            json!({"post": {"x-mcp-mount": true, "operationId": name, "summary": summary,
                 "requestBody": {"required": false, "content": {"application/json": {"schema": with_id(&tool["inputSchema"], "input")}}},
                 "responses": {
                     "200": {"description": "The tool's result; `isError` is true when the tool itself failed", "content": {"application/json": {"schema": result}}},
@@ -268,7 +268,7 @@ pub(crate) fn openapi(
     }
     paths.insert(
         "/images/{tool}".into(),
-        json!({"post": {"operationId": "toolImage", "summary": "Calls a tool and answers with its first image's bytes",
+        json!({"post": {"x-mcp-mount": true, "operationId": "toolImage", "summary": "Calls a tool and answers with its first image's bytes",
             "parameters": [{"name": "tool", "in": "path", "required": true, "schema": {"type": "string"}}],
             "requestBody": {"required": false, "content": {"application/json": {"schema": {"type": "object"}}}},
             "responses": {

@@ -22,6 +22,7 @@ use crate::http::routing::{self, Route};
 use crate::http::streamable;
 #[cfg(feature = "oauth")]
 use crate::http::{forwarded, reply};
+use crate::routes::MountPrefix;
 use crate::session::BusMessage;
 
 /// Serves one request: the guards, the route, the front end; CORS headers on the way out.
@@ -122,7 +123,11 @@ async fn handle(
     prefix: &str,
     cors_allowed: bool,
 ) -> Result<Response<McpBody>, Error> {
-    let (parts, body) = req.into_parts();
+    let (mut parts, body) = req.into_parts();
+    // Route tools refuse to call back into the mount that serves them.
+    parts
+        .extensions
+        .insert(MountPrefix(prefix.trim_end_matches('/').to_owned()));
     // Only the Host check needs the external view on every request; the few routes that
     // build URLs derive it again themselves, so the hot path allocates nothing for it.
     core.config.policy.check(

@@ -637,7 +637,11 @@ mod tests {
             assert!(store.lock().len() <= 4, "at most twice the cap is kept");
         }
         let first = first.unwrap_or_default();
-        assert_eq!(store.get(&first).await, Ok(None), "the oldest ended one made room");
+        assert_eq!(
+            store.get(&first).await,
+            Ok(None),
+            "the oldest ended one made room"
+        );
         assert!(store.get("t19").await.is_ok_and(|t| t.is_some()));
     }
 }
