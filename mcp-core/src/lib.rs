@@ -47,3 +47,12 @@ pub use protocol::jsonrpc::RpcError;
 pub use protocol::model::{CallToolResult, Content, PromptMessage};
 pub use server::{BuildError, McpServer, McpServerBuilder};
 pub use session::{InMemorySessionStore, Session, SessionState, SessionStore};
+
+// The versions the API is typed on, so that an app names the ones it needs without guessing:
+// argument types derive `mcp_mount::schemars::JsonSchema` (schemars 1.x; add
+// `#[schemars(crate = "mcp_mount::schemars")]` when schemars is not a dependency of its own),
+// and dynamic tools take `mcp_mount::serde_json::Value`.
+#[doc(no_inline)]
+pub use schemars;
+#[doc(no_inline)]
+pub use serde_json;

@@ -18,12 +18,7 @@ use crate::protocol::model::{CallToolResult, Content, ToolAnnotations};
 pub(crate) use crate::handler::future::BoxFuture;
 type Invoke = dyn Fn(Option<&RawValue>, RequestContext) -> BoxFuture<CallToolResult> + Send + Sync;
 
-/// The JSON Schema (2020-12) of `T`, as `schemars` generates it.
-pub(crate) fn schema_for<T: JsonSchema>() -> Value {
-    schemars::SchemaGenerator::default()
-        .into_root_schema_for::<T>()
-        .to_value()
-}
+pub(crate) use crate::handler::schema::schema_for;
 
 /// Structured tool output: serialised into `structuredContent`, copied as JSON text into
 /// `content`, and described by an `outputSchema` generated from `T`.
@@ -201,7 +196,9 @@ impl Tool {
         let invoke = move |args: Option<&RawValue>, ctx: RequestContext| {
             let parsed = match args {
                 None => Ok(Map::new()),
-                Some(raw) => serde_json::from_str::<Map<String, Value>>(raw.get()),
+                Some(raw) => {
+                    crate::protocol::serde_text::from_str_located::<Map<String, Value>>(raw.get())
+                }
             };
             match parsed {
                 Ok(map) => {
@@ -367,8 +364,11 @@ mod markers {
     pub struct ArgsContext<A>(PhantomData<fn() -> A>);
 }
 
+/// The arguments as `A`; the error says which field did not fit and what was expected, without
+/// serde's parser position (`missing field `query``, `` `limit`: invalid type: … expected u32``).
 fn parse_args<A: DeserializeOwned>(args: Option<&RawValue>) -> Result<A, serde_json::Error> {
-    serde_json::from_str(args.map_or("{}", RawValue::get))
+    crate::protocol::serde_text::from_str_located(args.map_or("{}", RawValue::get))
+        .map_err(<serde_json::Error as serde::de::Error>::custom)
 }
 
 impl<F, Fut, R> ToolHandler<markers::NoArgs> for F
