@@ -31,10 +31,13 @@ mod telemetry;
 // What app authors write against: the server and its builder, the handler kinds and what they
 // return, the request context, the settings the builder takes, and sessions. The MCP model
 // types are in [`model`], what adapter authors need in [`adapter`].
-pub use handler::completion::CompletionRequest;
+pub use handler::completion::{CompletionHandler, CompletionRequest};
 pub use handler::context::RequestContext;
-pub use handler::prompt::{IntoPromptResult, Prompt, PromptArgument};
-pub use handler::resource::{IntoResourceContents, Resource, ResourceTemplate, UriVariables};
+pub use handler::prompt::{IntoPromptResult, Prompt, PromptArgument, PromptHandler};
+pub use handler::resource::{
+    IntoResourceContents, Resource, ResourceHandler, ResourceTemplate, TemplateHandler,
+    UriVariables,
+};
 pub use handler::tool::{IntoToolResult, Json, Tool, ToolHandler};
 #[cfg(feature = "oauth")]
 #[cfg_attr(docsrs, doc(cfg(feature = "oauth")))]
