@@ -10,6 +10,7 @@
 //   engine    what each method does, for every era and transport
 //   http      guards, negotiation, SSE responses, and one front end per transport
 //   server    McpServer and its builder
+//   tower     McpServer as a tower Service (the `tower` feature)
 // `telemetry` sits below them all. `model` and `adapter` are the public faces of `protocol` and
 // `http` (re-exports only); nothing inside the crate imports from them.
 pub mod adapter;
@@ -27,6 +28,9 @@ mod registry;
 mod server;
 mod session;
 mod telemetry;
+#[cfg(feature = "tower")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
+pub mod tower;
 
 // What app authors write against: the server and its builder, the handler kinds and what they
 // return, the request context, the settings the builder takes, and sessions. The MCP model

@@ -1,33 +1,25 @@
-//! The fixture behind plain hyper 1, with no web framework: all a host must do around
-//! [`McpServer::handle`] in one small file. It reads the body up to
-//! [`McpServer::max_body`] (with the core's `read_body`, which drains an oversize one), routes each mount's subtree and its well-known path to its server
-//! with the external prefix, adds the peer's address, and runs the host's "auth" step. `mcp-mount`
-//! runs the whole suite against it in its own tests, so the core is tested with no framework.
+//! The fixture behind plain hyper 1, with no web framework, through the core's `tower` face
+//! ([`McpService`]): all a tower- or hyper-based host must do, in one small file. It routes
+//! each mount's subtree and its well-known path to its service ([`McpService::serves`]), adds
+//! the peer's address, and runs the host's "auth" step; the service reads any body up to
+//! [`McpServer::max_body`](mcp_mount::McpServer::max_body) and answers. `mcp-mount` runs the
+//! whole suite against it in its own tests, so the core and its tower face are tested with no
+//! framework.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
 use http::{HeaderValue, Request, Response, StatusCode, header};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
-use mcp_mount::McpServer;
-use mcp_mount::adapter::{McpBody, PeerAddr, read_body, well_known_path};
+use mcp_mount::adapter::{McpBody, PeerAddr};
+use mcp_mount::tower::{McpService, Service as _};
 
 use crate::{Principal, fixtures};
-
-/// A fixture and the paths it answers at.
-struct Mount {
-    /// The external mount prefix: the server answers it and everything below it.
-    prefix: String,
-    /// The root-anchored path of its OAuth metadata document.
-    well_known: String,
-    server: McpServer,
-}
 
 /// Serves the host app with every fixture mounted under `prefix` on `listener` until the
 /// process ends.
@@ -53,17 +45,9 @@ pub fn serve_until(
     listener.set_nonblocking(true)?;
     let servers = fixtures();
     let shutdown = stop.then_shut_down(servers.iter().map(|(_, s)| s.clone()).collect());
-    let mounts: Arc<[Mount]> = servers
+    let mounts: Arc<[McpService]> = servers
         .into_iter()
-        .map(|(suffix, server)| {
-            let prefix = format!("{prefix}{suffix}");
-            let well_known = well_known_path(&prefix);
-            Mount {
-                prefix,
-                well_known,
-                server,
-            }
-        })
+        .map(|(suffix, server)| server.into_service(&format!("{prefix}{suffix}")))
         .collect();
     super::runtime()?.block_on(async move {
         let listener = tokio::net::TcpListener::from_std(listener)?;
@@ -106,7 +90,11 @@ pub fn serve_until(
 }
 
 /// Answers one request as the host app routes it.
-async fn answer(mounts: &[Mount], peer: SocketAddr, req: Request<Incoming>) -> Response<McpBody> {
+async fn answer(
+    mounts: &[McpService],
+    peer: SocketAddr,
+    req: Request<Incoming>,
+) -> Response<McpBody> {
     let (mut parts, body) = req.into_parts();
     parts.extensions.insert(PeerAddr(peer));
     // The host's "auth" step: the `x-user` header becomes a `Principal`.
@@ -114,24 +102,15 @@ async fn answer(mounts: &[Mount], peer: SocketAddr, req: Request<Incoming>) -> R
         let principal = Principal(user.to_owned());
         parts.extensions.insert(principal);
     }
-    let path = parts.uri.path();
-    if let Some(mount) = mounts.iter().find(|m| m.well_known == path) {
-        let request = Request::from_parts(parts, Bytes::new());
-        return mount.server.well_known(request, &mount.prefix).await;
-    }
-    let below = |m: &&Mount| {
-        path.strip_prefix(m.prefix.as_str())
-            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
-    };
-    if let Some(Mount { prefix, server, .. }) = mounts.iter().find(below) {
-        return match read_body(server.max_body(), body).await {
-            Ok(body) => {
-                let request = Request::from_parts(parts, body);
-                server.handle(request, prefix).await
-            }
-            Err(e) => e.into_response(),
+    let path = parts.uri.path().to_owned();
+    if let Some(service) = mounts.iter().find(|m| m.serves(&path)) {
+        let request = Request::from_parts(parts, body);
+        return match service.clone().call(request).await {
+            Ok(response) => response,
+            Err(never) => match never {},
         };
     }
+    let path = path.as_str();
     match path {
         "/" => text(StatusCode::OK, super::HOME),
         "/health" => text(StatusCode::OK, "ok"),
