@@ -3,7 +3,7 @@
 //! (`mcp_mount::tower`, the `tower` feature). What it does around `McpService` is what any
 //! tower- or hyper-based host does: route the mount's paths to it, put what its auth step
 //! learned into the request's extensions.
-//! `cargo run -p mcp-mount-examples --bin hyper`, then point an MCP client at
+//! `cargo run -p mcp-mount-example-hyper`, then point an MCP client at
 //! `http://127.0.0.1:3000/mcp` with `Authorization: Bearer demo-token`.
 
 use std::convert::Infallible;
@@ -16,7 +16,7 @@ use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use mcp_mount::adapter::{McpBody, PeerAddr};
 use mcp_mount::tower::{McpService, Service as _};
-use mcp_mount_examples::{Notes, SHUTDOWN_DEADLINE, notes_mcp, terminated, user_from};
+use mcp_mount_example_notes::{Notes, SHUTDOWN_DEADLINE, notes_mcp, terminated, user_from};
 
 /// The app's routes: its own, and everything the MCP service answers.
 async fn route(mcp: McpService, notes: Notes, mut req: Request<Incoming>) -> Response<McpBody> {
