@@ -13,6 +13,7 @@ mod faults;
 mod features;
 mod modern;
 mod routes;
+mod schemas;
 mod streams;
 mod tasks;
 
@@ -21,6 +22,7 @@ pub use faults::*;
 pub use features::*;
 pub use modern::*;
 pub use routes::*;
+pub use schemas::*;
 pub use streams::*;
 pub use tasks::*;
 
@@ -1041,6 +1043,25 @@ pub async fn tools_call_invalid_arguments_is_tool_error(t: &Target) {
         let result = session.call_tool("add", arguments.clone()).await;
         assert_eq!(result["isError"], true, "arguments {arguments}: {result}");
         assert!(!text_of(&result).is_empty());
+    }
+    // The text says which field and what was expected, without serde's parser position (the
+    // client sent one line; "at line 1 column 8" tells it nothing).
+    for (arguments, says) in [
+        (json!({"a": "two", "b": 3}), ["`a`", "expected i64"]),
+        (json!({"a": 1}), ["missing field `b`", "add"]),
+        (json!({"a": 1, "b": 1.5}), ["`b`", "expected i64"]),
+    ] {
+        let text = text_of(&session.call_tool("add", arguments.clone()).await);
+        for part in says {
+            assert!(
+                text.contains(part),
+                "arguments {arguments}: {text:?} lacks {part:?}"
+            );
+        }
+        assert!(
+            !text.contains(" at line "),
+            "arguments {arguments}: {text:?}"
+        );
     }
     // Arguments that are not an object break the message's own shape: a protocol error.
     let response = session

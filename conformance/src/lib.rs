@@ -307,6 +307,7 @@ macro_rules! __for_each_case {
             tools_call_structured_output,
             tools_call_content_types,
             tools_call_invalid_arguments_is_tool_error,
+            tool_schemas_use_only_2020_12_formats,
             tools_call_failure_is_tool_error,
             tools_call_unknown_tool_is_invalid_params,
             tools_call_without_name_is_invalid_params,

@@ -441,7 +441,7 @@ fn handler_panicked(panic: &(dyn std::any::Any + Send)) -> RpcError {
 pub(crate) fn parse_params<'a, T: Deserialize<'a>>(
     params: Option<&'a RawValue>,
 ) -> Result<T, RpcError> {
-    serde_json::from_str(params.map_or("{}", RawValue::get))
+    crate::protocol::serde_text::from_str_located(params.map_or("{}", RawValue::get))
         .map_err(|e| RpcError::invalid_params(format!("Invalid params: {e}")))
 }
 

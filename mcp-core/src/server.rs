@@ -705,6 +705,14 @@ impl McpServer {
         service::well_known(&self.inner, req, prefix).await
     }
 
+    /// Whether the server was built with [`oauth`](McpServerBuilder::oauth), so that the
+    /// adapters' `mount_mcp` also routes its [`well_known`](Self::well_known) document.
+    #[cfg(feature = "oauth")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "oauth")))]
+    pub fn is_protected_resource(&self) -> bool {
+        self.inner.config.oauth.is_some()
+    }
+
     /// Adds a tool, or replaces the one with the same name, and sends
     /// `notifications/tools/list_changed`.
     ///

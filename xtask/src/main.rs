@@ -248,16 +248,23 @@ fn install_tools(paths: &Paths, options: &Options) -> Result<Tools, String> {
 
 /// Builds `fixture-server` with the cargo that runs this xtask; returns the binary.
 fn build_fixture_server(paths: &Paths) -> Result<PathBuf, String> {
-    build_example(paths, "fixture-server")
+    build_binary(paths, "mcp-mount-examples", "fixture-server")
 }
 
-/// Builds one binary of the examples package; returns its path.
-fn build_example(paths: &Paths, bin: &str) -> Result<PathBuf, String> {
-    println!("== cargo build -p mcp-mount-examples --bin {bin}");
+/// Builds the example app of `framework` (the package `mcp-mount-example-{framework}`, whose
+/// binary has the package's name); returns its path.
+fn build_example(paths: &Paths, framework: &str) -> Result<PathBuf, String> {
+    let package = format!("mcp-mount-example-{framework}");
+    build_binary(paths, &package, &package)
+}
+
+/// Builds the binary `bin` of `package`; returns its path.
+fn build_binary(paths: &Paths, package: &str, bin: &str) -> Result<PathBuf, String> {
+    println!("== cargo build -p {package} --bin {bin}");
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let messages = process::run_capture(
         Command::new(cargo)
-            .args(["build", "-p", "mcp-mount-examples", "--bin", bin])
+            .args(["build", "-p", package, "--bin", bin])
             .arg("--message-format=json-render-diagnostics")
             .current_dir(&paths.root),
         Duration::from_secs(30 * 60),

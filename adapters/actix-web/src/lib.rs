@@ -65,6 +65,55 @@ pub fn well_known(server: McpServer, prefix: &str) -> actix_web::Resource {
     }))
 }
 
+/// Mounting an [`McpServer`] on an actix-web [`App`](actix_web::App) in one call.
+///
+/// ```
+/// use actix_web::{App, HttpServer};
+/// use mcp_mount_actix_web::McpAppExt as _;
+///
+/// # fn main() -> std::io::Result<()> {
+/// // Build the server once, outside the worker factory, so every worker shares its sessions.
+/// let mcp = mcp_mount::McpServer::builder("demo", "1.0.0").build();
+/// let server = HttpServer::new(move || App::new().mount_mcp("/api/mcp", mcp.clone()));
+/// # let _ = server;
+/// # Ok(())
+/// # }
+/// ```
+pub trait McpAppExt {
+    /// Serves `server` as the default service of a scope at `path` (`/api/mcp`, `/api/mcp/`
+    /// and everything below) and, when it is an OAuth protected resource, registers
+    /// [`well_known`] at `/.well-known/oauth-protected-resource{path}`. What the host's
+    /// middleware put in actix's extensions is not carried: for that, mount
+    /// [`router_with`] in a scope yourself.
+    #[must_use]
+    fn mount_mcp(self, path: &str, server: McpServer) -> Self;
+}
+
+impl<T> McpAppExt for actix_web::App<T>
+where
+    T: actix_web::dev::ServiceFactory<
+            actix_web::dev::ServiceRequest,
+            Config = (),
+            Error = actix_web::Error,
+            InitError = (),
+        >,
+{
+    fn mount_mcp(self, path: &str, server: McpServer) -> Self {
+        let prefix = mount_path(path);
+        let prefix = prefix.as_str();
+        // The well-known resource first: a scope at the root would answer its path too.
+        #[cfg(feature = "oauth")]
+        let app = if server.is_protected_resource() {
+            self.service(well_known(server.clone(), prefix))
+        } else {
+            self
+        };
+        #[cfg(not(feature = "oauth"))]
+        let app = self;
+        app.service(web::scope(prefix).default_service(router(server)))
+    }
+}
+
 fn route(server: McpServer, carry: Option<Arc<Carry>>) -> Route {
     web::to(move |req: HttpRequest, payload: web::Payload| {
         let (server, carry) = (server.clone(), carry.clone());
@@ -233,5 +282,14 @@ impl HostApp for Loopback {
                 },
             }
         })
+    }
+}
+
+/// `path` as the prefix the well-known path is built from: one leading slash, no trailing one,
+/// `""` for the root (`"api/mcp/"` → `"/api/mcp"`).
+fn mount_path(path: &str) -> String {
+    match path.trim_matches('/') {
+        "" => String::new(),
+        inner => format!("/{inner}"),
     }
 }

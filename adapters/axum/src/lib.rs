@@ -56,6 +56,60 @@ async fn handle(
     )
 }
 
+/// Mounting an [`McpServer`] on an axum [`Router`] in one call, the right way.
+///
+/// ```
+/// use mcp_mount_axum::McpRouterExt as _;
+///
+/// #[derive(Clone)]
+/// struct AppState; // the host's own state: any type
+///
+/// # let server = mcp_mount::McpServer::builder("demo", "1.0.0").build();
+/// let app: axum::Router<AppState> = axum::Router::new()
+///     .route("/health", axum::routing::get(|| async { "ok" }))
+///     .mount_mcp("/api/mcp", server);
+/// # let _ = app;
+/// ```
+pub trait McpRouterExt {
+    /// Serves `server` at `path` (`/api/mcp` and `/api/mcp/` alike, and the paths below it)
+    /// and, when it is an OAuth protected resource, its metadata at
+    /// `/.well-known/oauth-protected-resource{path}`.
+    ///
+    /// This is [`Router::nest_service`] with [`router`], plus [`Router::merge`] with
+    /// [`well_known`]. Not [`Router::nest`]: axum's `nest` never routes `{path}/` (trailing
+    /// slash) to the nested router, so a client configured with it gets an empty 404. `path`
+    /// `"/"` or `""` mounts at the root, as the router's fallback.
+    ///
+    /// # Panics
+    ///
+    /// As [`Router::nest_service`] and [`Router::merge`] do: when the host already routes
+    /// `path` or the well-known path.
+    #[must_use]
+    fn mount_mcp(self, path: &str, server: McpServer) -> Self;
+}
+
+impl<S: Clone + Send + Sync + 'static> McpRouterExt for Router<S> {
+    fn mount_mcp(self, path: &str, server: McpServer) -> Self {
+        let prefix = mount_path(path);
+        let prefix = prefix.as_str();
+        #[cfg(feature = "oauth")]
+        let well_known = server
+            .is_protected_resource()
+            .then(|| well_known_route(server.clone(), prefix));
+        let app = if prefix.is_empty() {
+            self.fallback_service(router(server))
+        } else {
+            self.nest_service(prefix, router(server))
+        };
+        #[cfg(feature = "oauth")]
+        let app = match well_known {
+            Some(route) => app.merge(route),
+            None => app,
+        };
+        app
+    }
+}
+
 /// A [`Router`] to [`merge`](Router::merge) into the host's **root** router, serving the OAuth
 /// protected resource metadata (RFC 9728) of `server` mounted at `prefix`, at the
 /// root-anchored path `/.well-known/oauth-protected-resource{prefix}` that clients look up.
@@ -70,6 +124,15 @@ async fn handle(
 #[cfg(feature = "oauth")]
 #[cfg_attr(docsrs, doc(cfg(feature = "oauth")))]
 pub fn well_known(server: McpServer, prefix: &str) -> Router {
+    well_known_route(server, prefix)
+}
+
+/// [`well_known`] for a router of any state type.
+#[cfg(feature = "oauth")]
+fn well_known_route<S: Clone + Send + Sync + 'static>(
+    server: McpServer,
+    prefix: &str,
+) -> Router<S> {
     let prefix = prefix.trim_end_matches('/').to_owned();
     Router::new().route(
         &well_known_path(&prefix),
@@ -165,5 +228,14 @@ impl HostApp for AxumHost {
                 collect_body(max_body, body).await?,
             ))
         })
+    }
+}
+
+/// `path` as the prefix the well-known path is built from: one leading slash, no trailing one,
+/// `""` for the root (`"api/mcp/"` → `"/api/mcp"`).
+fn mount_path(path: &str) -> String {
+    match path.trim_matches('/') {
+        "" => String::new(),
+        inner => format!("/{inner}"),
     }
 }

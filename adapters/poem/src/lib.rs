@@ -50,6 +50,50 @@ pub fn well_known(server: McpServer, prefix: &str) -> impl Endpoint<Output = Res
     }))
 }
 
+/// Mounting an [`McpServer`] on a poem [`Route`](poem::Route) in one call.
+///
+/// ```
+/// use mcp_mount_poem::McpRouteExt as _;
+///
+/// # let server = mcp_mount::McpServer::builder("demo", "1.0.0").build();
+/// let app = poem::Route::new()
+///     .at("/health", poem::get(poem::endpoint::make_sync(|_| "ok")))
+///     .mount_mcp("/api/mcp", server);
+/// # let _ = app;
+/// ```
+pub trait McpRouteExt {
+    /// [`nest`](poem::Route::nest)s [`router(server)`](router) at `path` and, when the server
+    /// is an OAuth protected resource, places [`well_known`] at
+    /// `/.well-known/oauth-protected-resource{path}`. Call it on the root route: that path is
+    /// root-anchored.
+    ///
+    /// # Panics
+    ///
+    /// As [`Route::nest`](poem::Route::nest) and [`Route::at`](poem::Route::at) do, when
+    /// the host already routes `path` or the well-known path.
+    #[must_use]
+    fn mount_mcp(self, path: &str, server: McpServer) -> Self;
+}
+
+impl McpRouteExt for poem::Route {
+    fn mount_mcp(self, path: &str, server: McpServer) -> Self {
+        let prefix = mount_path(path);
+        let prefix = prefix.as_str();
+        #[cfg(feature = "oauth")]
+        let route = if server.is_protected_resource() {
+            self.at(
+                mcp_mount::adapter::well_known_path(prefix),
+                well_known(server.clone(), prefix),
+            )
+        } else {
+            self
+        };
+        #[cfg(not(feature = "oauth"))]
+        let route = self;
+        route.nest(if prefix.is_empty() { "/" } else { prefix }, router(server))
+    }
+}
+
 /// The endpoint [`router`] returns.
 #[derive(Clone, Debug)]
 pub struct McpEndpoint {
@@ -196,5 +240,14 @@ impl<E: Endpoint + 'static> HostApp for WithRouteTools<E> {
             *answer.headers_mut() = parts.headers;
             Ok(answer)
         })
+    }
+}
+
+/// `path` as the prefix the well-known path is built from: one leading slash, no trailing one,
+/// `""` for the root (`"api/mcp/"` → `"/api/mcp"`).
+fn mount_path(path: &str) -> String {
+    match path.trim_matches('/') {
+        "" => String::new(),
+        inner => format!("/{inner}"),
     }
 }

@@ -52,6 +52,43 @@ where
     })
 }
 
+/// Mounting an [`McpServer`] on a salvo [`Router`] in one call.
+///
+/// ```
+/// use mcp_mount_salvo::McpRouterExt as _;
+///
+/// # let server = mcp_mount::McpServer::builder("demo", "1.0.0").build();
+/// let app = salvo::Router::new().mount_mcp("/api/mcp", server);
+/// # let _ = app;
+/// ```
+pub trait McpRouterExt {
+    /// Pushes [`router(server)`](router) under a router at `path` and, when the server is an
+    /// OAuth protected resource, [`well_known`] beside it. Call it on the root router: the
+    /// well-known path is root-anchored. [`router_with`] (what salvo's `Depot` holds) is mounted
+    /// with [`Router::push`] as before.
+    #[must_use]
+    fn mount_mcp(self, path: &str, server: McpServer) -> Self;
+}
+
+impl McpRouterExt for Router {
+    fn mount_mcp(self, path: &str, server: McpServer) -> Self {
+        let prefix = mount_path(path);
+        let prefix = prefix.as_str();
+        #[cfg(feature = "oauth")]
+        let root = if server.is_protected_resource() {
+            self.push(well_known(server.clone(), prefix))
+        } else {
+            self
+        };
+        #[cfg(not(feature = "oauth"))]
+        let root = self;
+        match prefix.trim_start_matches('/') {
+            "" => root.push(router(server)),
+            path => root.push(Router::with_path(path).push(router(server))),
+        }
+    }
+}
+
 /// A [`Router`] to push under the host's **root** router, serving the OAuth protected resource
 /// metadata (RFC 9728) of `server` mounted at `prefix`, at the root-anchored path
 /// `/.well-known/oauth-protected-resource{prefix}` that clients look up.
@@ -235,5 +272,14 @@ impl HostApp for SalvoHost {
             *answer.headers_mut() = std::mem::take(response.headers_mut());
             Ok(answer)
         })
+    }
+}
+
+/// `path` as the prefix the well-known path is built from: one leading slash, no trailing one,
+/// `""` for the root (`"api/mcp/"` → `"/api/mcp"`).
+fn mount_path(path: &str) -> String {
+    match path.trim_matches('/') {
+        "" => String::new(),
+        inner => format!("/{inner}"),
     }
 }

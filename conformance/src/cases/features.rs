@@ -23,7 +23,7 @@ fn keys(list: &Value, field: &str, key: &str) -> Vec<String> {
 }
 
 /// Every page of a paginated list, following `nextCursor`.
-async fn all_pages(session: &Session, method: &str, field: &str) -> Vec<Value> {
+pub(super) async fn all_pages(session: &Session, method: &str, field: &str) -> Vec<Value> {
     let mut items = Vec::new();
     let mut cursor: Option<String> = None;
     for _ in 0..100 {

@@ -1,8 +1,12 @@
-//! The fixture behind plain hyper 1, with no web framework: all a host must do around
-//! [`McpServer::handle`] in one small file. It reads the body up to
-//! [`McpServer::max_body`] (with the core's `read_body`, which drains an oversize one), routes each mount's subtree and its well-known path to its server
-//! with the external prefix, adds the peer's address, and runs the host's "auth" step. `mcp-mount`
-//! runs the whole suite against it in its own tests, so the core is tested with no framework.
+//! The fixture behind plain hyper 1, with no web framework, through the core's `tower` face
+//! ([`McpService`]): all a tower- or hyper-based host must do, in one small file. It routes
+//! each mount's subtree and its well-known path to its service ([`McpService::serves`]), adds
+//! the peer's address, and runs the host's "auth" step; the service reads any body up to
+//! [`McpServer::max_body`](mcp_mount::McpServer::max_body) and answers. `mcp-mount` runs the
+//! whole suite against it in its own tests, so the core and its tower face are tested with no
+//! framework. Beside the fixtures it serves a small shop of its own (`/shop`, see
+//! [`shop`](super::shop)) documented by a hand-written OpenAPI document, whose routes the main
+//! fixture serves as tools, called in process through [`answer`].
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -14,9 +18,9 @@ use http::{HeaderValue, Method, Request, Response, StatusCode, header};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
-use mcp_mount::McpServer;
-use mcp_mount::adapter::{McpBody, PeerAddr, read_body, well_known_path};
+use mcp_mount::adapter::{McpBody, PeerAddr, read_body};
 use mcp_mount::routes::{HostApp, HostFuture, HostHandle, collect_body};
+use mcp_mount::tower::{McpService, Service as _};
 use serde::Serialize;
 
 use super::shop;
@@ -68,7 +72,7 @@ const SHOP_DOC: &str = r##"{
 
 /// The app as the shop's route tools call it: [`answer`], in process.
 struct Host {
-    mounts: Arc<[Mount]>,
+    mounts: Arc<[McpService]>,
     addr: SocketAddr,
 }
 
@@ -84,15 +88,6 @@ impl HostApp for Host {
             ))
         })
     }
-}
-
-/// A fixture and the paths it answers at.
-struct Mount {
-    /// The external mount prefix: the server answers it and everything below it.
-    prefix: String,
-    /// The root-anchored path of its OAuth metadata document.
-    well_known: String,
-    server: McpServer,
 }
 
 /// Serves the host app with every fixture mounted under `prefix` on `listener` until the
@@ -119,17 +114,13 @@ pub fn serve_until(
     listener.set_nonblocking(true)?;
     let servers = fixtures();
     let shutdown = stop.then_shut_down(servers.iter().map(|(_, s)| s.clone()).collect());
-    let mounts: Arc<[Mount]> = servers
+    let main = servers
+        .iter()
+        .find(|(suffix, _)| suffix.is_empty())
+        .map(|(_, server)| server.clone());
+    let mounts: Arc<[McpService]> = servers
         .into_iter()
-        .map(|(suffix, server)| {
-            let prefix = format!("{prefix}{suffix}");
-            let well_known = well_known_path(&prefix);
-            Mount {
-                prefix,
-                well_known,
-                server,
-            }
-        })
+        .map(|(suffix, server)| server.into_service(&format!("{prefix}{suffix}")))
         .collect();
     let addr = listener.local_addr()?;
     // The shop's tools hold the app weakly (it holds them, through the main fixture); this
@@ -138,13 +129,12 @@ pub fn serve_until(
         mounts: Arc::clone(&mounts),
         addr,
     });
-    if let Some(main) = mounts.iter().find(|m| m.prefix == prefix) {
-        main.server
-            .add_route_tools(
-                &shop::route_tools(serde_json::from_str(SHOP_DOC)?, prefix),
-                &HostHandle::weak(&host),
-            )
-            .map_err(std::io::Error::other)?;
+    if let Some(main) = main {
+        main.add_route_tools(
+            &shop::route_tools(serde_json::from_str(SHOP_DOC)?, prefix),
+            &HostHandle::weak(&host),
+        )
+        .map_err(std::io::Error::other)?;
     }
     super::runtime()?.block_on(async move {
         let _host = host;
@@ -188,10 +178,10 @@ pub fn serve_until(
 }
 
 /// Answers one request as the host app routes it.
-async fn answer<B>(mounts: &[Mount], peer: SocketAddr, req: Request<B>) -> Response<McpBody>
+async fn answer<B>(mounts: &[McpService], peer: SocketAddr, req: Request<B>) -> Response<McpBody>
 where
-    B: http_body::Body<Data = Bytes>,
-    B::Error: std::fmt::Display,
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: std::fmt::Display + Send,
 {
     let (mut parts, body) = req.into_parts();
     parts.extensions.insert(PeerAddr(peer));
@@ -200,24 +190,15 @@ where
         let principal = Principal(user.to_owned());
         parts.extensions.insert(principal);
     }
-    let path = parts.uri.path();
-    if let Some(mount) = mounts.iter().find(|m| m.well_known == path) {
-        let request = Request::from_parts(parts, Bytes::new());
-        return mount.server.well_known(request, &mount.prefix).await;
-    }
-    let below = |m: &&Mount| {
-        path.strip_prefix(m.prefix.as_str())
-            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
-    };
-    if let Some(Mount { prefix, server, .. }) = mounts.iter().find(below) {
-        return match read_body(server.max_body(), body).await {
-            Ok(body) => {
-                let request = Request::from_parts(parts, body);
-                server.handle(request, prefix).await
-            }
-            Err(e) => e.into_response(),
+    let path = parts.uri.path().to_owned();
+    if let Some(service) = mounts.iter().find(|m| m.serves(&path)) {
+        let request = Request::from_parts(parts, body);
+        return match service.clone().call(request).await {
+            Ok(response) => response,
+            Err(never) => match never {},
         };
     }
+    let path = path.as_str();
     if path == shop::PATH || path.starts_with(&format!("{}/", shop::PATH)) {
         return match read_body(1024 * 1024, body).await {
             Ok(body) => shop_answer(&Request::from_parts(parts, body)),

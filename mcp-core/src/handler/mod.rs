@@ -6,4 +6,5 @@ pub(crate) mod context;
 pub(crate) mod future;
 pub(crate) mod prompt;
 pub(crate) mod resource;
+pub(crate) mod schema;
 pub(crate) mod tool;

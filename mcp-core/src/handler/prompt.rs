@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
-use crate::handler::completion::{CompleteFn, CompletionRequest, completer};
+use crate::handler::completion::{CompleteFn, CompletionHandler, completer};
 use crate::handler::context::RequestContext;
 use crate::handler::future::BoxFuture;
 use crate::protocol::jsonrpc::RpcError;
@@ -19,6 +19,12 @@ use crate::protocol::model::{Completion, Content, GetPromptResult, PromptMessage
 ///
 /// Implemented for [`GetPromptResult`], `Vec<PromptMessage>`, [`PromptMessage`], text (one user
 /// message) and `Result<T, RpcError>`, whose error is sent to the client.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not something a prompt handler can return",
+    label = "the handler's future resolves to `{Self}`",
+    note = "a prompt handler returns `GetPromptResult`, `Vec<PromptMessage>`, `PromptMessage`, text \
+            (`String`, `&'static str`: one user message), or `Result<T, RpcError>` of one of those"
+)]
 pub trait IntoPromptResult {
     /// Converts the handler's output.
     ///
@@ -121,6 +127,27 @@ impl PromptArgument {
     }
 }
 
+/// A function that can render a [`Prompt`]: an async fn or closure taking the arguments and a
+/// [`RequestContext`]; see [`Prompt::new`].
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a prompt handler",
+    label = "expected an async fn or closure `|args: HashMap<String, String>, ctx: RequestContext| async move {{ … }}`",
+    note = "a prompt handler takes the arguments the client sent (`HashMap<String, String>`) and \
+            the `RequestContext`, in that order, and returns a `Send + 'static` future resolving \
+            to an `IntoPromptResult` (`PromptMessage`, `Vec<PromptMessage>`, `GetPromptResult`, \
+            text, `Result<_, RpcError>`)",
+    note = "usual causes: the messages themselves instead of a handler; the context first"
+)]
+pub trait PromptHandler<Fut>:
+    Fn(HashMap<String, String>, RequestContext) -> Fut + Send + Sync + 'static
+{
+}
+
+impl<F, Fut> PromptHandler<Fut> for F where
+    F: Fn(HashMap<String, String>, RequestContext) -> Fut + Send + Sync + 'static
+{
+}
+
 pub(crate) type GetOutput = Result<GetPromptResult, RpcError>;
 type GetFn = dyn Fn(HashMap<String, String>, RequestContext) -> BoxFuture<GetOutput> + Send + Sync;
 
@@ -165,7 +192,7 @@ impl Prompt {
     /// [`IntoPromptResult`].
     pub fn new<F, Fut, R>(name: impl Into<String>, handler: F) -> Self
     where
-        F: Fn(HashMap<String, String>, RequestContext) -> Fut + Send + Sync + 'static,
+        F: PromptHandler<Fut>,
         Fut: Future<Output = R> + Send + 'static,
         R: IntoPromptResult,
     {
@@ -213,12 +240,12 @@ impl Prompt {
 
     /// Completes values of the declared argument `argument` for `completion/complete` with a
     /// `ref/prompt` naming this prompt. `handler` is an async fn or closure taking a
-    /// [`CompletionRequest`] and a [`RequestContext`] and returning a [`Completion`] or a `Vec`
+    /// [`CompletionRequest`](crate::CompletionRequest) and a [`RequestContext`] and returning a [`Completion`] or a `Vec`
     /// of strings.
     #[must_use]
     pub fn complete<F, Fut, R>(mut self, argument: impl Into<String>, handler: F) -> Self
     where
-        F: Fn(CompletionRequest, RequestContext) -> Fut + Send + Sync + 'static,
+        F: CompletionHandler<Fut>,
         Fut: Future<Output = R> + Send + 'static,
         R: Into<Completion>,
     {

@@ -8,7 +8,7 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
-use crate::handler::completion::{CompleteFn, CompletionRequest, completer};
+use crate::handler::completion::{CompleteFn, CompletionHandler, completer};
 use crate::handler::context::RequestContext;
 use crate::handler::future::BoxFuture;
 use crate::protocol::jsonrpc::RpcError;
@@ -20,6 +20,13 @@ use crate::protocol::model::{Annotations, Completion, ResourceContents};
 /// contents entry carrying the URI that was read and the resource's MIME type;
 /// [`ResourceContents`] and `Vec<ResourceContents>` are sent as they are; `Result<T, RpcError>`
 /// sends its error to the client (e.g. [`RpcError::resource_not_found`]).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not something a resource handler can return",
+    label = "the handler's future resolves to `{Self}`",
+    note = "a resource or template handler returns text (`String`, `&'static str`), bytes \
+            (`Vec<u8>`), `ResourceContents`, `Vec<ResourceContents>`, or \
+            `Result<T, RpcError>` of one of those (e.g. `Err(RpcError::resource_not_found(uri))`)"
+)]
 pub trait IntoResourceContents {
     /// Converts the handler's output for the resource `uri` whose MIME type is `mime_type`.
     ///
@@ -93,6 +100,43 @@ impl<T: IntoResourceContents> IntoResourceContents for Result<T, RpcError> {
     }
 }
 
+/// A function that can read a [`Resource`]: an async fn or closure taking a [`RequestContext`];
+/// see [`Resource::new`].
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a resource handler",
+    label = "expected an async fn or closure `|ctx: RequestContext| async move {{ … }}`",
+    note = "a resource handler takes the `RequestContext` and returns a `Send + 'static` future \
+            resolving to an `IntoResourceContents` (`String`, `&'static str`, `Vec<u8>`, \
+            `ResourceContents`, `Vec<ResourceContents>`, `Result<_, RpcError>`)",
+    note = "usual causes: the contents themselves instead of a handler (write \
+            `|_ctx: RequestContext| async {{ \"…\" }}`); a template's `|vars, ctx|` shape on a \
+            fixed resource (use `ResourceTemplate::new`)"
+)]
+pub trait ResourceHandler<Fut>: Fn(RequestContext) -> Fut + Send + Sync + 'static {}
+
+impl<F, Fut> ResourceHandler<Fut> for F where F: Fn(RequestContext) -> Fut + Send + Sync + 'static {}
+
+/// A function that can read a [`ResourceTemplate`]: an async fn or closure taking the matched
+/// [`UriVariables`] and a [`RequestContext`]; see [`ResourceTemplate::new`].
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a resource template handler",
+    label = "expected an async fn or closure `|vars: UriVariables, ctx: RequestContext| async move {{ … }}`",
+    note = "a template handler takes the matched `UriVariables` and the `RequestContext`, in that \
+            order, and returns a `Send + 'static` future resolving to an `IntoResourceContents` \
+            (`String`, `&'static str`, `Vec<u8>`, `ResourceContents`, `Vec<ResourceContents>`, \
+            `Result<_, RpcError>`)",
+    note = "usual causes: the context first; a fixed resource's `|ctx|` shape (take `_vars` too)"
+)]
+pub trait TemplateHandler<Fut>:
+    Fn(UriVariables, RequestContext) -> Fut + Send + Sync + 'static
+{
+}
+
+impl<F, Fut> TemplateHandler<Fut> for F where
+    F: Fn(UriVariables, RequestContext) -> Fut + Send + Sync + 'static
+{
+}
+
 pub(crate) type ReadOutput = Result<Vec<ResourceContents>, RpcError>;
 
 /// What a read is for: the URI that was asked for and the MIME type to label text or bytes with.
@@ -152,7 +196,7 @@ impl Resource {
     /// [`RequestContext`] and returning anything [`IntoResourceContents`].
     pub fn new<F, Fut, R>(uri: impl Into<String>, name: impl Into<String>, handler: F) -> Self
     where
-        F: Fn(RequestContext) -> Fut + Send + Sync + 'static,
+        F: ResourceHandler<Fut>,
         Fut: Future<Output = R> + Send + 'static,
         R: IntoResourceContents,
     {
@@ -320,7 +364,7 @@ impl ResourceTemplate {
         handler: F,
     ) -> Self
     where
-        F: Fn(UriVariables, RequestContext) -> Fut + Send + Sync + 'static,
+        F: TemplateHandler<Fut>,
         Fut: Future<Output = R> + Send + 'static,
         R: IntoResourceContents,
     {
@@ -377,12 +421,12 @@ impl ResourceTemplate {
     }
 
     /// Completes values of the variable `variable` for `completion/complete` with a `ref/resource`
-    /// naming this template. `handler` is an async fn or closure taking a [`CompletionRequest`]
+    /// naming this template. `handler` is an async fn or closure taking a [`CompletionRequest`](crate::CompletionRequest)
     /// and a [`RequestContext`] and returning a [`Completion`] or a `Vec` of strings.
     #[must_use]
     pub fn complete<F, Fut, R>(mut self, variable: impl Into<String>, handler: F) -> Self
     where
-        F: Fn(CompletionRequest, RequestContext) -> Fut + Send + Sync + 'static,
+        F: CompletionHandler<Fut>,
         Fut: Future<Output = R> + Send + 'static,
         R: Into<Completion>,
     {

@@ -18,12 +18,7 @@ use crate::protocol::model::{CallToolResult, Content, ToolAnnotations};
 pub(crate) use crate::handler::future::BoxFuture;
 type Invoke = dyn Fn(Option<&RawValue>, RequestContext) -> BoxFuture<CallToolResult> + Send + Sync;
 
-/// The JSON Schema (2020-12) of `T`, as `schemars` generates it.
-pub(crate) fn schema_for<T: JsonSchema>() -> Value {
-    schemars::SchemaGenerator::default()
-        .into_root_schema_for::<T>()
-        .to_value()
-}
+pub(crate) use crate::handler::schema::schema_for;
 
 /// Structured tool output: serialised into `structuredContent`, copied as JSON text into
 /// `content`, and described by an `outputSchema` generated from `T`.
@@ -35,6 +30,15 @@ pub struct Json<T>(pub T);
 /// Implemented for text (`String`, `&'static str`), [`Content`], `Vec<Content>`,
 /// [`CallToolResult`], [`Json<T>`] and `Result<T, E>` where `T` is any of those and `E: Display`
 /// (an `Err` becomes a tool execution error with `isError: true`).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not something a tool can return",
+    label = "the tool's future resolves to `{Self}`",
+    note = "a tool returns text (`String`, `&'static str`), `mcp_mount::Json<T>` for structured output \
+            (`T: Serialize + JsonSchema`), `Content`, `Vec<Content>`, `CallToolResult`, or \
+            `Result<T, E>` of one of those with `E: Display`",
+    note = "usual cause: a web framework's own `Json` (`axum::Json`, `poem::web::Json`, …) instead \
+            of `mcp_mount::Json`"
+)]
 pub trait IntoToolResult {
     /// Converts the handler's output into a [`CallToolResult`].
     fn into_tool_result(self) -> CallToolResult;
@@ -222,7 +226,9 @@ impl Tool {
         let invoke = move |args: Option<&RawValue>, ctx: RequestContext| {
             let parsed = match args {
                 None => Ok(Map::new()),
-                Some(raw) => serde_json::from_str::<Map<String, Value>>(raw.get()),
+                Some(raw) => {
+                    crate::protocol::serde_text::from_str_located::<Map<String, Value>>(raw.get())
+                }
             };
             match parsed {
                 Ok(map) => {
@@ -365,6 +371,23 @@ pub(crate) fn validate_tool_name(name: &str) -> Result<(), String> {
 /// A function that can handle a tool call; see [`Tool::new`].
 ///
 /// `M` is a marker that tells the four accepted handler shapes apart; it is inferred.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a tool handler",
+    label = "not one of the four tool handler shapes",
+    note = "a tool handler is an async fn or closure of one of these shapes (arguments first, \
+            context last): `|| async {{ … }}`, `|ctx: RequestContext| async move {{ … }}`, \
+            `|args: A| async move {{ … }}`, `|args: A, ctx: RequestContext| async move {{ … }}`",
+    note = "the arguments' type `A` implements `serde::Deserialize` and schemars 1.x \
+            `JsonSchema`: `#[derive(Deserialize, JsonSchema)]` (`mcp_mount::schemars` is the \
+            version this crate uses)",
+    note = "the future is `Send + 'static` and resolves to an `IntoToolResult`: `String`, \
+            `&'static str`, `mcp_mount::Json<T>`, `Content`, `Vec<Content>`, `CallToolResult`, or \
+            `Result<T, E: Display>` of one of those",
+    note = "usual causes: the `RequestContext` before the arguments; a closure that is not \
+            `async`; `axum::Json` instead of `mcp_mount::Json`; a missing `#[derive(JsonSchema)]` or \
+            one from schemars 0.8; an argument struct without `Deserialize`; a value that is not \
+            `Send` held across an `.await`"
+)]
 pub trait ToolHandler<M>: Send + Sync + 'static {
     /// The input schema of the handler's arguments.
     fn input_schema() -> Value;
@@ -396,8 +419,11 @@ mod markers {
     pub struct ArgsContext<A>(PhantomData<fn() -> A>);
 }
 
+/// The arguments as `A`; the error says which field did not fit and what was expected, without
+/// serde's parser position (`missing field `query``, `` `limit`: invalid type: … expected u32``).
 fn parse_args<A: DeserializeOwned>(args: Option<&RawValue>) -> Result<A, serde_json::Error> {
-    serde_json::from_str(args.map_or("{}", RawValue::get))
+    crate::protocol::serde_text::from_str_located(args.map_or("{}", RawValue::get))
+        .map_err(<serde_json::Error as serde::de::Error>::custom)
 }
 
 impl<F, Fut, R> ToolHandler<markers::NoArgs> for F

@@ -34,6 +34,7 @@ use crate::protocol::jsonrpc::{
 };
 use crate::protocol::jsonrpc::{Message, RpcError};
 use crate::protocol::model::LoggingLevel;
+use crate::protocol::serde_text::without_position;
 use crate::protocol::version::{STATELESS_ERA_VERSIONS, supported_versions};
 use crate::session::changes::ChangeEvent;
 
@@ -613,16 +614,6 @@ struct Origin {
     principal: Option<String>,
     keys: KeyRing,
     ttl: std::time::Duration,
-}
-
-/// serde's message without its " at line L column C", which says nothing to a client that
-/// sent the body as one line.
-fn without_position(error: &serde_json::Error) -> String {
-    let text = error.to_string();
-    match text.rfind(" at line ") {
-        Some(at) => text[..at].to_owned(),
-        None => text,
-    }
 }
 
 /// The MRTR fields of a retried request.

@@ -6,5 +6,6 @@ pub(crate) mod client;
 pub(crate) mod codec;
 pub(crate) mod jsonrpc;
 pub(crate) mod model;
+pub(crate) mod serde_text;
 pub(crate) mod sse;
 pub(crate) mod version;

@@ -1,6 +1,6 @@
 //! An existing actix-web app (a small notes service with REST routes, bearer-token auth and an
 //! admin page) with an MCP server mounted at `/mcp` over the same state.
-//! `cargo run -p mcp-mount-examples --bin actix-web`, then open `http://127.0.0.1:3000/admin`, or
+//! `cargo run -p mcp-mount-example-actix-web`, then open `http://127.0.0.1:3000/admin`, or
 //! point an MCP client at `http://127.0.0.1:3000/mcp` with `Authorization: Bearer demo-token`.
 //!
 //! Its REST routes are documented with utoipa and served as MCP tools too (`index_notes`,
@@ -10,7 +10,7 @@
 use actix_web::dev::Service as _;
 use actix_web::http::header;
 use actix_web::{App, HttpMessage, HttpRequest, HttpResponse, HttpServer, web};
-use mcp_mount_examples::{
+use mcp_mount_example_notes::{
     DASHBOARD, NewNote, Note, Notes, SHUTDOWN_DEADLINE, User, notes_mcp, notes_routes, terminated,
     user_from,
 };

@@ -5,9 +5,12 @@
 use std::sync::{Arc, RwLock};
 
 use mcp_mount::model::{LoggingLevel, ToolAnnotations};
+use std::collections::HashMap;
+
 use mcp_mount::{
-    InvalidToken, Json, McpServer, McpServerBuilder, Principal, ProtectedResource, RequestContext,
-    TokenVerifier, Tool, VerifyFuture,
+    CompletionRequest, InvalidToken, Json, McpServer, McpServerBuilder, Principal, Prompt,
+    PromptArgument, PromptMessage, ProtectedResource, RequestContext, Resource, ResourceTemplate,
+    RpcError, TokenVerifier, Tool, UriVariables, VerifyFuture,
 };
 use mcp_mount_redis::RedisCluster;
 use schemars::JsonSchema;
@@ -15,19 +18,14 @@ use serde::{Deserialize, Serialize};
 
 /// One note.
 ///
-/// Besides `JsonSchema` (for the hand-written tools), it derives each framework's OpenAPI
-/// schema trait, for the REST routes each example documents: utoipa (axum, actix-web),
-/// poem-openapi and salvo-oapi.
-#[derive(
-    Clone,
-    Debug,
-    Serialize,
-    Deserialize,
-    JsonSchema,
-    utoipa::ToSchema,
-    poem_openapi::Object,
-    salvo::oapi::ToSchema,
-)]
+/// Besides `JsonSchema` (for the hand-written tools), it derives the OpenAPI schema trait of
+/// the framework an example documents its REST routes with, behind a feature each example
+/// turns on for its own (so an example builds no other framework): `utoipa` (axum,
+/// actix-web), `poem-openapi` and `salvo-oapi`.
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "poem-openapi", derive(poem_openapi::Object))]
+#[cfg_attr(feature = "salvo-oapi", derive(salvo::oapi::ToSchema))]
 pub struct Note {
     /// Its id.
     pub id: u64,
@@ -38,16 +36,10 @@ pub struct Note {
 }
 
 /// A new note, as the REST API and the `add_note` tool take it.
-#[derive(
-    Clone,
-    Debug,
-    Serialize,
-    Deserialize,
-    JsonSchema,
-    utoipa::ToSchema,
-    poem_openapi::Object,
-    salvo::oapi::ToSchema,
-)]
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "poem-openapi", derive(poem_openapi::Object))]
+#[cfg_attr(feature = "salvo-oapi", derive(salvo::oapi::ToSchema))]
 pub struct NewNote {
     /// The title.
     pub title: String,
@@ -234,9 +226,13 @@ pub async fn deploy(builder: McpServerBuilder) -> std::io::Result<McpServer> {
 /// REST routes.
 ///
 /// It requires a bearer token (the demo's are `demo-token` and `alice-token`), publishes its
-/// OAuth protected resource metadata, and serves the REST view its dashboard uses.
+/// OAuth protected resource metadata, and serves the REST view its dashboard uses. Beside the
+/// tools: a resource (`notes://readme`), a template (`notes://notes/{id}`, with completion of
+/// the id) and a prompt (`summarise_note`), over the same notes.
 pub fn notes_builder(notes: &Notes) -> McpServerBuilder {
     let (list, search, get, add) = (notes.clone(), notes.clone(), notes.clone(), notes.clone());
+    let (read, ids, summarise, argument_ids) =
+        (notes.clone(), notes.clone(), notes.clone(), notes.clone());
     McpServer::builder("notes", env!("CARGO_PKG_VERSION"))
         .title("Notes")
         .instructions("Tools to read and write the user's notes.")
@@ -304,6 +300,76 @@ pub fn notes_builder(notes: &Notes) -> McpServerBuilder {
             })
             .description("Adds a note and returns it"),
         )
+        .resource(
+            Resource::new(
+                "notes://readme",
+                "readme",
+                |ctx: RequestContext| async move {
+                    // Resources see the middleware's user too.
+                    let user = ctx
+                        .extensions()
+                        .get::<User>()
+                        .map_or("nobody", |User(name)| name.as_str())
+                        .to_owned();
+                    format!(
+                        "# Notes\n\nSigned in as {user}. Read a note at `notes://notes/{{id}}`, \
+                     search with `search_notes`, add one with `add_note`."
+                    )
+                },
+            )
+            .title("How to use the notes server")
+            .mime_type("text/markdown"),
+        )
+        .resource_template(
+            ResourceTemplate::new(
+                "notes://notes/{id}",
+                "note",
+                move |vars: UriVariables, _ctx: RequestContext| {
+                    let note = vars
+                        .get("id")
+                        .and_then(|id| id.parse().ok())
+                        .and_then(|id| read.get(id));
+                    let uri = format!("notes://notes/{}", vars.get("id").unwrap_or_default());
+                    async move {
+                        note.map(|note| format!("# {}\n\n{}", note.title, note.body))
+                            .ok_or_else(|| RpcError::resource_not_found(&uri))
+                    }
+                },
+            )
+            .title("One note")
+            .mime_type("text/markdown")
+            .complete("id", move |req: CompletionRequest, _ctx: RequestContext| {
+                let ids = note_ids(&ids, &req.value);
+                async move { ids }
+            }),
+        )
+        .prompt(
+            Prompt::new(
+                "summarise_note",
+                move |args: HashMap<String, String>, _ctx: RequestContext| {
+                    let note = args
+                        .get("id")
+                        .and_then(|id| id.parse().ok())
+                        .and_then(|id| summarise.get(id));
+                    async move {
+                        let note = note.ok_or_else(|| {
+                            RpcError::invalid_params("no note with that id: see list_notes")
+                        })?;
+                        Ok::<_, RpcError>(PromptMessage::user(format!(
+                            "Summarise this note in one sentence.\n\n# {}\n\n{}",
+                            note.title, note.body
+                        )))
+                    }
+                },
+            )
+            .title("Summarise a note")
+            .description("Asks for a one-sentence summary of a note")
+            .argument(PromptArgument::required("id").description("The note's id"))
+            .complete("id", move |req: CompletionRequest, _ctx: RequestContext| {
+                let ids = note_ids(&argument_ids, &req.value);
+                async move { ids }
+            }),
+        )
 }
 
 /// The app's REST routes as MCP tools: the route tools of its OpenAPI document (written by the
@@ -320,7 +386,12 @@ pub fn notes_routes(doc: &serde_json::Value) -> std::io::Result<mcp_mount::route
         .map_err(std::io::Error::other)
 }
 
-/// The workspace README's examples, compiled and run as doctests so they cannot go stale.
-#[doc = include_str!("../../README.md")]
-#[cfg(doctest)]
-pub struct ReadmeDoctests;
+/// The ids of the notes that start with `typed`, for completion.
+fn note_ids(notes: &Notes, typed: &str) -> Vec<String> {
+    notes
+        .all()
+        .into_iter()
+        .map(|note| note.id.to_string())
+        .filter(|id| id.starts_with(typed))
+        .collect()
+}

@@ -1,12 +1,12 @@
 //! An existing salvo app (a small notes service with REST routes, bearer-token auth and an admin
 //! page) with an MCP server mounted at `/mcp` over the same state.
-//! `cargo run -p mcp-mount-examples --bin salvo`, then open `http://127.0.0.1:3000/admin`, or
+//! `cargo run -p mcp-mount-example-salvo`, then open `http://127.0.0.1:3000/admin`, or
 //! point an MCP client at `http://127.0.0.1:3000/mcp` with `Authorization: Bearer demo-token`.
 //!
 //! Its REST routes are documented with salvo-oapi and served as MCP tools too (`index_notes`,
 //! `create_note`, `show_note`), called in process through a service of the same router.
 
-use mcp_mount_examples::{
+use mcp_mount_example_notes::{
     DASHBOARD, NewNote, Note, Notes, SHUTDOWN_DEADLINE, User, notes_mcp, notes_routes, terminated,
     user_from,
 };

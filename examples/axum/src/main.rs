@@ -1,9 +1,9 @@
 //! An existing axum app (a small notes service with REST routes, bearer-token auth and an admin
 //! page) with an MCP server mounted at `/mcp` over the same state.
-//! `cargo run -p mcp-mount-examples --bin axum`, then open `http://127.0.0.1:3000/admin`, or
+//! `cargo run -p mcp-mount-example-axum`, then open `http://127.0.0.1:3000/admin`, or
 //! point an MCP client at `http://127.0.0.1:3000/mcp` with `Authorization: Bearer demo-token`.
 //! With `REDIS_URL=redis://127.0.0.1:6379` (and `MCP_REQUEST_STATE_KEY`), several of it behind a
-//! load balancer serve one MCP deployment: `cargo run -p mcp-mount-examples --bin axum --
+//! load balancer serve one MCP deployment: `cargo run -p mcp-mount-example-axum --
 //! 127.0.0.1:3001`, a second on 3002.
 //!
 //! Its REST routes are documented with utoipa and served as MCP tools too (`index_notes`,
@@ -16,7 +16,8 @@ use axum::response::{Html, Response};
 use axum::routing::get;
 use axum::serve::ListenerExt;
 use axum::{Json, Router};
-use mcp_mount_examples::{
+use mcp_mount_axum::McpRouterExt as _;
+use mcp_mount_example_notes::{
     DASHBOARD, NewNote, Note, Notes, SHUTDOWN_DEADLINE, notes_mcp, notes_routes, terminated,
     user_from,
 };
@@ -78,10 +79,9 @@ async fn main() -> std::io::Result<()> {
         .route("/notes", get(list).post(create))
         .route("/notes/{id}", get(one))
         .with_state(notes)
-        // The one line that adds MCP to the app…
-        .nest_service("/mcp", mcp_mount_axum::router(mcp.clone()))
-        // …and its OAuth metadata, at the root-anchored well-known path.
-        .merge(mcp_mount_axum::well_known(mcp.clone(), "/mcp"))
+        // The one line that adds MCP to the app, and its OAuth metadata at the root-anchored
+        // well-known path (`nest_service` and `merge(well_known(..))`).
+        .mount_mcp("/mcp", mcp.clone())
         .layer(middleware::from_fn(auth));
     // …and the one line that serves its documented REST routes as MCP tools, called in
     // process through this very router (and so through `auth`).

@@ -1,12 +1,12 @@
 //! An existing poem app (a small notes service with REST routes, bearer-token auth and an admin
 //! page) with an MCP server mounted at `/mcp` over the same state.
-//! `cargo run -p mcp-mount-examples --bin poem`, then open `http://127.0.0.1:3000/admin`, or
+//! `cargo run -p mcp-mount-example-poem`, then open `http://127.0.0.1:3000/admin`, or
 //! point an MCP client at `http://127.0.0.1:3000/mcp` with `Authorization: Bearer demo-token`.
 //!
 //! Its REST routes are a poem-openapi API, served as MCP tools too (`index_notes`,
 //! `create_note`, `show_note`), called in process through the same endpoint and middleware.
 
-use mcp_mount_examples::{
+use mcp_mount_example_notes::{
     DASHBOARD, NewNote, Note, Notes, SHUTDOWN_DEADLINE, notes_mcp, notes_routes, terminated,
     user_from,
 };
