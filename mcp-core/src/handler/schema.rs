@@ -18,6 +18,19 @@ pub(crate) fn schema_for<T: JsonSchema>() -> Value {
     schema.to_value()
 }
 
+/// `schema` with only the `format` values JSON Schema 2020-12 defines, as [`schema_for`]
+/// leaves them: for schemas that come from elsewhere (an OpenAPI document, whose generators
+/// write `int32` / `int64` as OpenAPI defines them). A value that is not a schema is left as
+/// it is.
+pub(crate) fn restrict_formats(schema: &mut Value) {
+    let Ok(mut parsed) = Schema::try_from(std::mem::take(schema)) else {
+        return;
+    };
+    IntegerBounds.transform(&mut parsed);
+    RestrictFormats::default().transform(&mut parsed);
+    *schema = parsed.to_value();
+}
+
 /// Adds the bounds an integer `format` stands for, where the schema does not set them.
 struct IntegerBounds;
 

@@ -12,6 +12,7 @@ use std::time::Duration;
 use http::{HeaderName, Method};
 use serde_json::{Map, Value, json};
 
+use crate::handler::schema::restrict_formats;
 use crate::protocol::model::ToolAnnotations;
 
 /// The longest tool name generated (what most model APIs accept).
@@ -306,6 +307,12 @@ fn operation(
     });
     // Parameters' own recursive schemas went to their own `$defs`; hoist them.
     hoist_defs(&mut input_schema);
+    // OpenAPI's `int32`/`int64` formats are not JSON Schema's: clients warn about them.
+    restrict_formats(&mut input_schema);
+    let mut output = output_schema(doc, op)?;
+    if let Some(output) = &mut output {
+        restrict_formats(output);
+    }
 
     let summary = text(op.get("summary"));
     let details = text(op.get("description"));
@@ -343,7 +350,7 @@ fn operation(
         title: summary,
         description,
         input_schema,
-        output_schema: output_schema(doc, op)?,
+        output_schema: output,
         args,
         body,
     }))
