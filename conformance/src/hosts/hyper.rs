@@ -5,8 +5,8 @@
 //! [`McpServer::max_body`](mcp_mount::McpServer::max_body) and answers. `mcp-mount` runs the
 //! whole suite against it in its own tests, so the core and its tower face are tested with no
 //! framework. Beside the fixtures it serves a small shop of its own (`/shop`, see
-//! [`shop`](super::shop)) documented by a hand-written OpenAPI document, whose routes the main
-//! fixture serves as tools, called in process through [`answer`].
+//! [`shop`]) documented by a hand-written OpenAPI document, whose routes the main
+//! fixture serves as tools, called in process through the same routing as every request.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
