@@ -16,4 +16,4 @@ pub use crate::http::body::McpBody;
 pub use crate::http::error::{Error, ErrorKind};
 pub use crate::http::forwarded::PeerAddr;
 pub use crate::http::inbound::{DRAIN_BYTES, DRAIN_TIME, read_body, read_body_stream};
-pub use crate::http::routing::mount_prefix;
+pub use crate::http::routing::{mount_path, mount_prefix};

@@ -61,10 +61,7 @@ pub struct McpService {
 impl McpService {
     /// Serves `server` at `prefix` (`"/api/mcp"`; `""` or `"/"` for the root).
     pub fn new(server: McpServer, prefix: &str) -> Self {
-        let prefix = match prefix.trim_matches('/') {
-            "" => String::new(),
-            inner => format!("/{inner}"),
-        };
+        let prefix = crate::http::routing::mount_path(prefix);
         Self {
             #[cfg(feature = "oauth")]
             well_known: server

@@ -99,7 +99,7 @@ where
         >,
 {
     fn mount_mcp(self, path: &str, server: McpServer) -> Self {
-        let prefix = mount_path(path);
+        let prefix = mcp_mount::adapter::mount_path(path);
         let prefix = prefix.as_str();
         // The well-known resource first: a scope at the root would answer its path too.
         #[cfg(feature = "oauth")]
@@ -282,14 +282,5 @@ impl HostApp for Loopback {
                 },
             }
         })
-    }
-}
-
-/// `path` as the prefix the well-known path is built from: one leading slash, no trailing one,
-/// `""` for the root (`"api/mcp/"` → `"/api/mcp"`).
-fn mount_path(path: &str) -> String {
-    match path.trim_matches('/') {
-        "" => String::new(),
-        inner => format!("/{inner}"),
     }
 }

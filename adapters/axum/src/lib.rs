@@ -90,7 +90,7 @@ pub trait McpRouterExt {
 
 impl<S: Clone + Send + Sync + 'static> McpRouterExt for Router<S> {
     fn mount_mcp(self, path: &str, server: McpServer) -> Self {
-        let prefix = mount_path(path);
+        let prefix = mcp_mount::adapter::mount_path(path);
         let prefix = prefix.as_str();
         #[cfg(feature = "oauth")]
         let well_known = server
@@ -228,14 +228,5 @@ impl HostApp for AxumHost {
                 collect_body(max_body, body).await?,
             ))
         })
-    }
-}
-
-/// `path` as the prefix the well-known path is built from: one leading slash, no trailing one,
-/// `""` for the root (`"api/mcp/"` → `"/api/mcp"`).
-fn mount_path(path: &str) -> String {
-    match path.trim_matches('/') {
-        "" => String::new(),
-        inner => format!("/{inner}"),
     }
 }

@@ -77,7 +77,7 @@ pub trait McpRouteExt {
 
 impl McpRouteExt for poem::Route {
     fn mount_mcp(self, path: &str, server: McpServer) -> Self {
-        let prefix = mount_path(path);
+        let prefix = mcp_mount::adapter::mount_path(path);
         let prefix = prefix.as_str();
         #[cfg(feature = "oauth")]
         let route = if server.is_protected_resource() {
@@ -240,14 +240,5 @@ impl<E: Endpoint + 'static> HostApp for WithRouteTools<E> {
             *answer.headers_mut() = parts.headers;
             Ok(answer)
         })
-    }
-}
-
-/// `path` as the prefix the well-known path is built from: one leading slash, no trailing one,
-/// `""` for the root (`"api/mcp/"` → `"/api/mcp"`).
-fn mount_path(path: &str) -> String {
-    match path.trim_matches('/') {
-        "" => String::new(),
-        inner => format!("/{inner}"),
     }
 }

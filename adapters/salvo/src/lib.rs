@@ -72,7 +72,7 @@ pub trait McpRouterExt {
 
 impl McpRouterExt for Router {
     fn mount_mcp(self, path: &str, server: McpServer) -> Self {
-        let prefix = mount_path(path);
+        let prefix = mcp_mount::adapter::mount_path(path);
         let prefix = prefix.as_str();
         #[cfg(feature = "oauth")]
         let root = if server.is_protected_resource() {
@@ -272,14 +272,5 @@ impl HostApp for SalvoHost {
             *answer.headers_mut() = std::mem::take(response.headers_mut());
             Ok(answer)
         })
-    }
-}
-
-/// `path` as the prefix the well-known path is built from: one leading slash, no trailing one,
-/// `""` for the root (`"api/mcp/"` → `"/api/mcp"`).
-fn mount_path(path: &str) -> String {
-    match path.trim_matches('/') {
-        "" => String::new(),
-        inner => format!("/{inner}"),
     }
 }

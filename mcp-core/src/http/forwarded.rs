@@ -155,8 +155,12 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 
 /// The first element's `name=value` of an RFC 7239 `Forwarded` header.
 fn forwarded_param<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    let first = header(headers, "forwarded")?;
-    first.split(';').find_map(|pair| {
+    element_param(header(headers, "forwarded")?, name)
+}
+
+/// The value of `name` in one element (`for=…;proto=…`) of a `Forwarded` header, unquoted.
+fn element_param<'a>(element: &'a str, name: &str) -> Option<&'a str> {
+    element.split(';').find_map(|pair| {
         let (key, value) = pair.split_once('=')?;
         key.trim()
             .eq_ignore_ascii_case(name)
@@ -222,15 +226,8 @@ pub(crate) fn client_ip(parts: &Parts, trusted: Option<&TrustedProxies>) -> Opti
     let forwarded = parts.headers.get_all("forwarded");
     if forwarded.iter().next().is_some() {
         for value in forwarded.iter().filter_map(|v| v.to_str().ok()) {
-            for element in value.split(',') {
-                let address = element.split(';').find_map(|pair| {
-                    let (key, value) = pair.split_once('=')?;
-                    key.trim().eq_ignore_ascii_case("for").then(|| value.trim())
-                });
-                if let Some(ip) = address.and_then(forwarded_node) {
-                    chain.push(ip);
-                }
-            }
+            let elements = value.split(',');
+            chain.extend(elements.filter_map(|e| element_param(e, "for").and_then(forwarded_node)));
         }
     } else {
         for value in parts

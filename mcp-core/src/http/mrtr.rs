@@ -8,7 +8,7 @@
 //! without breaking retries in flight, and every replica that shares the ring opens what any
 //! of them sealed.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use hmac::{Hmac, KeyInit, Mac};
 use serde::{Deserialize, Serialize};
@@ -16,6 +16,7 @@ use serde_json::{Map, Value};
 use sha2::Sha256;
 
 use crate::protocol::codec;
+use crate::session::task::now_ms;
 
 /// The shortest `requestState` key accepted: 256 bits, the size of the HMAC-SHA256 output.
 pub(crate) const MIN_KEY_BYTES: usize = 32;
@@ -186,12 +187,6 @@ mod exact {
     }
 }
 
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-}
-
 impl State {
     /// A state for the request, expiring after `ttl`.
     pub(crate) fn new(
@@ -205,7 +200,7 @@ impl State {
             m: method.to_owned(),
             n: name.to_owned(),
             p: principal,
-            exp: now().saturating_add(u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX)),
+            exp: now_ms().saturating_add(u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX)),
             r: responses,
         }
     }
@@ -241,7 +236,7 @@ impl State {
         }
         let json = codec::decode_strict(payload).ok_or("it is malformed")?;
         let state: Self = serde_json::from_slice(&json).map_err(|_| "it is malformed")?;
-        if state.exp < now() {
+        if state.exp < now_ms() {
             return Err("it has expired");
         }
         if state.m != method || state.n != name || state.p.as_deref() != principal {

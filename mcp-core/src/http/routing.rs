@@ -18,6 +18,16 @@ pub fn mount_prefix<'a>(original_path: &'a str, remaining_path: &str) -> &'a str
     prefix.trim_end_matches('/')
 }
 
+/// A mount path as hosts route it and the core names it: one leading slash, no trailing one,
+/// `""` for the root (`"api/mcp/"` → `"/api/mcp"`, `"/"` → `""`). What adapters'
+/// `mount_mcp` and `tower::McpService` (feature `tower`) mount at.
+pub fn mount_path(path: &str) -> String {
+    match path.trim_matches('/') {
+        "" => String::new(),
+        inner => format!("/{inner}"),
+    }
+}
+
 /// What a path under the mount prefix names.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Route {
@@ -98,6 +108,14 @@ fn rest_route(_path: &str) -> Option<Route> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn mount_paths_have_one_leading_slash_and_no_trailing_one() {
+        assert_eq!(mount_path("api/mcp/"), "/api/mcp");
+        assert_eq!(mount_path("/api/mcp"), "/api/mcp");
+        assert_eq!(mount_path("/"), "");
+        assert_eq!(mount_path(""), "");
+    }
 
     #[test]
     fn prefixes() {

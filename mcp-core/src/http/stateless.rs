@@ -227,13 +227,15 @@ pub(crate) async fn handle(
         });
     }
     // A call of a tool that supports tasks may become one, for a client that opted in.
+    // What it needs then: its support, who may see the task, who the caps count it against.
     let mut task = None;
-    if method == "tools/call" {
-        let support = tasks::support_of(core, params);
+    if let (Some((name, principal)), "tools/call") = (&origin, &*method) {
+        let support = tasks::support_of(core, name);
         if support != TaskSupport::Forbidden {
             if tasks::opted_in(&modern.capabilities) {
                 modern.escalation = Some(Escalation::default());
-                task = Some(support);
+                let client = core.client_of(&parts, principal.as_deref());
+                task = Some((support, principal.clone(), client));
             } else if support == TaskSupport::Required {
                 return error_response(
                     StatusCode::BAD_REQUEST,
@@ -261,11 +263,6 @@ pub(crate) async fn handle(
             }
         };
     }
-    let task_owner = task.map(|_| {
-        let principal = core.principal_of(&parts);
-        let client = core.client_of(&parts, principal.as_deref());
-        (principal, client)
-    });
     if method == "server/discover" {
         let result = discover(core);
         return crate::http::reply::json_response(jsonrpc::result_bytes(
@@ -350,8 +347,8 @@ pub(crate) async fn handle(
         }
         (reply, _, _) => reply,
     };
-    let reply = match (reply, task, task_owner) {
-        (Reply::Running(running), Some(support), Some((principal, client))) => {
+    let reply = match (reply, task) {
+        (Reply::Running(running), Some((support, principal, client))) => {
             Reply::Running(tasks::may_become_task(
                 core,
                 running,
@@ -361,7 +358,7 @@ pub(crate) async fn handle(
                 support,
             ))
         }
-        (reply, _, _) => reply,
+        (reply, _) => reply,
     };
     let mut response = crate::http::reply::respond(core.stream_config(), None, reply).await;
     let json = response

@@ -28,8 +28,8 @@ use crate::session::task::{TASKS_EXTENSION, TaskChange, TaskLink, TaskRecord, no
 use crate::session::{BusMessage, KEEP_EVERY, StoreError};
 
 /// How long a task's replica may go without renewing it (three renewals, as for streams)
-/// before the task is reported failed, its replica gone.
-const RUNNER_TIMEOUT_MS: u64 = 3 * 5_000;
+/// before the task is reported failed, its replica gone, in ms.
+const RUNNER_TIMEOUT_MS: u64 = 3 * KEEP_EVERY.as_millis() as u64;
 
 /// Whether the request's capabilities opt into the extension.
 pub(crate) fn opted_in(capabilities: &Value) -> bool {
@@ -48,23 +48,12 @@ pub(crate) fn offered(core: &Core) -> bool {
     })
 }
 
-/// The task support of the tool a `tools/call` names.
-pub(crate) fn support_of(core: &Core, params: Option<&RawValue>) -> TaskSupport {
-    #[derive(Deserialize)]
-    struct Named {
-        name: Option<String>,
-    }
-    params
-        .and_then(|p| serde_json::from_str::<Named>(p.get()).ok())
-        .and_then(|p| p.name)
-        .and_then(|name| {
-            core.engine
-                .registries
-                .tools
-                .snapshot()
-                .get(&name)
-                .map(|tool| tool.task_support)
-        })
+/// The task support of tool `name` (none for a tool that does not exist).
+pub(crate) fn support_of(core: &Core, name: &str) -> TaskSupport {
+    core.engine
+        .registries
+        .tools
+        .read(|tools| tools.get(name).map(|tool| tool.task_support))
         .unwrap_or_default()
 }
 
@@ -361,9 +350,7 @@ pub(crate) async fn method(
                     .await
                     .map_err(unavailable)?;
                 match core.tasks.running(&task_id) {
-                    Some(link) => {
-                        link.answer(responses);
-                    }
+                    Some(link) => link.answer(responses),
                     None => core.engine.bus.send(BusMessage::TaskInput {
                         task: task_id.clone(),
                         responses,

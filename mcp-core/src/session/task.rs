@@ -236,7 +236,7 @@ impl TaskRecord {
     }
 }
 
-/// Milliseconds since the Unix epoch, now.
+/// Milliseconds since the Unix epoch, now (task timestamps and MRTR `requestState` expiry).
 pub(crate) fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -482,18 +482,15 @@ impl TaskLink {
         }
     }
 
-    /// Hands the answers in `responses` to the questions waiting for them; returns the keys
-    /// that were waiting (the others are ignored, as the extension has it).
-    pub(crate) fn answer(&self, responses: Map<String, Value>) -> Vec<String> {
+    /// Hands the answers in `responses` to the questions waiting for them (the others are
+    /// ignored, as the extension has it; the caller records which were answered).
+    pub(crate) fn answer(&self, responses: Map<String, Value>) {
         let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
-        let mut answered = Vec::new();
         for (key, value) in responses {
             if let Some(tx) = pending.remove(&key) {
                 let _ = tx.send(value);
-                answered.push(key);
             }
         }
-        answered
     }
 
     fn forget(&self, key: &str) {
